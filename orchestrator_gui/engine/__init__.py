@@ -1,0 +1,1 @@
+"""Scheduling, execution, timeouts, failure tracking and thinkers (no Qt)."""

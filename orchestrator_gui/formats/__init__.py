@@ -1,0 +1,1 @@
+"""Lossless readers and editors for the workspace files (no Qt, no vispy)."""

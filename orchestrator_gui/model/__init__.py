@@ -1,0 +1,1 @@
+"""Pure data model: thought graph, coordinates, activation, transforms (no Qt, no vispy)."""

@@ -1,0 +1,1 @@
+"""vispy scene code: model-to-array conversion and visuals."""

@@ -1,0 +1,97 @@
+"""``check``, ``init`` and ``demo`` commands."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from orchestrator_gui.cli.output import CliError, emit_json, print_problems, workspace
+from orchestrator_gui.formats.fileio import atomic_write
+from orchestrator_gui.formats.jsonpos import stringify
+from orchestrator_gui.formats.nextrun import iso_ms, to_ms
+from orchestrator_gui.formats.schedules import new_schedule
+from orchestrator_gui.formats.workspace import MEMORY, SCHEDULES, TIMING, TODO, Workspace, check_workspace
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("check", parents=[common], help="validate every workspace file")
+    p.add_argument("--strict", action="store_true", help="also exit 1 when only warnings are found")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("init", parents=[common], help="create a new workspace in DIR")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("demo", parents=[common], help="print the path of your demo workspace copy")
+    p.add_argument("--reset", action="store_true", help="replace your copy with a fresh one")
+    p.set_defaults(handler=cmd_demo)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    problems = check_workspace(workspace(args))
+    print_problems(problems, args.json)
+    failing = [p for p in problems if p.severity == "error" or (args.strict and p.severity == "warning")]
+    return 1 if failing else 0
+
+
+def init_files(now: datetime) -> dict[Path, bytes]:
+    """The files of a new workspace, in the formats their owners write."""
+    stamp = iso_ms(to_ms(now))
+    sched = new_schedule(
+        str(to_ms(now)), "Work through TODO.md", "code",
+        "Read TODO.md, pick the first open item, do it, check it off, and log what you did "
+        "in persistent-memory.md and task_timing.tsv.",
+        "1", "hour", stamp, "Code",
+    )
+    schedules = stringify({"schedules": [sched]})  # the extension writes no final newline
+    todo = (
+        "# TODO\n\n"
+        "## Next\n\n"
+        "- [ ] Describe the project goal in this file\n"
+        "  - **Note**: agents pick the first open item\n"
+        "- [ ] Configure the schedule in .roo/schedules.json\n"
+    )
+    memory = (
+        "# Non-Obvious Implementation Patterns\n\n"
+        "# Development & Debug Commands\n\n"
+        "# System Updates & Status\n\n"
+        f"## [{stamp}] [orchestrator] - [workspace_init]\n"
+        "- **Finding**: Workspace created by orchestrator-gui init\n"
+    )
+    timing = "timestamp\tmode\ttask_id\tstart_time\tend_time\tduration\ttask\tresult\tpriority\n"
+    return {SCHEDULES: schedules.encode(), TODO: todo.encode(), MEMORY: memory.encode(), TIMING: timing.encode()}
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    if root.exists() and not root.is_dir():
+        raise CliError(f"{root}: exists and is not a folder")
+    files = init_files(datetime.now(timezone.utc))
+    existing = [str(root / rel) for rel in files if (root / rel).exists()]
+    if existing:
+        raise CliError("refusing to overwrite existing files: " + ", ".join(existing))
+    for rel, data in files.items():
+        atomic_write(root / rel, data, expected=None, create=True)
+    created = [str(root / rel) for rel in files]
+    if args.json:
+        emit_json({"ok": True, "workspace": str(root), "created": created})
+    else:
+        print(f"created workspace {root}")
+        for c in created:
+            print(f"  {c}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestrator_gui.demo import demo_workspace
+
+    path = demo_workspace(reset=args.reset)
+    if args.json:
+        emit_json({"workspace": str(path)})
+    else:
+        print(path)
+    return 0
+
+
+__all__ = ["register", "Workspace"]

@@ -1,0 +1,107 @@
+"""``memory``, ``timing`` and ``modes`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime, timezone
+
+from orchestrator_gui.cli.cmd_schedules import parse_now
+from orchestrator_gui.cli.output import UsageError, done, emit_json, table, workspace
+from orchestrator_gui.formats.memory import load_memory
+from orchestrator_gui.formats.roomodes import load_modes
+from orchestrator_gui.formats.timing import NewTimingRow, append_row, load_timing
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sp = sub.add_parser("memory", parents=[common], help="read and append persistent-memory.md entries")
+    ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
+    p = ss.add_parser("list", parents=[common], help="list log entries")
+    p.set_defaults(handler=cmd_memory_list)
+    p = ss.add_parser("add", parents=[common], help="append a log entry")
+    p.add_argument("--mode", required=True)
+    p.add_argument("--id", required=True, dest="entry_id")
+    p.add_argument("text")
+    p.set_defaults(handler=cmd_memory_add)
+
+    sp = sub.add_parser("timing", parents=[common], help="read and append task_timing.tsv rows")
+    ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
+    p = ss.add_parser("list", parents=[common], help="list timing rows")
+    p.set_defaults(handler=cmd_timing_list)
+    p = ss.add_parser("add", parents=[common], help="append a timing row")
+    p.add_argument("--mode", required=True)
+    p.add_argument("--task-id", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--start", required=True, metavar="ISO")
+    p.add_argument("--end", metavar="ISO")
+    p.add_argument("--result", required=True)
+    p.add_argument("--priority", required=True, choices=["schedule", "todo"])
+    p.set_defaults(handler=cmd_timing_add)
+
+    sp = sub.add_parser("modes", parents=[common], help="read .roomodes")
+    ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
+    p = ss.add_parser("list", parents=[common], help="list custom modes")
+    p.set_defaults(handler=cmd_modes_list)
+
+
+def cmd_memory_list(args: argparse.Namespace) -> int:
+    doc = load_memory(workspace(args).memory)
+    rows = [
+        {"line": e.line, "end_line": e.end_line, "form": e.form, "timestamp": e.timestamp_raw,
+         "mode": e.mode, "id": e.id, "summary": e.summary, "section": e.section}
+        for e in doc.entries
+    ]
+    if args.json:
+        emit_json(rows)
+    else:
+        table(rows, ["line", "timestamp", "mode", "id", "summary"], {"id": 36, "summary": 60})
+    return 0
+
+
+def cmd_memory_add(args: argparse.Namespace) -> int:
+    doc = load_memory(workspace(args).memory)
+    entry = doc.append_entry(args.mode, args.entry_id, args.text, now=datetime.now(timezone.utc))
+    doc.save()
+    return done(args, f"appended entry at line {entry.line}", {"line": entry.line, "timestamp": entry.timestamp_raw})
+
+
+def cmd_timing_list(args: argparse.Namespace) -> int:
+    doc = load_timing(workspace(args).timing)
+    rows = [
+        {"line": r.line, "layout": r.layout, "timestamp": r.timestamp, "mode": r.mode, "task_id": r.task_id,
+         "start_time": r.start_time, "end_time": r.end_time, "duration": r.duration, "task": r.task,
+         "result": r.result, "status": r.status, "priority": r.priority}
+        for r in doc.data_rows()
+    ]
+    if args.json:
+        emit_json(rows)
+    else:
+        table(rows, ["line", "layout", "task_id", "mode", "duration", "status", "task"],
+              {"task_id": 30, "task": 50})
+    return 0
+
+
+def cmd_timing_add(args: argparse.Namespace) -> int:
+    start = parse_now(args.start)
+    end = parse_now(args.end) if args.end else None
+    if end is not None and end < start:
+        raise UsageError("orchestrator-gui: --end is before --start")
+    row = append_row(workspace(args).timing, NewTimingRow(
+        mode=args.mode, task_id=args.task_id, task=args.task, start_time=start, end_time=end,
+        result=args.result, priority=args.priority))
+    return done(args, f"appended row at line {row.line}", {"line": row.line})
+
+
+def cmd_modes_list(args: argparse.Namespace) -> int:
+    path = workspace(args).roomodes
+    modes = load_modes(path).modes if os.path.lexists(path) else []
+    rows = [
+        {"slug": m.slug, "name": m.name, "groups": [g.name for g in m.groups], "source": m.source, "line": m.line}
+        for m in modes
+    ]
+    if args.json:
+        emit_json(rows)
+    else:
+        table([{**r, "groups": ",".join(r["groups"])} for r in rows], ["line", "slug", "name", "groups"],
+              {"name": 40})
+    return 0

@@ -1,0 +1,198 @@
+"""``schedules`` commands: list, enable, disable, set, add, remove."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import re
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from orchestrator_gui.cli.output import CliError, UsageError, done, emit_json, table, workspace
+from orchestrator_gui.formats.nextrun import expiration_ms, from_ms, iso_ms, next_execution_ms, to_ms
+from orchestrator_gui.formats.schedules import (
+    UI_KEY_ORDER,
+    ScheduleDocument,
+    coerce_value,
+    empty_schedules,
+    load_schedules,
+    validate_values,
+)
+
+_EVERY = re.compile(r"^\s*(\d+)\s*(m|min|mins|minute|minutes|h|hr|hour|hours|d|day|days)\s*$", re.I)
+_UNITS = {"m": "minute", "h": "hour", "d": "day"}
+#: Keys a user may set; ids and timestamps are the extension's business.
+SETTABLE = tuple(k for k in UI_KEY_ORDER if k not in ("id", "createdAt", "updatedAt"))
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sp = sub.add_parser("schedules", parents=[common], help="list and edit .roo/schedules.json")
+    ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
+
+    p = ss.add_parser("list", parents=[common], help="list schedules with their next run")
+    p.add_argument("--now", metavar="ISO", help="compute next runs as of this time (default: now)")
+    p.add_argument("--tz", metavar="ZONE", help="time zone of the scheduler machine (default: local)")
+    p.set_defaults(handler=cmd_list)
+
+    for name, active in (("enable", True), ("disable", False)):
+        p = ss.add_parser(name, parents=[common], help=f"{name} a schedule")
+        p.add_argument("id")
+        p.set_defaults(handler=cmd_toggle, active=active)
+
+    p = ss.add_parser("set", parents=[common], help="set fields: KEY=VALUE ...")
+    p.add_argument("id")
+    p.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    p.set_defaults(handler=cmd_set)
+
+    p = ss.add_parser("add", parents=[common], help="add a schedule")
+    p.add_argument("--name", required=True)
+    p.add_argument("--mode", required=True)
+    p.add_argument("--instructions", required=True)
+    p.add_argument("--every", required=True, metavar="N{m,h,d}", help="interval, e.g. 10m, 2h, 1d")
+    p.set_defaults(handler=cmd_add)
+
+    p = ss.add_parser("remove", parents=[common], help="delete a schedule")
+    p.add_argument("id")
+    p.set_defaults(handler=cmd_remove)
+
+
+def local_zone() -> tzinfo:
+    """The machine's IANA time zone (``TZ`` or ``/etc/localtime``), so DST is handled right."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            link = os.path.realpath("/etc/localtime")
+            if "zoneinfo/" in link:
+                name = link.split("zoneinfo/", 1)[1]
+        except OSError:
+            name = ""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return datetime.now().astimezone().tzinfo or timezone.utc
+
+
+def parse_zone(name: str | None) -> tzinfo:
+    if not name:
+        return local_zone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"orchestrator-gui: unknown time zone {name!r} (use an IANA name such as Europe/London)")
+
+
+def parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    v = value.strip()
+    if v.endswith(("Z", "z")):
+        v = v[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(v)
+    except ValueError:
+        raise UsageError(f"orchestrator-gui: --now must be an ISO time such as 2025-11-01T06:00:00Z, not {value!r}")
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def next_run(raw: dict, now: datetime, tz: tzinfo) -> str | None:
+    """When the extension would run this schedule next; ``None`` if never (inactive, expired, invalid)."""
+    if raw.get("active") is False or raw.get("scheduleType") != "time":
+        return None
+    ms = next_execution_ms(raw, to_ms(now), tz)
+    exp = expiration_ms(raw, tz)
+    if ms is None or (exp is not None and ms > exp):
+        return None
+    return iso_ms(ms)
+
+
+def _open(args: argparse.Namespace, *, create: bool = False) -> ScheduleDocument:
+    ws = workspace(args)
+    if create and not os.path.lexists(ws.schedules):
+        return empty_schedules(ws.schedules)
+    return load_schedules(ws.schedules)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    now, tz = parse_now(args.now), parse_zone(args.tz)
+    ws = workspace(args)
+    if not os.path.lexists(ws.schedules):
+        rows: list[dict] = []
+    else:
+        doc = load_schedules(ws.schedules)
+        if doc.foreign:
+            for p in doc.problems():
+                print(p.format(), file=sys.stderr)
+        rows = [
+            {"id": s.id, "name": s.name, "mode": s.mode, "active": s.active,
+             "interval": s.time_interval, "unit": s.time_unit, "next_run": next_run(s.raw, now, tz)}
+            for s in doc.schedules
+        ]
+    if args.json:
+        emit_json(rows)
+    else:
+        table([{**r, "active": "yes" if r["active"] else "no", "next_run": r["next_run"] or "-"} for r in rows],
+              ["id", "name", "mode", "active", "interval", "unit", "next_run"], {"name": 40})
+    return 0
+
+
+
+
+def cmd_toggle(args: argparse.Namespace) -> int:
+    doc = _open(args)
+    doc.set_active(args.id, args.active)
+    doc.save()
+    word = "enabled" if args.active else "disabled"
+    return done(args, f"{word} schedule {args.id}", {"id": args.id, "active": args.active})
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    updates = {}
+    for item in args.assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"orchestrator-gui: expected KEY=VALUE, got {item!r}")
+        if key not in SETTABLE:
+            raise CliError(f"unknown or read-only key {key!r}; settable keys: {', '.join(SETTABLE)}")
+        try:
+            updates[key] = coerce_value(key, value)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    doc = _open(args)
+    merged = {**doc.get(args.id).raw, **updates}
+    problems = validate_values(merged)
+    if problems:
+        raise CliError(f"{doc.name}: refused, the schedule would be invalid: " + "; ".join(problems))
+    doc.set_values(args.id, updates)
+    doc.save()
+    return done(args, f"updated schedule {args.id}: {', '.join(updates)}", {"id": args.id, "changed": list(updates)})
+
+
+def parse_every(text: str) -> tuple[str, str]:
+    m = _EVERY.match(text)
+    if not m or int(m.group(1)) <= 0:
+        raise UsageError(f"orchestrator-gui: --every must look like 10m, 2h or 1d, not {text!r}")
+    return str(int(m.group(1))), _UNITS[m.group(2)[0].lower()]
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    interval, unit = parse_every(args.every)
+    doc = _open(args, create=True)
+    sched = doc.add(name=args.name, mode=args.mode, instructions=args.instructions,
+                    interval=interval, unit=unit, now=datetime.now(timezone.utc))
+    doc.save()
+    return done(args, f"added schedule {sched.id} ({sched.name}, every {interval} {unit})",
+                {"id": sched.id, "file": str(Path(doc.name))})
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    doc = _open(args)
+    doc.remove(args.id)
+    doc.save()
+    return done(args, f"removed schedule {args.id}", {"id": args.id})
+
+
+__all__ = ["register", "next_run", "local_zone", "from_ms"]

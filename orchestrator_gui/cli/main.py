@@ -1,0 +1,91 @@
+"""Entry point of the ``orchestrator-gui`` command.
+
+The CLI contract is stable because scripts and agents call it:
+
+* ``-w/--workspace DIR`` (default: the current folder) or ``--demo``;
+* ``--json`` prints machine-readable output on stdout;
+* exit status 0 = ok, 1 = problems found or operation refused, 2 = usage error.
+
+Errors are printed as ``FILE:LINE: error: message`` on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from orchestrator_gui import __version__
+from orchestrator_gui.cli import cmd_files, cmd_logs, cmd_schedules, cmd_todo
+from orchestrator_gui.cli.output import CliError, UsageError
+from orchestrator_gui.formats.problems import FormatError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so every usage error maps to status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser (subcommands register themselves)."""
+    common = _Parser(add_help=False)
+    grp = common.add_argument_group("workspace")
+    grp.add_argument("-w", "--workspace", default=argparse.SUPPRESS, metavar="DIR",
+                     help="workspace folder (default: current folder)")
+    grp.add_argument("--demo", action="store_true", default=argparse.SUPPRESS,
+                     help="use the demo workspace (a copy in your user data folder)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print machine-readable JSON on stdout")
+
+    parser = _Parser(
+        prog="orchestrator-gui",
+        description="Loop Orchestrator: inspect and edit a Roo Code agent-loop workspace.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs):
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        for attr, default in (("workspace", None), ("demo", False), ("json", False)):
+            if not hasattr(args, attr):
+                setattr(args, attr, default)
+        return int(args.handler(args) or EXIT_OK)
+    except UsageError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FormatError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_PROBLEMS
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def run() -> None:
+    """Console-script wrapper."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

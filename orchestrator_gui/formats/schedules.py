@@ -1,0 +1,456 @@
+"""Lossless reader and editor for ``.roo/schedules.json`` (Roo Scheduler).
+
+Round-trip contract (FORMATS.md §1.6): the extension writes
+``JSON.stringify({schedules}, null, 2)``, so for a file in that layout a
+re-serialisation reproduces its bytes exactly (we check this on every load,
+and keep the final-newline state). Changing an existing value splices only
+that value's bytes; structural edits (adding or removing a schedule or a
+key) re-serialise, which for such a file changes only the affected lines.
+A file in another layout is edited by value splicing only; structural edits
+are refused rather than reformatting the user's file. A file that is not in
+the roo-scheduler schema at all (§1.7) is read-only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator_gui.formats.fileio import TextFile, atomic_write, decode_text, line_of_offset, read_bytes
+from orchestrator_gui.formats.jsonpos import JNode, duplicate_keys, parse_json, stringify
+from orchestrator_gui.formats.nextrun import DAY_KEYS, iso_ms, to_ms
+from orchestrator_gui.formats.problems import FormatError, Problem, ReadOnlyError
+
+#: Key order the extension's UI writes for a new schedule (FORMATS.md §1.3).
+UI_KEY_ORDER = (
+    "id", "name", "mode", "taskInstructions", "scheduleType", "timeInterval", "timeUnit",
+    "selectedDays", "startDate", "startHour", "startMinute", "expirationDate", "expirationHour",
+    "expirationMinute", "requireActivity", "active", "taskInteraction", "inactivityDelay",
+    "lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime", "modeDisplayName",
+    "createdAt", "updatedAt",
+)
+BOOL_KEYS = frozenset({"requireActivity", "active"})
+#: Fields a user edits in the form; changing one bumps ``updatedAt`` (UI behaviour).
+DEFINITION_KEYS = frozenset({
+    "name", "mode", "modeDisplayName", "taskInstructions", "scheduleType", "timeInterval", "timeUnit",
+    "selectedDays", "startDate", "startHour", "startMinute", "expirationDate", "expirationHour",
+    "expirationMinute", "requireActivity", "taskInteraction", "inactivityDelay",
+})
+#: Fields written by the scheduler itself; never bump ``updatedAt``.
+RUNTIME_KEYS = frozenset({"lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime", "active"})
+_POS_INT = re.compile(r"^[1-9]\d*$")
+_NONNEG_INT = re.compile(r"^\d+$")
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
+
+
+class Schedule(BaseModel):
+    """Validated, typed view of one schedule (values exactly as stored: strings stay strings).
+
+    ``line`` is where the schedule's object starts; ``raw`` is the full
+    ordered object including unknown keys.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str = ""
+    mode: str = ""
+    task_instructions: str = Field("", alias="taskInstructions")
+    schedule_type: str = Field("", alias="scheduleType")
+    time_interval: str | None = Field(None, alias="timeInterval")
+    time_unit: str | None = Field(None, alias="timeUnit")
+    selected_days: dict[str, bool] | None = Field(None, alias="selectedDays")
+    start_date: str | None = Field(None, alias="startDate")
+    start_hour: str | None = Field(None, alias="startHour")
+    start_minute: str | None = Field(None, alias="startMinute")
+    expiration_date: str | None = Field(None, alias="expirationDate")
+    expiration_hour: str | None = Field(None, alias="expirationHour")
+    expiration_minute: str | None = Field(None, alias="expirationMinute")
+    require_activity: bool = Field(False, alias="requireActivity")
+    active: bool = True
+    task_interaction: str = Field("wait", alias="taskInteraction")
+    inactivity_delay: str | None = Field(None, alias="inactivityDelay")
+    last_execution_time: str | None = Field(None, alias="lastExecutionTime")
+    last_skipped_time: str | None = Field(None, alias="lastSkippedTime")
+    last_task_id: str | None = Field(None, alias="lastTaskId")
+    next_execution_time: str | None = Field(None, alias="nextExecutionTime")
+    mode_display_name: str | None = Field(None, alias="modeDisplayName")
+    created_at: str | None = Field(None, alias="createdAt")
+    updated_at: str | None = Field(None, alias="updatedAt")
+    line: int = 0
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+def _view(raw: dict[str, Any], line: int) -> Schedule:
+    """Build the typed view, leaving badly-typed values out (they are reported by :func:`validate`)."""
+    data: dict[str, Any] = {"line": line, "raw": raw}
+    for key, value in raw.items():
+        if key in Schedule.model_fields or key in _ALIASES:
+            if key in BOOL_KEYS and isinstance(value, bool):
+                data[key] = value
+            elif key == "selectedDays" and isinstance(value, dict):
+                data[key] = {k: bool(v) for k, v in value.items()}
+            elif key not in BOOL_KEYS and key != "selectedDays" and isinstance(value, str):
+                data[key] = value
+    data.setdefault("id", str(raw.get("id", "")))
+    return Schedule.model_validate(data)
+
+
+_ALIASES = {f.alias for f in Schedule.model_fields.values() if f.alias}
+
+
+class ScheduleDocument(TextFile):
+    """An open ``schedules.json``.
+
+    Attributes
+    ----------
+    schedules : list of Schedule
+        Typed views, in file order (empty for a foreign file).
+    foreign : bool
+        True when the file is not in the roo-scheduler schema; it is then read-only.
+    canonical : bool
+        True when the file is byte-identical to the extension's serialisation,
+        so structural edits can safely re-serialise it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], data: bytes) -> None:
+        super().__init__(path, data)
+        self._parse()
+
+    # ------------------------------------------------------------------ parsing
+    def _parse(self) -> None:
+        text, _ = decode_text(self.data, self.name, allow_bom=False)
+        self.text = text
+        self.root = parse_json(text, self.name)
+        self.final_newline = text.endswith("\n")
+        obj = self.root.to_python()
+        self.canonical = stringify(obj) + ("\n" if self.final_newline else "") == text
+        self.foreign_reason = _foreign_reason(self.root)
+        self.foreign = self.foreign_reason is not None
+        self._nodes: list[JNode] = [] if self.foreign else list(self.root.get("schedules").items)
+        self.schedules = [
+            _view(n.to_python(), line_of_offset(text, n.start)) for n in self._nodes
+        ]
+
+    def _reload_from(self, data: bytes) -> None:
+        old = self.data
+        self.data = data
+        try:
+            self._parse()
+        except FormatError:
+            self.data = old
+            self._parse()
+            raise
+
+    # ------------------------------------------------------------------ queries
+    def find(self, schedule_id: str) -> int:
+        """Index of the first schedule with ``id`` (the extension uses ``findIndex``)."""
+        for i, s in enumerate(self.schedules):
+            if s.id == schedule_id:
+                return i
+        raise FormatError(self.name, f"no schedule with id {schedule_id!r}")
+
+    def get(self, schedule_id: str) -> Schedule:
+        """Return the schedule with ``schedule_id``."""
+        return self.schedules[self.find(schedule_id)]
+
+    def problems(self) -> list[Problem]:
+        """Validation findings (FORMATS.md §1.6 rule 7); nothing is changed."""
+        if self.foreign:
+            return [Problem(file=self.name, line=1, severity="warning",
+                            message=f"not a Roo Scheduler file ({self.foreign_reason}); shown read-only")]
+        out: list[Problem] = []
+        for key, pos in duplicate_keys(self.root):
+            out.append(Problem(file=self.name, line=line_of_offset(self.text, pos), severity="warning",
+                               message=f"duplicate key {key!r}: JavaScript keeps the last one"))
+        seen: dict[str, int] = {}
+        for node, sched in zip(self._nodes, self.schedules):
+            out.extend(validate(node, self.text, self.name))
+            if sched.id in seen:
+                out.append(Problem(file=self.name, line=sched.line, severity="error",
+                                   message=f"duplicate schedule id {sched.id!r} (first at line {seen[sched.id]}); "
+                                           "the extension only ever finds the first"))
+            seen.setdefault(sched.id, sched.line)
+        return out
+
+    # ------------------------------------------------------------------ edits
+    def _require_editable(self) -> None:
+        if self.foreign:
+            raise ReadOnlyError(self.name, f"not a Roo Scheduler file ({self.foreign_reason}); it is read-only")
+
+    def _require_canonical(self, what: str) -> None:
+        if not self.canonical:
+            raise ReadOnlyError(
+                self.name,
+                f"cannot {what}: the file is not laid out the way Roo Scheduler writes it, and "
+                "re-serialising would reformat it. Edit existing values only, or let Roo rewrite it first",
+            )
+
+    def set_values(self, schedule_id: str, updates: dict[str, Any], *, now: datetime | None = None,
+                   touch_updated: bool | None = None) -> None:
+        """Set fields of one schedule, changing only their bytes.
+
+        Parameters
+        ----------
+        schedule_id : str
+            Which schedule.
+        updates : dict
+            New values, already of the right JSON type (see :func:`coerce_value`).
+            ``None`` removes the key (the extension does this for ``nextExecutionTime``).
+        now : datetime, optional
+            Time used for ``updatedAt``.
+        touch_updated : bool, optional
+            Bump ``updatedAt``; by default only when a definition field changes.
+        """
+        self._require_editable()
+        idx = self.find(schedule_id)
+        node = self._nodes[idx]
+        current = node.to_python()
+        changes = {k: v for k, v in updates.items() if current.get(k, _MISSING) != v and not (v is None and k not in current)}
+        if touch_updated is None:
+            touch_updated = any(k in DEFINITION_KEYS for k in changes)
+        if changes and touch_updated:
+            changes["updatedAt"] = iso_ms(to_ms(now or datetime.now(timezone.utc)))
+        if not changes:
+            return
+        existing = {k for k, _, _ in node.members}
+        if all(k in existing and v is not None for k, v in changes.items()):
+            self._splice_values(node, changes)
+            return
+        self._require_canonical("add or remove keys")
+        new = dict(current)
+        for k, v in changes.items():
+            if v is None:
+                new.pop(k, None)
+            else:
+                new[k] = v  # existing keys keep their place, new ones go last (JS spread)
+        self._replace_schedule(idx, new)
+
+    def _splice_values(self, node: JNode, changes: dict[str, Any]) -> None:
+        spans = [(v.start, v.end, changes[k]) for k, _, v in node.members if k in changes]
+        # A duplicate key gets the change on every occurrence, like the JS object would.
+        text = self.text
+        for start, end, value in sorted(spans, reverse=True):
+            text = text[:start] + _inline(value, text, start) + text[end:]
+        self._commit_text(text)
+
+    def _replace_schedule(self, idx: int, new: dict[str, Any] | None) -> None:
+        obj = self.root.to_python()
+        if new is None:
+            del obj["schedules"][idx]
+        else:
+            obj["schedules"][idx] = new
+        self._commit_text(stringify(obj) + ("\n" if self.final_newline else ""))
+
+    def _commit_text(self, text: str) -> None:
+        # A BOM is rejected at load time, so there is never one to keep.
+        self._reload_from(text.encode("utf-8"))
+
+    def save(self) -> None:
+        """Write the edits atomically; creates ``.roo/schedules.json`` for a new document."""
+        if self.original is None:
+            atomic_write(self.path, self.data, expected=None, create=True)
+            self.original = self.data
+            return
+        super().save()
+
+    def set_active(self, schedule_id: str, active: bool) -> None:
+        """Enable or disable a schedule: one line changes (the ``active`` value)."""
+        self.set_values(schedule_id, {"active": bool(active)}, touch_updated=False)
+
+    def add(self, *, name: str, mode: str, instructions: str, interval: str, unit: str,
+            now: datetime | None = None, mode_display_name: str | None = None,
+            **extra: Any) -> Schedule:
+        """Append a new schedule with the UI's key order and defaults (§1.6 rule 4)."""
+        self._require_editable()
+        self._require_canonical("add a schedule")
+        now = now or datetime.now(timezone.utc)
+        stamp = iso_ms(to_ms(now))
+        new_id = str(to_ms(now))
+        while any(s.id == new_id for s in self.schedules):
+            new_id = str(int(new_id) + 1)
+        sched = new_schedule(new_id, name, mode, instructions, interval, unit, stamp,
+                             mode_display_name or mode)
+        sched.update(extra)
+        problems = validate_values(sched)
+        if problems:
+            raise FormatError(self.name, "; ".join(problems))
+        obj = self.root.to_python()
+        obj["schedules"].append(sched)
+        self._commit_text(stringify(obj) + ("\n" if self.final_newline else ""))
+        return self.schedules[-1]
+
+    def duplicate(self, schedule_id: str, *, now: datetime | None = None) -> Schedule:
+        """Copy a schedule under a new id and name, with its run history cleared."""
+        src = dict(self.get(schedule_id).raw)
+        now = now or datetime.now(timezone.utc)
+        extra = {k: v for k, v in src.items() if k not in UI_KEY_ORDER}
+        keep = {k: src[k] for k in ("selectedDays", "startDate", "startHour", "startMinute", "expirationDate",
+                                    "expirationHour", "expirationMinute", "requireActivity", "active",
+                                    "taskInteraction", "inactivityDelay") if k in src}
+        return self.add(name=f"{src.get('name', '')} (copy)", mode=src.get("mode", "code"),
+                        instructions=src.get("taskInstructions", ""), interval=src.get("timeInterval", "1"),
+                        unit=src.get("timeUnit", "hour"), now=now,
+                        mode_display_name=src.get("modeDisplayName"), **keep, **extra)
+
+    def remove(self, schedule_id: str) -> None:
+        """Delete a schedule."""
+        self._require_editable()
+        self._require_canonical("remove a schedule")
+        self._replace_schedule(self.find(schedule_id), None)
+
+
+_MISSING = object()
+
+
+def _inline(value: Any, text: str, start: int) -> str:
+    """Serialise ``value`` for splicing at ``start``, indented like its surroundings."""
+    out = stringify(value)
+    if "\n" in out:
+        line_start = text.rfind("\n", 0, start) + 1
+        indent = re.match(r"[ \t]*", text[line_start:start]).group()
+        out = out.replace("\n", "\n" + indent)
+    return out
+
+
+def new_schedule(new_id: str, name: str, mode: str, instructions: str, interval: str, unit: str,
+                 stamp: str, mode_display_name: str) -> dict[str, Any]:
+    """A schedule object exactly as the extension's UI creates it (§1.3 defaults and key order)."""
+    return {
+        "id": new_id, "name": name, "mode": mode, "taskInstructions": instructions,
+        "scheduleType": "time", "timeInterval": str(interval), "timeUnit": unit,
+        "selectedDays": {d: True for d in DAY_KEYS},
+        "startDate": "", "startHour": "", "startMinute": "00",
+        "expirationDate": "", "expirationHour": "00", "expirationMinute": "00",
+        "requireActivity": False, "active": True, "taskInteraction": "wait", "inactivityDelay": "10",
+        "lastExecutionTime": "", "lastSkippedTime": "", "lastTaskId": "", "nextExecutionTime": "",
+        "modeDisplayName": mode_display_name, "createdAt": stamp, "updatedAt": stamp,
+    }
+
+
+def coerce_value(key: str, text: str) -> Any:
+    """Turn a ``KEY=VALUE`` string from the CLI into the JSON value the extension expects.
+
+    Booleans become ``true``/``false``; ``selectedDays`` takes ``mon,wed,fri``
+    (or ``all``/``none``); numeric fields stay strings (``String(parseInt(v))``).
+    """
+    if key in BOOL_KEYS:
+        low = text.strip().lower()
+        if low in ("true", "yes", "1", "on"):
+            return True
+        if low in ("false", "no", "0", "off"):
+            return False
+        raise ValueError(f"{key} must be true or false, not {text!r}")
+    if key == "selectedDays":
+        low = text.strip().lower()
+        chosen = set(DAY_KEYS) if low == "all" else set() if low in ("none", "") else {
+            d.strip()[:3] for d in low.split(",")}
+        bad = chosen - set(DAY_KEYS)
+        if bad:
+            raise ValueError(f"unknown day(s) {', '.join(sorted(bad))}; use sun,mon,tue,wed,thu,fri,sat")
+        return {d: d in chosen for d in DAY_KEYS}
+    if key in ("timeInterval", "inactivityDelay"):
+        m = re.match(r"^\s*(\d+)", text)
+        if not m:
+            raise ValueError(f"{key} must be a whole number, not {text!r}")
+        return str(int(m.group(1)))
+    return text
+
+
+def validate_values(s: dict[str, Any]) -> list[str]:
+    """Check one schedule object's values (§1.6 rule 7); returns messages, fixes nothing."""
+    msgs: list[str] = []
+    for key in ("id", "name", "mode", "taskInstructions"):
+        if not isinstance(s.get(key), str) or not s.get(key, "").strip():
+            msgs.append(f"{key} must be a non-empty string")
+    for key, value in s.items():
+        if key in BOOL_KEYS and not isinstance(value, bool):
+            msgs.append(f"{key} must be true or false (found {stringify(value)})")
+        elif key in UI_KEY_ORDER and key not in BOOL_KEYS and key != "selectedDays" and not isinstance(value, str):
+            msgs.append(f"{key} must be a string (found {stringify(value)}); the extension expects \"...\"")
+    if s.get("scheduleType", "time") != "time":
+        msgs.append(f"scheduleType {s.get('scheduleType')!r} is never run by the extension (only \"time\")")
+    ti = s.get("timeInterval")
+    if isinstance(ti, str) and not _POS_INT.match(ti):
+        msgs.append(f"timeInterval must be a positive whole number, not {ti!r}")
+    if s.get("timeUnit") not in (None, "minute", "hour", "day"):
+        msgs.append(f"timeUnit must be minute, hour or day, not {s.get('timeUnit')!r}")
+    if s.get("taskInteraction") not in (None, "wait", "interrupt", "skip"):
+        msgs.append(f"taskInteraction must be wait, interrupt or skip, not {s.get('taskInteraction')!r}")
+    delay = s.get("inactivityDelay")
+    if isinstance(delay, str) and delay and not _NONNEG_INT.match(delay):
+        msgs.append(f"inactivityDelay must be a whole number of minutes, not {delay!r}")
+    for prefix in ("start", "expiration"):
+        d, h, m = (s.get(f"{prefix}{x}") for x in ("Date", "Hour", "Minute"))
+        if isinstance(d, str) and d and not _DATE.match(d):
+            msgs.append(f"{prefix}Date must be YYYY-MM-DD, not {d!r}")
+        if isinstance(h, str) and h and not (h.isdigit() and len(h) == 2 and int(h) <= 23):
+            msgs.append(f"{prefix}Hour must be 00-23, not {h!r}")
+        if isinstance(m, str) and m and not (m.isdigit() and len(m) == 2 and int(m) <= 59):
+            msgs.append(f"{prefix}Minute must be 00-59, not {m!r}")
+    if s.get("startDate") and not s.get("startHour"):
+        msgs.append("startDate is set but startHour is empty: the extension computes an Invalid Date")
+    sd, ed = s.get("startDate"), s.get("expirationDate")
+    if isinstance(sd, str) and isinstance(ed, str) and sd and ed and _DATE.match(sd) and _DATE.match(ed):
+        start = (sd, s.get("startHour") or "00", s.get("startMinute") or "00")
+        end = (ed, s.get("expirationHour") or "23", s.get("expirationMinute") or "59")
+        if end <= start:
+            msgs.append("expiration is not after the start")
+    days = s.get("selectedDays")
+    if days is not None and not (isinstance(days, dict) and all(isinstance(v, bool) for v in days.values())):
+        msgs.append("selectedDays must be an object of true/false per day")
+    elif isinstance(days, dict) and set(days) - set(DAY_KEYS):
+        msgs.append(f"selectedDays has unknown keys {sorted(set(days) - set(DAY_KEYS))}")
+    return msgs
+
+
+def validate(node: JNode, text: str, name: str) -> list[Problem]:
+    """Validation problems of one schedule node, each at the line of the offending key."""
+    raw = node.to_python()
+    key_lines = {k: line_of_offset(text, kpos) for k, kpos, _ in node.members}
+    start_line = line_of_offset(text, node.start)
+    out = []
+    for msg in validate_values(raw):
+        key = msg.split(" ", 1)[0]
+        out.append(Problem(file=name, line=key_lines.get(key, start_line), severity="error",
+                           message=f"schedule {raw.get('name') or raw.get('id')!r}: {msg}"))
+    return out
+
+
+def _foreign_reason(root: JNode) -> str | None:
+    """Why the file is not in roo-scheduler format (§1.7), or ``None``."""
+    if root.kind != "object":
+        return "the top level is not an object"
+    arr = root.get("schedules")
+    if arr is None or arr.kind != "array":
+        return "it has no \"schedules\" array"
+    for item in arr.items:
+        if item.kind != "object":
+            return "a schedule entry is not an object"
+        if not any(item.get(k) is not None for k in ("taskInstructions", "mode", "scheduleType")):
+            return "its entries have no taskInstructions, mode or scheduleType"
+    return None
+
+
+def load_schedules(path: str | os.PathLike[str]) -> ScheduleDocument:
+    """Read and parse a ``schedules.json``; raises :class:`FormatError` with file and line."""
+    return ScheduleDocument(path, read_bytes(path))
+
+
+def empty_schedules(path: str | os.PathLike[str]) -> ScheduleDocument:
+    """A document for a workspace with no ``schedules.json`` yet (the extension's starting state)."""
+    doc = ScheduleDocument.__new__(ScheduleDocument)
+    TextFile.__init__(doc, path, b'{\n  "schedules": []\n}')
+    doc.original = None  # type: ignore[assignment]
+    doc._parse()
+    return doc
+
+
+def schedules_path(workspace: str | os.PathLike[str]) -> Path:
+    """Where Roo Scheduler keeps its file in ``workspace``."""
+    return Path(workspace) / ".roo" / "schedules.json"

@@ -1,0 +1,310 @@
+"""Append-only, lock-protected writer for ``task_timing.tsv`` (FORMATS.md §4.4).
+
+The file is a log that agents, shell one-liners and this app append to at
+the same time, and most real versions have no final newline. So an append
+never rewrites anything. Under an exclusive ``flock`` it looks at the first
+line (header column count) and the last bytes (dominant terminator, final
+newline). If the file does not end with ``\\n`` it writes the separator
+first, and it keeps the file's final-newline convention. The row goes out in
+**one** ``os.write`` on an ``O_APPEND`` descriptor, so even writers that do
+not lock (PowerShell ``>>``) cannot interleave with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, field_validator
+
+from orchestrator_gui.formats.problems import FormatError, ReadOnlyError
+from orchestrator_gui.formats.timing_read import STANDARD_COLUMNS, TimingRow, is_iso, make_row
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
+
+#: The header a new file gets: the 9-column format of §4.1.
+HEADER = "\t".join(STANDARD_COLUMNS)
+#: How much of the file's start/end an append reads: enough for the header
+#: line and for a terminator census, while keeping each append O(1).
+_HEAD_BYTES = 64 * 1024
+_TAIL_BYTES = 8 * 1024
+#: Characters that would break the row into fields or lines (NUL would make
+#: the reader take the row for a UTF-16 fragment).
+_BREAKERS = re.compile(r"\r\n|[\t\r\n\x00]")
+
+
+class NewTimingRow(BaseModel):
+    """A row to append, in the standard layout.
+
+    Attributes
+    ----------
+    timestamp : datetime or None
+        When the row is written; ``None`` means now.
+    mode : str
+        Roo mode slug that did the work.
+    task_id : str
+        Groups the rows of one logical task; must not be empty or an ISO
+        date-time (the reader would take such a row for a shifted one).
+    start_time : datetime
+        Task start.
+    end_time : datetime or None
+        Task end; ``None`` while running.
+    duration_s : int or None
+        Written as is; ``None`` means ``int(end - start)`` when ``end_time`` is given.
+    task, result : str
+        Description and status text (``started``, ``completed - details`` …).
+    priority : {"schedule", "todo"} or None
+        Written only to files whose header has a ``priority`` column.
+
+    Naive datetimes are local time (as ``datetime.now()`` returns); all are
+    written in UTC like JavaScript's ``toISOString()``.
+    """
+
+    timestamp: datetime | None = None
+    mode: str
+    task_id: str
+    start_time: datetime
+    end_time: datetime | None = None
+    duration_s: int | None = None
+    task: str
+    result: str
+    priority: Literal["schedule", "todo"] | None = None
+
+    @field_validator("task_id")
+    @classmethod
+    def _task_id_usable(cls, value: str) -> str:
+        if not clean_text(value).strip():
+            raise ValueError("task_id must not be empty")
+        if is_iso(clean_text(value)):
+            raise ValueError("task_id must not be an ISO date-time (readers would misread the row)")
+        return value
+
+    @field_validator("mode")
+    @classmethod
+    def _mode_not_time(cls, value: str) -> str:
+        if is_iso(clean_text(value)):
+            raise ValueError("mode must not be an ISO date-time (readers would misread the row)")
+        return value
+
+    def effective_duration(self) -> int | None:
+        """Return the duration to write: ``duration_s``, else ``int(end - start)`` if ended."""
+        if self.duration_s is not None:
+            return self.duration_s
+        if self.end_time is None:
+            return None
+        return int((_utc(self.end_time) - _utc(self.start_time)).total_seconds())
+
+
+def clean_text(text: str) -> str:
+    """Replace tabs, line breaks and NULs by spaces so the text stays one field of one line."""
+    return _BREAKERS.sub(" ", text)
+
+
+def _utc(dt: datetime) -> datetime:
+    # astimezone() on a naive datetime assumes local time, like JS `new Date(y, m, d…)`.
+    return dt.astimezone(timezone.utc)
+
+
+def iso_js(dt: datetime) -> str:
+    """Format like JavaScript ``Date.prototype.toISOString()``: UTC, milliseconds, ``Z``."""
+    u = _utc(dt)
+    return f"{u:%Y-%m-%dT%H:%M:%S}.{u.microsecond // 1000:03d}Z"
+
+
+def format_row(row: NewTimingRow, columns: int) -> str:
+    """Return the row's line in the standard layout, without terminator.
+
+    Parameters
+    ----------
+    row : NewTimingRow
+        What to write.
+    columns : int
+        The header's column count: 9 (or more) writes the ``priority`` field,
+        anything else writes 8 fields and drops ``priority`` (the file has no
+        column for it).
+
+    Returns
+    -------
+    str
+        Tab-joined fields; timestamps as ``toISOString()``, duration in integer seconds.
+    """
+    duration = row.effective_duration()
+    fields = [
+        iso_js(row.timestamp or datetime.now(timezone.utc)),
+        clean_text(row.mode),
+        clean_text(row.task_id),
+        iso_js(row.start_time),
+        iso_js(row.end_time) if row.end_time is not None else "",
+        str(duration) if duration is not None else "",
+        clean_text(row.task),
+        clean_text(row.result),
+    ]
+    if columns >= 9:
+        fields.append(row.priority or "")
+    return "\t".join(fields)
+
+
+@contextlib.contextmanager
+def _exclusive(fd: int, name: str) -> Iterator[None]:
+    """Hold an exclusive lock on the open file for the read-tail + write."""
+    if fcntl is not None:
+        # flock locks belong to the open file description, so two threads with
+        # their own os.open() exclude each other as well as other processes.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return
+    # pragma: no cover - Windows: lock one byte far past any real file end, so
+    # that readers of the content are not blocked by the mandatory lock.
+    far = 2**31 - 2
+    os.lseek(fd, far, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+    except OSError as exc:
+        raise FormatError(name, f"cannot lock the file: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        os.lseek(fd, far, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+def _header_columns(fd: int, size: int, name: str) -> int:
+    """Return the header's column count for 8/9-field rows (9 when there is no header)."""
+    head = _pread(fd, min(size, _HEAD_BYTES), 0)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError(name, "file is UTF-16 encoded; refusing to append UTF-8 rows to it", line=1)
+    first = head.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
+    fields = first.decode("utf-8", "replace").split("\t")
+    if b"\t" not in first and b"," in first and first.split(b",", 1)[0].strip().lower() == b"task_id":
+        raise ReadOnlyError(name, "this is the comma-separated task_timing.csv sibling; it is read-only")
+    if fields[0].strip().lower() not in ("timestamp", "task_id"):
+        return len(STANDARD_COLUMNS)
+    return 9 if "priority" in (f.strip().lower() for f in fields) else 8
+
+
+def _plan(fd: int, size: int, row: NewTimingRow, name: str) -> tuple[bytes, int, list[str]]:
+    """Return (payload, offset of the row in it, header columns) for an append at ``size``."""
+    if size == 0:
+        text = HEADER + "\n" + format_row(row, len(STANDARD_COLUMNS)) + "\n"
+        return text.encode("utf-8"), len(HEADER) + 1, list(STANDARD_COLUMNS)
+    ncols = _header_columns(fd, size, name)
+    tail = _pread(fd, min(size, _TAIL_BYTES), size - min(size, _TAIL_BYTES))
+    crlf = tail.count(b"\r\n")
+    nl = b"\r\n" if crlf > tail.count(b"\n") - crlf else b"\n"
+    if tail.endswith(b"\n"):
+        sep, after = b"", nl
+    else:
+        # The file has no final terminator (most real versions): end the last
+        # line first, and leave ours unterminated too. A lone \r is a cut CRLF.
+        sep = b"\n" if (tail.endswith(b"\r") and nl == b"\r\n") else nl
+        after = b""
+    line = format_row(row, ncols).encode("utf-8")
+    columns = STANDARD_COLUMNS[:9 if ncols >= 9 else 8]
+    return sep + line + after, len(sep), columns
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    pread = getattr(os, "pread", None)
+    if pread is not None:
+        return pread(fd, size, offset)
+    # pragma: no cover - Windows has no pread; the fd is private to this call and
+    # O_APPEND writes ignore the position, so seeking for a read is harmless.
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+def _count_newlines(fd: int, end: int) -> int:
+    count, pos = 0, 0
+    while pos < end:
+        chunk = _pread(fd, min(1 << 20, end - pos), pos)
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        pos += len(chunk)
+    return count
+
+
+def append_row(path: str | os.PathLike[str], row: NewTimingRow, *, create: bool = True) -> TimingRow:
+    """Append one row to a timing file, never touching the bytes already there.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``task_timing.tsv`` file.
+    row : NewTimingRow
+        The row to write (standard layout).
+    create : bool
+        Create a missing file (and its folder) with the 9-column header.
+
+    Returns
+    -------
+    TimingRow
+        The row as the reader parses it, with its physical line number.
+
+    Raises
+    ------
+    FormatError
+        Missing file with ``create=False``, a folder, permission denied, a
+        UTF-16 file, or a failed write (nothing of a partial write is left).
+    ReadOnlyError
+        For the ``task_timing.csv`` sibling.
+    """
+    name = str(path)
+    p = Path(path)
+    if p.suffix.lower() == ".csv":
+        raise ReadOnlyError(name, "task_timing.csv is read-only; rows are appended to task_timing.tsv")
+    flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    if create:
+        flags |= os.O_CREAT
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FormatError(name, f"cannot create folder: {exc.strerror or exc}") from None
+    try:
+        fd = os.open(p, flags, 0o666)
+    except FileNotFoundError:
+        raise FormatError(name, "file not found") from None
+    except IsADirectoryError:
+        raise FormatError(name, "is a directory, expected a file") from None
+    except PermissionError:
+        raise FormatError(name, "permission denied") from None
+    except OSError as exc:
+        raise FormatError(name, f"cannot open file: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FormatError(name, "is not a regular file")
+        with _exclusive(fd, name):
+            size = os.fstat(fd).st_size
+            payload, offset, columns = _plan(fd, size, row, name)
+            try:
+                written = os.write(fd, payload)
+            except OSError as exc:
+                raise FormatError(name, f"cannot write: {exc.strerror or exc}") from None
+            end = os.lseek(fd, 0, os.SEEK_CUR)
+            if written != len(payload):
+                # Disk full or a quota: remove the partial row rather than leave half a line.
+                os.ftruncate(fd, end - written)
+                raise FormatError(name, "cannot write: short write (disk full?); nothing was appended")
+        # Outside the lock, so appenders do not queue behind each other's disk flush.
+        with contextlib.suppress(OSError):
+            getattr(os, "fdatasync", os.fsync)(fd)
+        # Bytes before our row never change (append-only), so counting them
+        # needs no lock; the count is the row's physical line number minus one.
+        start = end - len(payload) + offset
+        line = _count_newlines(fd, start) + 1
+    finally:
+        os.close(fd)
+    return make_row(payload[offset:], line, columns, "\t")[0]

@@ -82,8 +82,8 @@ def cmd_timing_list(args: argparse.Namespace) -> int:
 
 
 def cmd_timing_add(args: argparse.Namespace) -> int:
-    start = parse_now(args.start)
-    end = parse_now(args.end) if args.end else None
+    start = parse_now(args.start, "--start")
+    end = parse_now(args.end, "--end") if args.end else None
     if end is not None and end < start:
         raise UsageError("orchestrator-gui: --end is before --start")
     row = append_row(workspace(args).timing, NewTimingRow(

@@ -85,7 +85,8 @@ def parse_zone(name: str | None) -> tzinfo:
         raise UsageError(f"orchestrator-gui: unknown time zone {name!r} (use an IANA name such as Europe/London)")
 
 
-def parse_now(value: str | None) -> datetime:
+def parse_now(value: str | None, option: str = "--now") -> datetime:
+    """Parse an ISO time given on the command line (``Z`` or an offset; naive means UTC)."""
     if not value:
         return datetime.now(timezone.utc)
     v = value.strip()
@@ -94,7 +95,7 @@ def parse_now(value: str | None) -> datetime:
     try:
         dt = datetime.fromisoformat(v)
     except ValueError:
-        raise UsageError(f"orchestrator-gui: --now must be an ISO time such as 2025-11-01T06:00:00Z, not {value!r}")
+        raise UsageError(f"orchestrator-gui: {option} must be an ISO time such as 2025-11-01T06:00:00Z, not {value!r}")
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 

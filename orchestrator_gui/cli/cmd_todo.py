@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from orchestrator_gui.cli.output import done, emit_json, table, workspace
+from orchestrator_gui.cli.output import done, emit_json, workspace
 from orchestrator_gui.formats.todo import TodoDocument, load_todo
 
 
@@ -44,17 +44,13 @@ def _open(args: argparse.Namespace) -> TodoDocument:
 
 def cmd_list(args: argparse.Namespace) -> int:
     doc = _open(args)
-    rows = [
-        {"line": it.line, "state": it.state, "text": it.text, "depth": it.depth, "section": it.section}
-        for it in doc.items if args.state == "all" or it.state == args.state
-    ]
+    items = [it for it in doc.items if args.state == "all" or it.state == args.state]
     if args.json:
-        emit_json(rows)
+        emit_json([{"line": it.line, "state": it.state, "text": it.text, "depth": it.depth, "section": it.section}
+                   for it in items])
     else:
-        mark = {"open": "[ ]", "done": "[x]", "other": "[?]"}
-        for it, r in zip([i for i in doc.items if args.state == "all" or i.state == args.state], rows):
-            box = mark[r["state"]] if r["state"] != "other" else it.boxes
-            print(f"{r['line']:>5}  {'  ' * r['depth']}{box} {r['text']}")
+        for it in items:
+            print(f"{it.line:>5}  {'  ' * it.depth}{it.boxes} {it.text}")
     return 0
 
 

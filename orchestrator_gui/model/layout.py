@@ -1,0 +1,317 @@
+"""Deterministic placement of nodes on their layer's shell.
+
+Rules
+-----
+* Every node sits on the shell of its layer (:data:`~orchestrator_gui.model.nodes.SHELL_RADII`).
+* A child goes near its parent's direction; siblings take successive slots of
+  an open-ended sunflower spiral around it, so they spread out and a new
+  sibling never needs the old ones to move.
+* A node without a parent goes next to the most similar node of its layer
+  (hashed TF-IDF cosine of title + content); failing that, to the next
+  direction of a low-discrepancy sequence.
+* No two nodes of a shell are closer than :func:`min_separation`; a taken spot
+  is resolved by walking further along the spiral (deterministically).
+* :class:`Placer` only computes positions for new nodes: adding never moves
+  existing nodes.  :func:`relayout` recomputes everything and returns a
+  transaction of one ``MoveNode`` edit, so it is explicit and undoable.
+
+Determinism: results depend only on the graph's content (ids, kinds, text,
+edges and, for :class:`Placer`, existing positions), never on randomness or on
+the order rows happen to be in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from orchestrator_gui.model.coords import fibonacci_sphere, sequence_direction, spiral_points, to_spherical, unit
+from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, LAYER_INDEX, LAYERS, SHELL_RADII, EdgeType, Layer, NodeFlag
+from orchestrator_gui.model.text import cosine_similarity, hashed_tfidf
+
+if TYPE_CHECKING:
+    from orchestrator_gui.model.graph import ThoughtGraph
+    from orchestrator_gui.model.transactions import Transaction
+
+#: Largest minimum separation between nodes of one shell (radians); dense shells use less.
+MAX_SEPARATION = 0.06
+#: Fraction of the mean lattice spacing used as minimum separation on dense shells.
+DENSITY_FACTOR = 0.6
+#: A parentless node joins its most similar neighbour when the cosine is at least this.
+SIMILARITY_THRESHOLD = 0.3
+_PARENT = EDGE_TYPE_INDEX[EdgeType.PARENT.value]
+_MAX_TRIES = 100_000
+
+
+def min_separation(count: int) -> float:
+    """Minimum angular distance between nodes on a shell holding ``count`` nodes."""
+    return min(MAX_SEPARATION, DENSITY_FACTOR * math.sqrt(4.0 * math.pi / max(count, 1)))
+
+
+def initial_positions(layer_codes: np.ndarray) -> np.ndarray:
+    """Evenly spread ``(theta, phi, r)`` for bulk-built nodes: a Fibonacci lattice per shell, in row order."""
+    layer_codes = np.asarray(layer_codes)
+    out = np.zeros((len(layer_codes), 3))
+    for code, layer in enumerate(LAYERS):
+        rows = np.flatnonzero(layer_codes == code)
+        if len(rows):
+            sph = to_spherical(fibonacci_sphere(len(rows)))
+            sph[:, 2] = SHELL_RADII[layer]
+            out[rows] = sph
+    return out
+
+
+def _spherical_on_shell(direction: np.ndarray, layer: Layer) -> tuple[float, float, float]:
+    t, p, _ = to_spherical(direction)
+    return (float(t), float(p), SHELL_RADII[layer])
+
+
+def _free_candidate(candidates: np.ndarray, occupied: np.ndarray, sep: float) -> int:
+    """Index of the first candidate at least ``sep`` from all ``occupied``; else the roomiest one."""
+    if len(occupied) == 0:
+        return 0
+    dots = occupied @ candidates.T  # (n_occupied, n_candidates)
+    closest = dots.max(axis=0)
+    free = np.flatnonzero(closest <= math.cos(sep))
+    return int(free[0]) if len(free) else int(np.argmin(closest))
+
+
+class Placer:
+    """Computes positions for nodes about to be added, one after another, without moving any node.
+
+    Parameters
+    ----------
+    graph : ThoughtGraph
+        The graph the nodes will be added to.
+    similarity_limit : int
+        At most this many of the most recently created nodes of a layer are
+        compared by text when placing a parentless node (keeps a placement at
+        100k nodes in the low milliseconds).
+
+    Notes
+    -----
+    Positions handed out earlier by the same placer count as occupied, so
+    several nodes created in one transaction do not collide.
+    """
+
+    CANDIDATES = 256
+
+    def __init__(self, graph: ThoughtGraph, *, similarity_limit: int = 2000) -> None:
+        self.graph = graph
+        self.similarity_limit = similarity_limit
+        self._pending: dict[Layer, list[np.ndarray]] = defaultdict(list)
+        self._pending_children: dict[str, int] = defaultdict(int)
+        self._pending_text: dict[Layer, list[tuple[str, np.ndarray]]] = defaultdict(list)
+
+    def _shell(self, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+        g = self.graph
+        rows = np.flatnonzero(g.layer_index == LAYER_INDEX[layer.value])
+        dirs = g.positions[rows] / g.spherical[rows, 2:3]
+        if self._pending[layer]:
+            dirs = np.vstack([dirs, *self._pending[layer]])
+        return rows, dirs
+
+    def _child_count(self, parent: str) -> int:
+        g = self.graph
+        out_keys, _ = g._adj.incident(int(g._ns.cols["handle"][g.row_of(parent)]))
+        return int(np.count_nonzero((out_keys & 0xFF) == _PARENT)) + self._pending_children[parent]
+
+    def _most_similar(self, layer: Layer, rows: np.ndarray, text: str) -> np.ndarray | None:
+        g = self.graph
+        if not text.strip():
+            return None
+        if len(rows) > self.similarity_limit:
+            created = g.created[rows]
+            rows = rows[np.lexsort((rows, created))[-self.similarity_limit :]]
+        nodes = [g.node(i) for i in g.ids_of(rows)]
+        texts = [f"{n.title} {n.content}" for n in nodes] + [t for t, _ in self._pending_text[layer]]
+        dirs = [g.positions[r] / g.spherical[r, 2] for r in rows] + [d for _, d in self._pending_text[layer]]
+        if not texts:
+            return None
+        sims = cosine_similarity(text, texts)
+        best = int(np.argmax(sims))
+        return dirs[best] if sims[best] >= SIMILARITY_THRESHOLD else None
+
+    def place(self, layer: Layer | str, *, parent: str | None = None, text: str = "") -> tuple[float, float, float]:
+        """``(theta, phi, r)`` for a new node of ``layer``.
+
+        Parameters
+        ----------
+        layer : Layer or str
+        parent : str, optional
+            Id of the parent node; the new node goes near it.
+        text : str
+            Title and content, used to find a similar node when there is no parent.
+        """
+        layer = Layer(layer)
+        rows, occupied = self._shell(layer)
+        sep = min_separation(len(occupied) + 1)
+        if parent is not None:
+            g = self.graph
+            anchor = unit(g.positions[g.row_of(parent)])
+            start = self._child_count(parent)
+            candidates = spiral_points(anchor, start, self.CANDIDATES, sep)
+        else:
+            anchor = self._most_similar(layer, rows, text)
+            if anchor is None:
+                anchor = sequence_direction(len(occupied))
+            candidates = np.vstack([anchor[np.newaxis, :], spiral_points(anchor, 0, self.CANDIDATES - 1, sep)])
+        reach = math.acos(float(np.clip(candidates @ anchor, -1, 1).min())) + sep
+        if len(occupied):
+            near = occupied[occupied @ anchor >= math.cos(min(reach, math.pi))]
+        else:
+            near = occupied
+        choice = unit(candidates[_free_candidate(candidates, near, sep)])
+        self._pending[layer].append(choice[np.newaxis, :])
+        if parent is not None:
+            self._pending_children[parent] += 1
+        elif text.strip():
+            self._pending_text[layer].append((text, choice))
+        return _spherical_on_shell(choice, layer)
+
+
+class _SphereHash:
+    """Occupied directions bucketed in a 3-D grid, for fast "is anything within ``sep``?" checks."""
+
+    def __init__(self, sep: float) -> None:
+        self.sep = sep
+        self.cos_sep = math.cos(sep)
+        self.scale = 1.0 / max(sep, 1e-6)
+        self.cells: dict[tuple[int, int, int], list[tuple[float, float, float]]] = defaultdict(list)
+
+    def _cell(self, p: tuple[float, float, float]) -> tuple[int, int, int]:
+        s = self.scale
+        return (math.floor(p[0] * s), math.floor(p[1] * s), math.floor(p[2] * s))
+
+    def free(self, p: tuple[float, float, float]) -> bool:
+        cx, cy, cz = self._cell(p)
+        cells, cs = self.cells, self.cos_sep
+        x, y, z = p
+        for i in (cx - 1, cx, cx + 1):
+            for j in (cy - 1, cy, cy + 1):
+                for k in (cz - 1, cz, cz + 1):
+                    for q in cells.get((i, j, k), ()):
+                        if x * q[0] + y * q[1] + z * q[2] > cs:
+                            return False
+        return True
+
+    def add(self, p: tuple[float, float, float]) -> None:
+        self.cells[self._cell(p)].append(p)
+
+
+def _embedding(texts: list[str]) -> np.ndarray:
+    """3-D directions from text: the top principal axes of hashed TF-IDF (zero rows where no text)."""
+    n = len(texts)
+    out = np.zeros((n, 3))
+    if n < 4:
+        return out
+    vec = hashed_tfidf(texts, dim=64)
+    has = np.linalg.norm(vec, axis=1) > 0
+    if has.sum() < 4:
+        return out
+    x = vec[has] - vec[has].mean(axis=0)
+    _, evecs = np.linalg.eigh(x.T @ x)
+    axes = evecs[:, ::-1][:, :3]
+    # Eigenvector signs are arbitrary; fix them so the result is reproducible.
+    flip = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(3)])
+    proj = x @ (axes * flip)
+    out[has] = proj
+    return out
+
+
+def compute_layout(graph: ThoughtGraph) -> np.ndarray:
+    """Fresh ``(theta, phi, r)`` for every row (pinned nodes keep theirs); see the module rules."""
+    g = graph
+    n = len(g)
+    ids = g.ids
+    order = sorted(range(n), key=ids.__getitem__)  # id order: independent of row history
+    layer = g.layer_index
+    sph = g.spherical.copy()
+    pinned = (g.flags & np.uint32(NodeFlag.PINNED)) != 0
+    ea = g.edge_arrays()
+    is_parent = ea.type == _PARENT
+    parent_of: dict[int, int] = {}
+    for s, d in sorted(zip(ea.src[is_parent].tolist(), ea.dst[is_parent].tolist()), key=lambda e: ids[e[0]]):
+        parent_of.setdefault(d, s)
+    children: dict[int, list[int]] = defaultdict(list)
+    for c in order:
+        if c in parent_of:
+            children[parent_of[c]].append(c)
+    # Computed in id order so floating-point sums do not depend on row order.
+    emb = np.zeros((n, 3))
+    emb[order] = _embedding([f"{nd.title} {nd.content}" for nd in (g.node(ids[r]) for r in order)])
+    counts = np.bincount(layer, minlength=len(LAYERS))
+    hashes = [_SphereHash(min_separation(int(c))) for c in counts]
+    for r in np.flatnonzero(pinned).tolist():
+        hashes[layer[r]].add(tuple(g.positions[r] / sph[r, 2]))
+    direction = np.zeros((n, 3))
+    placed = np.zeros(n, dtype=bool)
+    fallback = 0
+
+    def settle(r: int, desired: np.ndarray) -> None:
+        if pinned[r]:
+            direction[r] = g.positions[r] / sph[r, 2]
+        else:
+            h = hashes[layer[r]]
+            spot = tuple(desired.tolist())
+            i = 0
+            # The density factor leaves room on every shell; the cap only guards against a bug looping forever.
+            while not h.free(spot) and i < _MAX_TRIES:
+                spot = tuple(spiral_points(desired, i, 1, h.sep * 0.5)[0].tolist())
+                i += 1
+            h.add(spot)
+            direction[r] = spot
+            sph[r] = _spherical_on_shell(np.asarray(spot), LAYERS[layer[r]])
+        placed[r] = True
+
+    queue: deque[int] = deque()
+    for root in [r for r in order if r not in parent_of] + order:
+        if placed[root]:
+            continue  # the second pass only picks up nodes caught in parent cycles
+        e = emb[root]
+        norm = float(np.linalg.norm(e))
+        if norm > 1e-12:
+            desired = e / norm
+        else:
+            desired = sequence_direction(fallback)
+            fallback += 1
+        settle(root, desired)
+        queue.append(root)
+        while queue:
+            p = queue.popleft()
+            kids = [c for c in children.get(p, ()) if not placed[c]]
+            if not kids:
+                continue
+            sep = hashes[layer[kids[0]]].sep
+            pts = spiral_points(direction[p], 0, len(kids), sep)
+            for c, pt in zip(kids, pts, strict=True):
+                settle(c, pt)
+                queue.append(c)
+    return sph
+
+
+def relayout(graph: ThoughtGraph, *, actor: str = "user", now: float | None = None) -> Transaction:
+    """A transaction moving every node to its :func:`compute_layout` position (apply it to take effect).
+
+    Only nodes whose position changes are listed; pinned nodes stay.
+    """
+    from orchestrator_gui.model.transactions import MoveNode, Transaction
+
+    new = compute_layout(graph)
+    old = graph.spherical
+    rows = np.flatnonzero(np.any(new != old, axis=1))
+    edits: list[Any] = []
+    if len(rows):
+        edits.append(
+            MoveNode(
+                node_ids=tuple(graph.ids_of(rows)),
+                new=tuple(map(tuple, new[rows].tolist())),
+                old=tuple(map(tuple, old[rows].tolist())),
+            )
+        )
+    return Transaction.create(
+        "relayout", edits, params={"nodes": len(rows)}, description=f"Relayout ({len(rows)} nodes)", actor=actor, now=now
+    )

@@ -1,0 +1,361 @@
+"""Lossless reader and scalar editor for ``.roomodes`` (Roo Code custom modes).
+
+A ``.roomodes`` file is YAML or JSON (FORMATS.md §5). It is read the way
+Roo Code reads it (character normalisation, YAML 1.2, ``JSON.parse``
+fallback) into typed :class:`Mode` views, validated into :class:`Problem`
+records, and edited by splicing the source text of exactly one scalar,
+keeping its quoting style. Nothing is ever re-serialised, so every byte the
+user did not change stays as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from orchestrator_gui.formats.fileio import TextFile, decode_text, line_of_offset, read_bytes
+from orchestrator_gui.formats.problems import FormatError, Problem
+from orchestrator_gui.formats.roomodes_checks import check_mode
+from orchestrator_gui.formats.roomodes_edit import EditContext, insert_candidates, replace_candidates
+from orchestrator_gui.formats.roomodes_syntax import (
+    LineIndex,
+    Mapping,
+    Node,
+    Scalar,
+    Sequence,
+    SyntaxProblem,
+    compose_yaml,
+    content_end,
+    scan_json,
+    to_python,
+)
+
+#: Editable text fields: file key by file key and by model attribute name.
+EDITABLE = {
+    "name": "name", "roleDefinition": "roleDefinition", "role_definition": "roleDefinition",
+    "whenToUse": "whenToUse", "when_to_use": "whenToUse", "description": "description",
+    "customInstructions": "customInstructions", "custom_instructions": "customInstructions",
+}
+
+
+class ModeGroup(BaseModel):
+    """One entry of a mode's ``groups`` list.
+
+    Attributes
+    ----------
+    name : str
+        Tool group (``read``, ``edit``, ``command``, ``mcp``, ``modes``, or
+        the deprecated ``browser``; unknown names are kept and reported).
+    options : dict or None
+        For the tuple form ``[edit, {fileRegex, description}]``, the options.
+    """
+
+    name: str
+    options: dict[str, Any] | None = None
+
+
+class Mode(BaseModel):
+    """Read-only view of one custom mode as Roo Code sees it.
+
+    Text fields hold the value after Roo's pre-parse normalisation (smart
+    quotes as ASCII quotes, etc.), because that is what Roo uses. Required
+    text fields that are missing read as ``""`` and are reported by
+    :meth:`ModesDocument.problems`.
+
+    Attributes
+    ----------
+    slug, name, role_definition : str
+        Required fields (``roleDefinition`` in the file).
+    when_to_use, description, custom_instructions : str or None
+        Optional fields; ``None`` when absent.
+    groups : list of ModeGroup
+        Tool groups in file order.
+    source : str or None
+        ``project`` or ``global`` when valid; kept verbatim otherwise.
+    extra_keys : list of str
+        Keys that are not in Roo's schema, in file order (values not kept here).
+    line : int
+        1-based line where this mode's mapping starts.
+    """
+
+    slug: str
+    name: str
+    role_definition: str
+    when_to_use: str | None = None
+    description: str | None = None
+    custom_instructions: str | None = None
+    groups: list[ModeGroup] = Field(default_factory=list)
+    source: str | None = None
+    extra_keys: list[str] = Field(default_factory=list)
+    line: int
+
+
+@dataclass
+class _ModeRef:
+    """Where one mode lives in the syntax tree."""
+
+    index: int  # position in customModes (counting non-mapping items too)
+    node: Mapping
+    keys: dict[str, tuple[Node, Node]]  # last occurrence wins, as in JSON
+    duplicates: set[str]
+
+
+@dataclass
+class _View:
+    """Everything derived from one parse of the text."""
+
+    python: Any
+    modes: list[Mode]
+    refs: list[_ModeRef]
+    problems: list[Problem]
+    via: str  # "yaml" or "json": which parser Roo would succeed with
+
+
+def _detect_format(text: str) -> Literal["yaml", "json"]:
+    return "json" if text.lstrip(" \t\r\n")[:1] == "{" else "yaml"
+
+
+def _parse_tree(name: str, text: str, fmt: str) -> tuple[Node | None, str]:
+    """Parse like Roo: YAML on normalised text, then ``JSON.parse`` on the original."""
+    try:
+        return compose_yaml(text), "yaml"
+    except SyntaxProblem as yaml_exc:
+        if fmt != "json":
+            line = None if yaml_exc.offset is None else line_of_offset(text, yaml_exc.offset)
+            raise FormatError(name, f"invalid YAML: {yaml_exc.message}", line=line) from None
+    try:
+        return scan_json(text), "json"
+    except SyntaxProblem as exc:
+        line = None if exc.offset is None else line_of_offset(text, exc.offset)
+        raise FormatError(name, f"invalid JSON: {exc.message}", line=line) from None
+
+
+def _key_name(node: Node) -> str | None:
+    return node.value if isinstance(node, Scalar) and isinstance(node.value, str) else None
+
+
+def _build(name: str, text: str, fmt: str) -> _View:
+    root, via = _parse_tree(name, text, fmt)
+    line_at = LineIndex(text)
+    if root is None:
+        raise FormatError(name, "file is empty; expected a mapping with a 'customModes' list", line=1)
+    if not isinstance(root, Mapping):
+        raise FormatError(name, "the top level must be a mapping with a 'customModes' list",
+                          line=line_at(root.start))
+    problems: list[Problem] = []
+    modes_node: Node | None = None
+    modes_key: Node = root
+    for k, v in root.items:
+        key = _key_name(k)
+        if key == "customModes":
+            if modes_node is not None:
+                problems.append(Problem(file=name, line=line_at(k.start),
+                                        message="duplicate key 'customModes'; only the last one counts"))
+            modes_node, modes_key = v, k
+        else:
+            problems.append(Problem(
+                file=name, line=line_at(k.start), severity="warning",
+                message=f"unknown top-level key {key or to_python(k)!r}; Roo reads only 'customModes'"))
+    if modes_node is None:
+        raise FormatError(name, "no 'customModes' key at the top level", line=line_at(root.start))
+    if not isinstance(modes_node, Sequence):
+        raise FormatError(name, "'customModes' must be a list of modes", line=line_at(modes_key.start))
+    modes: list[Mode] = []
+    refs: list[_ModeRef] = []
+    slugs: dict[str, int] = {}
+    for index, item in enumerate(modes_node.items):
+        line = line_at(item.start)
+        if not isinstance(item, Mapping):
+            problems.append(Problem(file=name, line=line, message=(
+                f"mode #{index + 1} is not a mapping of keys; Roo rejects the whole file")))
+            continue
+        keys: dict[str, tuple[Node, Node]] = {}
+        duplicates: set[str] = set()
+        for k, v in item.items:
+            key = _key_name(k) or repr(to_python(k))
+            if key in keys:
+                duplicates.add(key)
+                problems.append(Problem(file=name, line=line_at(k.start), message=(
+                    f"duplicate key {key!r} in one mode; YAML parsers reject the file, "
+                    "JSON keeps the last one")))
+            keys[key] = (k, v)
+        fields, mode_problems = check_mode(name, line_at, keys, line)
+        problems.extend(mode_problems)
+        slug = fields["slug"]
+        if slug and slug in slugs:
+            problems.append(Problem(file=name, line=line, message=(
+                f"duplicate slug {slug!r} (first on line {slugs[slug]}); Roo rejects the whole file")))
+        slugs.setdefault(slug, line)
+        modes.append(Mode(**fields))
+        refs.append(_ModeRef(index, item, keys, duplicates))
+    try:
+        python = to_python(root)
+    except RecursionError:
+        raise FormatError(name, "a YAML alias refers to itself; cannot read the file", line=1) from None
+    return _View(python, modes, refs, problems, via)
+
+
+class ModesDocument(TextFile):
+    """A ``.roomodes`` file: typed view, validation and lossless scalar edits.
+
+    Parameters
+    ----------
+    path : path-like
+        Location of the file (used for messages and :meth:`save`).
+    data : bytes
+        The file's content.
+
+    Attributes
+    ----------
+    format : {"yaml", "json"}
+        ``json`` when the first non-blank character is ``{``; edits keep it.
+    modes : list of Mode
+        The modes in file order, re-read after every edit.
+
+    Raises
+    ------
+    FormatError
+        Undecodable text, broken YAML/JSON, or a top level that is not a
+        mapping with a ``customModes`` list.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], data: bytes) -> None:
+        super().__init__(path, data)
+        self._text, self._bom = decode_text(data, self.name)
+        self.format: Literal["yaml", "json"] = _detect_format(self._text)
+        self._view = _build(self.name, self._text, self.format)
+        self.modes: list[Mode] = self._view.modes
+
+    # -- reading ---------------------------------------------------------
+
+    def problems(self) -> list[Problem]:
+        """Return the validation findings (FORMATS.md §5.2/§5.4); nothing is fixed.
+
+        Roo rejects the whole file when any mode is invalid, so every
+        ``error`` means Roo loads none of the project modes.
+        """
+        out = sorted(self._view.problems, key=lambda p: p.line or 0)
+        if self.path.parent.name == ".roo":
+            out.insert(0, Problem(file=self.name, line=None, severity="warning", message=(
+                "Roo ignores a .roomodes inside .roo/; it reads <workspace>/.roomodes")))
+        return out
+
+    def source_range(self, slug: str, key: str) -> tuple[int, int] | None:
+        """Byte range ``[start, end)`` in :attr:`data` of one field's value source.
+
+        For block scalars the range ends after the last content line (blank
+        lines after it are not part of it). ``None`` when the key is absent.
+        Meant for highlighting a field and for checking edits.
+        """
+        ref = self._view.refs[self.modes.index(self.mode(slug))]
+        entry = ref.keys.get(EDITABLE.get(key, key))
+        if entry is None:
+            return None
+        start, end = entry[1].start, content_end(self._text, entry[1])
+        bom = 3 if self._bom else 0
+        head = len(self._text[:start].encode("utf-8")) + bom
+        return head, head + len(self._text[start:end].encode("utf-8"))
+
+    def mode(self, slug: str) -> Mode:
+        """Return the (first) mode with this slug; :class:`FormatError` if none."""
+        for m in self.modes:
+            if m.slug == slug:
+                return m
+        raise FormatError(self.name, f"no mode with slug {slug!r}")
+
+    # -- editing ---------------------------------------------------------
+
+    def set_field(self, slug: str, key: str, value: str) -> None:
+        """Replace one text field of one mode, changing only that scalar's bytes.
+
+        The scalar keeps its style (plain, single- or double-quoted with the
+        same escaping of non-ASCII, ``|``/``>`` block, JSON string). When the
+        value cannot be written in that style safely, that scalar alone
+        becomes double-quoted. A missing key is added after the mode's last
+        key (block mappings: a new ``key: "value"`` line; JSON/flow mappings:
+        ``, "key": "value"``). The result is re-parsed and must read back as
+        exactly the requested change, otherwise nothing changes.
+
+        Parameters
+        ----------
+        slug : str
+            The mode to edit (must be unique in the file).
+        key : str
+            ``name``, ``roleDefinition``, ``whenToUse``, ``description`` or
+            ``customInstructions`` (snake_case model names are accepted too).
+        value : str
+            The new text.
+
+        Raises
+        ------
+        FormatError
+            Unknown slug/key, a duplicate slug or key, a field that is not
+            text (list, anchor/tag), or a value that cannot be written safely.
+        """
+        if not isinstance(value, str):
+            raise FormatError(self.name, f"{key}: value must be text, got {type(value).__name__}")
+        file_key = EDITABLE.get(key)
+        if file_key is None:
+            raise FormatError(self.name, f"cannot edit {key!r}; editable fields: "
+                              "name, roleDefinition, whenToUse, description, customInstructions")
+        hits = [i for i, m in enumerate(self.modes) if m.slug == slug]
+        if not hits:
+            raise FormatError(self.name, f"no mode with slug {slug!r}")
+        if len(hits) > 1:
+            raise FormatError(self.name, f"slug {slug!r} is used by {len(hits)} modes; fix that first",
+                              line=self.modes[hits[1]].line)
+        ref = self._view.refs[hits[0]]
+        line = self.modes[hits[0]].line
+        if file_key in ref.duplicates:
+            raise FormatError(self.name, f"mode {slug!r} has {file_key!r} more than once; fix that first",
+                              line=line)
+        expected = copy.deepcopy(self._view.python)
+        expected["customModes"][ref.index][file_key] = value
+        ctx = EditContext(self.name, self._text, self.format, self._view.via)
+        entry = ref.keys.get(file_key)
+        if entry is not None and isinstance(entry[1], Scalar) and entry[1].value == value:
+            return  # unchanged: rewriting would only risk re-folding its lines
+        if entry is None:
+            candidates = insert_candidates(ctx, ref.node, file_key, value, line)
+        else:
+            candidates = replace_candidates(ctx, entry[0], entry[1], value)
+        for start, end, new in candidates:
+            text = self._text[:start] + new + self._text[end:]
+            try:
+                view = _build(self.name, text, self.format)
+            except FormatError:
+                continue
+            if view.python == expected:
+                self._text, self._view, self.modes = text, view, view.modes
+                self.data = (b"\xef\xbb\xbf" if self._bom else b"") + text.encode("utf-8")
+                return
+        raise FormatError(self.name, f"cannot write this {file_key} of mode {slug!r} safely; "
+                          "nothing was changed", line=line)
+
+
+def load_modes(path: str | os.PathLike[str]) -> ModesDocument:
+    """Read a ``.roomodes`` file (YAML or JSON).
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    ModesDocument
+
+    Raises
+    ------
+    FormatError
+        Unreadable file, broken YAML/JSON (with the line), or a top level that
+        is not a mapping with a ``customModes`` list.
+    """
+    return ModesDocument(path, read_bytes(path))
+
+
+__all__ = ["EDITABLE", "Mode", "ModeGroup", "ModesDocument", "load_modes"]

@@ -16,7 +16,8 @@ Figures (targets at 100k/500k on the 2-core reference machine in brackets):
 * ``neighbourhood2_ms``: 2-hop neighbourhood of a random node, median (< 1 ms)
 * ``commit_ms``: ``graph.apply`` of one transaction (an edit, median) (< 5 ms);
   the store's journal write is not included: the store does not exist yet
-* ``add_thought_ms``: building an ``add_thought`` transaction (layout included) plus applying it
+* ``add_thought_ms``: building an ``add_thought`` transaction under a parent (layout included) plus applying it
+* ``add_thought_unparented_ms``: the same without a parent (placement compares text with recent nodes)
 * ``to_columns_s`` / ``from_columns_s``: columnar snapshot form round trip (what a binary snapshot builds on)
 * ``to_dict_s`` / ``from_dict_s``: JSON-form round trip
 * ``peak_rss_mb_before_export``: peak resident memory after build, queries and commits
@@ -113,6 +114,10 @@ def run(n: int, m: int) -> dict:
         commit_times.append((time.perf_counter() - t) * 1000)
     parents = iter(sample)
     add_ms = _median_ms(lambda: g.apply(ops.add_thought(g, "a new idea about retries", parent=next(parents))), 20)
+    words = iter(range(10**9))
+    add_free_ms = _median_ms(
+        lambda: g.apply(ops.add_thought(g, f"retry loop stall {next(words)}", kind="thought")), 10
+    )
     after_commit_nb2_ms = _median_ms(lambda: q.neighbourhood(g, next(it), 2), 100)
     rss_before_export = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
@@ -139,6 +144,7 @@ def run(n: int, m: int) -> dict:
         "commit_ms": round(statistics.median(commit_times), 3),
         "commit_max_ms": round(max(commit_times), 3),
         "add_thought_ms": round(add_ms, 3),
+        "add_thought_unparented_ms": round(add_free_ms, 3),
         "to_columns_s": round(to_columns_s, 3),
         "from_columns_s": round(from_columns_s, 3),
         "to_dict_s": round(to_dict_s, 3),

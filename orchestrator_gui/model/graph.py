@@ -21,8 +21,9 @@ Changing
 Every change is a :class:`~orchestrator_gui.model.transactions.Transaction`
 passed to :meth:`ThoughtGraph.apply`, which is all-or-nothing.  Only the
 dynamic per-node values (activation, attention, flags/selection), which the
-engine and the view rewrite many times a second, are set directly; they are
-not content and are not undoable.
+engine and the view rewrite many times a second, are set directly
+(:mod:`orchestrator_gui.model.dynamic`); they are not content and are not
+undoable.
 
 The graph is not thread-safe: use it from one thread (the GUI thread).
 """
@@ -39,9 +40,10 @@ import numpy as np
 from orchestrator_gui.model import mutate
 from orchestrator_gui.model.adjacency import Adjacency
 from orchestrator_gui.model.arrays import EdgeStore, NodeStore, pack_key
+from orchestrator_gui.model.dynamic import DynamicValues
 from orchestrator_gui.model.errors import EdgeNotFound, GraphError, NodeNotFound, RollbackError
 from orchestrator_gui.model.events import EventBatcher, GraphEvents
-from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, EDGE_TYPES, Edge, EdgeType, Node, NodeFlag, NodeState
+from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, EDGE_TYPES, Edge, EdgeType, Node, NodeState
 from orchestrator_gui.model.transactions import Transaction, UndoStack
 
 
@@ -61,7 +63,7 @@ class EdgeArrays:
     type: np.ndarray
 
 
-class ThoughtGraph:
+class ThoughtGraph(DynamicValues):
     """A directed multigraph of typed thoughts placed on concentric spherical shells.
 
     Attributes
@@ -307,83 +309,6 @@ class ThoughtGraph:
             self._adj.rebuild(self._es.live("key"), self._ns.next_handle)
         return self._adj
 
-    # -- dynamic values (not transactional) -------------------------------------------
-    def _rows_arg(self, where: Any) -> np.ndarray | None:
-        """``None`` (all rows), an int array of rows, or ids -> rows."""
-        if where is None:
-            return None
-        if isinstance(where, np.ndarray) and where.dtype.kind in "iu":
-            if len(where) and (where.min() < 0 or where.max() >= self._ns.n):
-                raise IndexError("row out of range")
-            return where
-        if isinstance(where, str):
-            where = [where]
-        return self.rows_of(where)
-
-    def _set_dynamic(self, column: str, values: Any, where: Any) -> None:
-        rows = self._rows_arg(where)
-        arr = self._ns.live(column)
-        vals = np.asarray(values, dtype=arr.dtype)
-        if not np.all(np.isfinite(vals)):
-            raise ValueError(f"{column} values must be finite")
-        if rows is None:
-            arr[:] = vals
-            self._batcher.record(column, None)
-        else:
-            arr[rows] = vals
-            self._batcher.record(column, self._ns.cols["ids"][rows].tolist())
-
-    def set_activation(self, values: Any, where: Any = None) -> None:
-        """Set activation of all rows (``where=None``), of given rows (int array) or of given ids."""
-        self._set_dynamic("activation", values, where)
-
-    def set_attention(self, values: Any, where: Any = None) -> None:
-        """Set attention of all rows, given rows or given ids (like :meth:`set_activation`)."""
-        self._set_dynamic("attention", values, where)
-
-    def set_flags(self, where: Any, mask: int | NodeFlag, on: bool = True) -> None:
-        """Set (``on``) or clear the bits ``mask`` on the given rows or ids (``None``: all)."""
-        rows = self._rows_arg(where)
-        flags = self._ns.live("flags")
-        target = slice(None) if rows is None else rows
-        before = flags[target].copy()
-        if on:
-            flags[target] |= np.uint32(mask)
-        else:
-            flags[target] &= ~np.uint32(mask)
-        changed = np.flatnonzero(before != flags[target])
-        if len(changed):
-            changed_rows = changed if rows is None else rows[changed]
-            with self.batch():
-                self._batcher.record("flags", self._ns.cols["ids"][changed_rows].tolist())
-                if int(mask) & NodeFlag.SELECTED:
-                    self._batcher.record("selection")
-
-    def select(self, ids: Iterable[str], mode: str = "replace") -> None:
-        """Change the selection: ``replace``, ``add``, ``remove`` or ``toggle`` the given ids."""
-        rows = self.rows_of(ids)
-        with self.batch():
-            if mode == "replace":
-                keep = np.zeros(self._ns.n, dtype=bool)
-                keep[rows] = True
-                self.set_flags(np.flatnonzero(~keep), NodeFlag.SELECTED, on=False)
-                self.set_flags(rows, NodeFlag.SELECTED, on=True)
-            elif mode == "add":
-                self.set_flags(rows, NodeFlag.SELECTED, on=True)
-            elif mode == "remove":
-                self.set_flags(rows, NodeFlag.SELECTED, on=False)
-            elif mode == "toggle":
-                sel = (self._ns.live("flags")[rows] & NodeFlag.SELECTED) != 0
-                self.set_flags(rows[sel], NodeFlag.SELECTED, on=False)
-                self.set_flags(rows[~sel], NodeFlag.SELECTED, on=True)
-            else:
-                raise ValueError(f"unknown selection mode {mode!r}")
-
-    def selected_ids(self) -> tuple[str, ...]:
-        """Ids of the selected nodes, in row order."""
-        rows = np.flatnonzero(self._ns.live("flags") & np.uint32(NodeFlag.SELECTED))
-        return tuple(self._ns.cols["ids"][rows].tolist())
-
     def _current_rows(self, ids: list[str] | None) -> np.ndarray:
         if ids is None:
             return np.arange(self._ns.n, dtype=np.int64)
@@ -420,6 +345,9 @@ class ThoughtGraph:
         in reverse order, no event is emitted, and the exception propagates:
         the graph is exactly as before.  ``record=False`` keeps the transaction
         off the undo stack (used by undo/redo themselves and by replay).
+
+        Events are emitted after the commit; an exception raised by an event
+        listener propagates to the caller but does not undo the committed change.
         """
         if self._applying:
             raise GraphError("apply() called while another transaction is being applied")

@@ -128,7 +128,7 @@ class Placer:
             rows = rows[np.lexsort((rows, created))[-self.similarity_limit :]]
         nodes = [g.node(i) for i in g.ids_of(rows)]
         texts = [f"{n.title} {n.content}" for n in nodes] + [t for t, _ in self._pending_text[layer]]
-        dirs = [g.positions[r] / g.spherical[r, 2] for r in rows] + [d for _, d in self._pending_text[layer]]
+        dirs = list(g.positions[rows] / g.spherical[rows, 2:3]) + [d for _, d in self._pending_text[layer]]
         if not texts:
             return None
         sims = cosine_similarity(text, texts)

@@ -48,9 +48,9 @@ def _type_mask(edge_types: Iterable[EdgeType | str] | None) -> np.ndarray | None
 
 
 def _step(
-    g: ThoughtGraph, rows: np.ndarray, direction: str, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbour rows of ``rows`` (with repeats) and, aligned, the row each was reached from."""
+    g: ThoughtGraph, rows: np.ndarray, direction: str, mask: np.ndarray | None, *, sources: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Neighbour rows of ``rows`` (with repeats) and, aligned, the row each was reached from (if ``sources``)."""
     if direction not in _DIRECTIONS:
         raise ValueError(f"direction must be one of {_DIRECTIONS}, got {direction!r}")
     adj = g.adjacency()
@@ -61,17 +61,34 @@ def _step(
         if mask is not None:
             k = k[mask[key_type(k)]]
         nbrs.append(key_dst(k))
-        froms.append(key_src(k))
+        if sources:
+            froms.append(key_src(k))
     if direction in ("in", "both"):
         k = adj.gather(handles, "in")
         if mask is not None:
             k = k[mask[key_type(k)]]
         nbrs.append(key_src(k))
-        froms.append(key_dst(k))
+        if sources:
+            froms.append(key_dst(k))
     rh = g._ns.row_of_handle
-    if len(nbrs) == 1:
-        return rh[nbrs[0]], rh[froms[0]]
-    return rh[np.concatenate(nbrs)], rh[np.concatenate(froms)]
+    nb = rh[nbrs[0]] if len(nbrs) == 1 else rh[np.concatenate(nbrs)]
+    if not sources:
+        return nb, None
+    return nb, rh[froms[0]] if len(froms) == 1 else rh[np.concatenate(froms)]
+
+
+def _new_unique(nb: np.ndarray, visited: np.ndarray) -> np.ndarray:
+    """The distinct rows of ``nb`` not yet ``visited``, sorted; marks them visited."""
+    nb = nb[~visited[nb]]
+    if len(nb) * 32 < len(visited):
+        nb = np.unique(nb)
+        visited[nb] = True
+        return nb
+    # Large frontier: scatter into a mask instead of sorting (O(n) but no O(k log k) sort).
+    fresh = np.zeros(len(visited), dtype=bool)
+    fresh[nb] = True
+    visited |= fresh
+    return np.flatnonzero(fresh)
 
 
 def bfs_layers_rows(
@@ -92,12 +109,10 @@ def bfs_layers_rows(
     levels = [start]
     frontier = start
     while len(frontier) and (depth is None or len(levels) <= depth):
-        nb, _ = _step(g, frontier, direction, mask)
-        nb = nb[~visited[nb]]
+        nb, _ = _step(g, frontier, direction, mask, sources=False)
+        nb = _new_unique(nb, visited)
         if not len(nb):
             break
-        nb = np.unique(nb)
-        visited[nb] = True
         levels.append(nb)
         frontier = nb
     return levels
@@ -163,7 +178,7 @@ def dfs(
             continue
         visited[r] = True
         order.append(r)
-        nb, _ = _step(g, np.array([r]), direction, mask)
+        nb, _ = _step(g, np.array([r]), direction, mask, sources=False)
         nb = np.unique(nb[~visited[nb]])
         # Reversed so the lowest row is popped (visited) first.
         stack.extend(nb[::-1].tolist())

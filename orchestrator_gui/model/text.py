@@ -28,17 +28,8 @@ def tokens(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
-def hashed_tfidf(texts: Sequence[str], dim: int = 512) -> np.ndarray:
-    """TF-IDF vectors of ``texts`` in ``dim`` hashed buckets, each row L2-normalised.
-
-    Term frequency is sublinear (``1 + log count``); inverse document
-    frequency is the smoothed ``log((1 + N) / (1 + df)) + 1`` over ``texts``.
-    A text without tokens gives a zero row.
-
-    Returns
-    -------
-    ndarray, shape (len(texts), dim), float64
-    """
+def _sparse_tfidf(texts: Sequence[str], dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Non-zero TF-IDF entries as ``(doc, bucket, value)`` arrays, rows L2-normalised."""
     if dim < 1:
         raise ValueError("dim must be >= 1")
     bucket: dict[str, int] = {}
@@ -53,21 +44,42 @@ def hashed_tfidf(texts: Sequence[str], dim: int = 512) -> np.ndarray:
             feats.append(b)
     n = len(texts)
     if not docs:
-        return np.zeros((n, dim))
-    flat = np.asarray(docs, dtype=np.int64) * dim + np.asarray(feats, dtype=np.int64)
-    counts = np.bincount(flat, minlength=n * dim).reshape(n, dim).astype(np.float64)
-    present = counts > 0
-    tf = np.where(present, 1.0 + np.log(np.where(present, counts, 1.0)), 0.0)
-    df = present.sum(axis=0)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    flat, counts = np.unique(np.asarray(docs, dtype=np.int64) * dim + np.asarray(feats, dtype=np.int64),
+                             return_counts=True)
+    doc, feat = np.divmod(flat, dim)
+    df = np.bincount(feat, minlength=dim)
     idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-    vec = tf * idf
-    norm = np.linalg.norm(vec, axis=1)
-    nz = norm > 0
-    vec[nz] /= norm[nz, np.newaxis]
-    return vec
+    value = (1.0 + np.log(counts)) * idf[feat]
+    norm = np.sqrt(np.bincount(doc, weights=value * value, minlength=n))
+    return doc, feat, value / norm[doc]
+
+
+def hashed_tfidf(texts: Sequence[str], dim: int = 512) -> np.ndarray:
+    """TF-IDF vectors of ``texts`` in ``dim`` hashed buckets, each row L2-normalised.
+
+    Term frequency is sublinear (``1 + log count``); inverse document
+    frequency is the smoothed ``log((1 + N) / (1 + df)) + 1`` over ``texts``.
+    A text without tokens gives a zero row.
+
+    Returns
+    -------
+    ndarray, shape (len(texts), dim), float64
+    """
+    doc, feat, value = _sparse_tfidf(texts, dim)
+    out = np.zeros((len(texts), dim))
+    out[doc, feat] = value
+    return out
 
 
 def cosine_similarity(query: str, texts: Sequence[str], dim: int = 512) -> np.ndarray:
-    """Cosine similarity of ``query`` with each of ``texts`` (IDF taken over all of them)."""
-    vec = hashed_tfidf([query, *texts], dim=dim)
-    return vec[1:] @ vec[0]
+    """Cosine similarity of ``query`` with each of ``texts`` (IDF taken over all of them).
+
+    Works on the sparse entries only, so it costs O(total tokens), not O(len(texts) * dim).
+    """
+    doc, feat, value = _sparse_tfidf([query, *texts], dim)
+    qvec = np.zeros(dim)
+    first = doc == 0
+    qvec[feat[first]] = value[first]
+    return np.bincount(doc, weights=value * qvec[feat], minlength=len(texts) + 1)[1:]

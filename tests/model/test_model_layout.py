@@ -157,3 +157,17 @@ def test_relayout_of_tiny_graphs(n):
     tx = relayout(g)
     g.apply(tx)
     assert len(g) == n
+
+
+def test_text_similarity_helpers_agree():
+    from orchestrator_gui.model.text import cosine_similarity, hashed_tfidf, tokens
+
+    # Lower-cased words of 2+ letters/digits; stopwords, underscores and single characters dropped.
+    assert tokens("The Loop, the loop; a retry_2 x") == ["loop", "loop", "retry"]
+    texts = ["database query index", "garden roses", "", "query the database quickly"]
+    dense = hashed_tfidf(["slow database query", *texts])
+    np.testing.assert_allclose(cosine_similarity("slow database query", texts), dense[1:] @ dense[0])
+    sims = cosine_similarity("slow database query", texts)
+    assert sims[2] == 0.0 and sims[1] == 0.0
+    assert sims[0] > 0.3 and sims[3] > 0.3
+    np.testing.assert_allclose(np.linalg.norm(dense[[0, 1, 2, 4]], axis=1), 1.0)

@@ -152,3 +152,21 @@ def test_traversals_match_networkx_under_random_edits(rebuild_min, monkeypatch):
                 assert all(und.has_edge(u, v) for u, v in zip(path, path[1:]))
             else:
                 assert path is None
+
+
+def test_overlay_handles_removing_and_restoring_bulk_built_edges():
+    """Undoing an unlink of a bulk-built edge re-adds the very same key to the CSR base."""
+    from orchestrator_gui.model import operations as ops
+
+    g = small()
+    before = {i: q.neighbourhood(g, i, 2) for i in g.node_ids()}
+    g.apply(ops.unlink(g, "b", "d"))
+    assert q.neighbourhood(g, "b", 1) == ["b", "a"]
+    g.undo()
+    assert g._adj.overlay_size() == 0  # the removal was cancelled, not listed twice
+    g.apply(ops.delete(g, "d"))
+    assert q.neighbourhood(g, "e", 1) == ["e"]
+    g.undo()
+    assert {i: q.neighbourhood(g, i, 2) for i in g.node_ids()} == before
+    assert sorted(e.key for e in g.edges_of("d")) == [("b", "d", "parent"), ("c", "d", "depends_on"),
+                                                      ("d", "e", "mentions")]

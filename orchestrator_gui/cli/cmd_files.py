@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from orchestrator_gui.formats.fileio import atomic_write
 from orchestrator_gui.formats.jsonpos import stringify
 from orchestrator_gui.formats.nextrun import iso_ms, to_ms
 from orchestrator_gui.formats.schedules import new_schedule
-from orchestrator_gui.formats.workspace import MEMORY, SCHEDULES, TIMING, TODO, Workspace, check_workspace
+from orchestrator_gui.formats.workspace import MEMORY, SCHEDULES, TIMING, TODO, Workspace, check_workspace, present_files
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -29,8 +30,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    problems = check_workspace(workspace(args))
+    ws = workspace(args)
+    problems = check_workspace(ws)
     print_problems(problems, args.json)
+    if not args.json:  # a human wants to know the check ran; scripts read stdout only
+        count = {s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")}
+        print(f"checked {len(present_files(ws))} files in {ws.root}: {count['error']} errors, "
+              f"{count['warning']} warnings, {count['info']} notes", file=sys.stderr)
     failing = [p for p in problems if p.severity == "error" or (args.strict and p.severity == "warning")]
     return 1 if failing else 0
 

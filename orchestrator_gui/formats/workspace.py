@@ -85,6 +85,11 @@ def _loaders() -> list[tuple[str, Callable[[Path], Any]]]:
     ]
 
 
+def present_files(ws: Workspace) -> list[Path]:
+    """The workspace files that exist (or exist as something other than a file)."""
+    return [getattr(ws, attr) for attr, _ in _loaders() if os.path.lexists(getattr(ws, attr))]
+
+
 def check_workspace(ws: Workspace) -> list[Problem]:
     """Validate every workspace file that exists; unreadable files become error problems.
 

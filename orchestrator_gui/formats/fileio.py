@@ -246,6 +246,20 @@ def split_lines(text: str) -> list[str]:
         start = i + 1
 
 
+def strip_terminator(line: str) -> str:
+    """Return ``line`` without its ``\\n`` or ``\\r\\n`` terminator."""
+    if line.endswith("\r\n"):
+        return line[:-2]
+    if line.endswith("\n"):
+        return line[:-1]
+    return line
+
+
+def terminator(line: str) -> str:
+    """Return the terminator of ``line``: ``"\\r\\n"``, ``"\\n"`` or ``""``."""
+    return line[len(strip_terminator(line)):]
+
+
 def dominant_newline(lines: list[str]) -> str:
     """Return ``"\\r\\n"`` if most terminated lines use CRLF, else ``"\\n"``."""
     crlf = sum(1 for ln in lines if ln.endswith("\r\n"))

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from orchestrator_gui.formats.fileio import strip_terminator, terminator
+
 # The four entry syntaxes, as given in FORMATS.md §3.2 (translated to Python's
 # named-group syntax). They are matched against a line without its terminator.
 HEAD_ENTRY = re.compile(
@@ -124,22 +126,6 @@ def format_timestamp(dt: datetime) -> str:
     )
 
 
-def strip_terminator(line: str) -> str:
-    """Return ``line`` without its ``\\n`` or ``\\r\\n`` terminator."""
-    if line.endswith("\r\n"):
-        return line[:-2]
-    if line.endswith("\n"):
-        return line[:-1]
-    return line
-
-
-def terminator(line: str) -> str:
-    """Return the terminator of ``line`` (``"\\r\\n"``, ``"\\n"`` or ``""``)."""
-    if line.endswith("\r\n"):
-        return "\r\n"
-    if line.endswith("\n"):
-        return "\n"
-    return ""
 
 
 def is_blank(line: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from orchestrator_gui.formats.fileio import split_lines
+from orchestrator_gui.formats.fileio import split_lines, strip_terminator, terminator
 
 #: ``indent, bullet, bullet_sep, boxes, text_sep, rest`` of an item line.
 ITEM_RE = re.compile(
@@ -31,18 +31,6 @@ FENCE_CLOSE_RE = re.compile(r"[ \t]*(`{3,}|~{3,})[ \t]*")
 _CLOSING_HASHES_RE = re.compile(r"[ \t]+#+$")
 
 
-def strip_terminator(line: str) -> str:
-    """Return ``line`` without its ``\\r\\n`` or ``\\n`` terminator."""
-    if line.endswith("\r\n"):
-        return line[:-2]
-    if line.endswith("\n"):
-        return line[:-1]
-    return line
-
-
-def terminator(line: str) -> str:
-    """Return the terminator (``\\r\\n``, ``\\n`` or ``""``) of ``line``."""
-    return line[len(strip_terminator(line)):]
 
 
 def leading_ws(content: str) -> str:

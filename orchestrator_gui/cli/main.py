@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from orchestrator_gui import __version__
-from orchestrator_gui.cli import cmd_files, cmd_logs, cmd_schedules, cmd_todo
+from orchestrator_gui.cli import cmd_files, cmd_graph, cmd_logs, cmd_schedules, cmd_todo
 from orchestrator_gui.cli.output import CliError, UsageError
 from orchestrator_gui.formats.problems import FormatError
 
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs):
+    for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs, cmd_graph):
         module.register(sub, common)
     return parser
 

@@ -1,0 +1,190 @@
+"""``graph`` commands: build, stats, export, import, history, restore, query.
+
+The graph lives in ``<workspace>/.orchestrator/graph.db`` (see docs/store.md);
+building it reads the workspace files and never writes to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from orchestrator_gui.cli.output import CliError, emit_json, table, workspace
+from orchestrator_gui.formats.nextrun import iso_ms
+from orchestrator_gui.model.nodes import NodeKind
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    sp = sub.add_parser("graph", parents=[common], help="the spherical thought graph of the workspace")
+    ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
+
+    p = ss.add_parser("build", parents=[common], help="build or update the graph from the workspace files")
+    p.set_defaults(handler=cmd_build)
+    p = ss.add_parser("stats", parents=[common], help="node and edge counts, layers, statuses, store size")
+    p.set_defaults(handler=cmd_stats)
+    p = ss.add_parser("export", parents=[common], help="export the graph")
+    p.add_argument("--format", choices=["json", "graphml", "gexf"], default="json")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.set_defaults(handler=cmd_export)
+    p = ss.add_parser("import", parents=[common], help="replace the graph with a JSON export (undoable)")
+    p.add_argument("file", metavar="FILE")
+    p.set_defaults(handler=cmd_import)
+    p = ss.add_parser("history", parents=[common], help="list committed transactions")
+    p.add_argument("--limit", type=int, default=None)
+    p.set_defaults(handler=cmd_history)
+    p = ss.add_parser("restore", parents=[common], help="restore the graph as it was after TX_ID (undoable)")
+    p.add_argument("tx_id", metavar="TX_ID")
+    p.set_defaults(handler=cmd_restore)
+    p = ss.add_parser("query", parents=[common], help="search titles, content and tags")
+    p.add_argument("text")
+    p.add_argument("--kind", choices=[k.value for k in NodeKind])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=cmd_query)
+
+
+def _store(args: argparse.Namespace, *, readonly: bool = False):
+    from orchestrator_gui.store import GraphStore
+
+    ws = workspace(args)
+    store = GraphStore.open_workspace(ws.root, readonly=readonly)
+    return ws, store
+
+
+def _warn_problems(store) -> None:
+    import sys
+
+    for p in store.problems:
+        print(p.format(), file=sys.stderr)
+
+
+def counts(graph) -> dict[str, Any]:
+    """The ``nodes``/``edges``/``kinds`` summary shared by ``build`` and ``stats``."""
+    kinds = Counter(_value(n.kind) for n in graph.nodes())
+    return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(), "kinds": dict(sorted(kinds.items()))}
+
+
+def _value(v: Any) -> str:
+    return getattr(v, "value", v)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from orchestrator_gui.migration import update_graph
+
+    ws, store = _store(args)
+    with store:
+        _warn_problems(store)
+        tx = update_graph(store.graph, ws.root)
+        if tx.edits:
+            store.apply(tx)
+        result = {**counts(store.graph), "changes": {k: v for k, v in tx.provenance.params.items() if k != "workspace"}}
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"graph: {result['nodes']} nodes, {result['edges']} edges "
+              f"({', '.join(f'{n} {k}' for k, n in result['kinds'].items())})")
+        print(f"       {tx.description}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    ws, store = _store(args, readonly=True)
+    with store:
+        _warn_problems(store)
+        g = store.graph
+        result = {
+            **counts(g),
+            "layers": dict(sorted(Counter(_value(n.layer) for n in g.nodes()).items())),
+            "statuses": dict(sorted(Counter(_value(n.status) for n in g.nodes()).items())),
+            "edge_types": dict(sorted(Counter(_value(e.type) for e in g.edges()).items())),
+            "transactions": store.last_seq,
+            "store": str(store.path),
+            "store_bytes": sum(p.stat().st_size for p in Path(store.path).parent.glob(Path(store.path).name + "*")),
+        }
+    if args.json:
+        emit_json(result)
+    else:
+        for key, value in result.items():
+            print(f"{key:>13}: {value}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from orchestrator_gui.store import export_graph
+
+    _, store = _store(args, readonly=True)
+    with store:
+        export_graph(store.graph, args.output, args.format)
+        n = counts(store.graph)
+    if args.json:
+        emit_json({"ok": True, "file": args.output, "format": args.format, **n})
+    else:
+        print(f"exported {n['nodes']} nodes and {n['edges']} edges to {args.output} ({args.format})")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from orchestrator_gui.store import import_json
+
+    graph = import_json(args.file)
+    _, store = _store(args)
+    with store:
+        store.replace_graph(graph, operation="import", description=f"Import {args.file}",
+                            params={"file": str(args.file)})
+        n = counts(store.graph)
+    if args.json:
+        emit_json({"ok": True, **n})
+    else:
+        print(f"imported {n['nodes']} nodes and {n['edges']} edges from {args.file}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    _, store = _store(args, readonly=True)
+    with store:
+        entries = [{**e.to_dict(), "time_iso": iso_ms(int(e.time * 1000))} for e in store.history(args.limit)]
+    if args.json:
+        emit_json(entries)
+    else:
+        table([{**e, "tx_id": e["tx_id"][:12]} for e in entries],
+              ["seq", "tx_id", "time_iso", "operation", "actor", "description"], {"description": 70})
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _, store = _store(args)
+    with store:
+        try:
+            tx = store.restore(args.tx_id)
+        except (KeyError, LookupError, ValueError) as exc:
+            raise CliError(str(exc).strip("'\"")) from None
+        n = counts(store.graph)
+    tx_id = tx.id if tx is not None else None
+    if args.json:
+        emit_json({"transaction": tx_id, **n})
+    else:
+        print(f"restored the graph as of {args.tx_id}: {n['nodes']} nodes, {n['edges']} edges"
+              + ("" if tx_id else " (already equal)"))
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from orchestrator_gui.model.queries import search
+
+    _, store = _store(args, readonly=True)
+    with store:
+        g = store.graph
+        ids = search(g, args.text, kind=args.kind, limit=args.limit)
+        rows = []
+        for node_id in ids:
+            node = g.node(node_id)
+            src = node.source
+            rows.append({"id": node_id, "kind": _value(node.kind), "layer": _value(node.layer),
+                         "title": node.title, "status": _value(node.status),
+                         "file": getattr(src, "file", None), "line": getattr(src, "line", None)})
+    if args.json:
+        emit_json(rows)
+    else:
+        table(rows, ["kind", "title", "file", "line", "id"], {"title": 60, "id": 40})
+    return 0

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-PURE = ["orchestrator_gui.model", "orchestrator_gui.formats", "orchestrator_gui.engine", "orchestrator_gui.store"]
+PURE = ["orchestrator_gui.model", "orchestrator_gui.formats", "orchestrator_gui.engine", "orchestrator_gui.store", "orchestrator_gui.migration"]
 
 PROBE = """
 import importlib, json, pkgutil, sys

@@ -1,0 +1,261 @@
+"""Build the thought graph from a workspace, and keep it in step with the files afterwards.
+
+:func:`build_graph` makes a fresh graph: every workspace item becomes a node
+(see :mod:`.extract`), the derived edges are added (see :mod:`.relate`) and
+:class:`~orchestrator_gui.migration.place.ShellPlanner` places everything
+deterministically (children around their parent, linked nodes near their
+targets). A full ``relayout`` stays an explicit user operation.
+
+:func:`update_graph` compares a graph with the files as they are now and
+returns one :class:`~orchestrator_gui.model.transactions.Transaction` of
+primitive edits that brings the file-backed part of the graph up to date:
+
+* nodes whose key disappeared are removed; new keys are added, placed near
+  their parent or a node they link to, without moving any existing node;
+* nodes whose title, content, status, metadata, tags or source line changed
+  get one ``UpdateNode`` per changed field (a title/content change also
+  records the previous version in ``history`` and bumps ``updated``);
+* derived edges (``metadata["by"] == "migration"``) are added and removed to
+  match; edges a user drew are left alone;
+* nodes without a workspace ``source`` (user thoughts), every position, and
+  layer, score, confidence and access counts are never touched.
+
+Neither function ever writes to the workspace; the transaction is returned,
+not applied, so the caller decides (and the undo stack and store see it as
+one change).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator_gui.formats.workspace import Workspace
+from orchestrator_gui.migration.extract import MIGRATION_FILES, Item, read_workspace
+from orchestrator_gui.migration.place import ShellPlanner
+from orchestrator_gui.migration.relate import BY, EdgeKey, derive_edges
+from orchestrator_gui.model.graph import ThoughtGraph
+from orchestrator_gui.model.nodes import ContentVersion, Edge, EdgeType, Layer, Node, NodeKind
+from orchestrator_gui.model.transactions import AddEdge, AddNode, RemoveEdge, RemoveNode, Transaction, UpdateNode
+
+#: ``Provenance.actor`` of migration transactions.
+ACTOR = "migration"
+#: Fields a rebuild keeps equal to the files, in the order their updates are emitted.
+SYNCED_FIELDS = ("title", "content", "status", "metadata", "tags", "source")
+_CONTENT_FIELDS = frozenset({"title", "content", "status", "metadata", "tags"})
+_VERSIONED_FIELDS = frozenset({"title", "content"})
+#: Order in which new nodes are placed: link targets before the nodes linking to them.
+_PLACE_ORDER = {k: i for i, k in enumerate((NodeKind.MODE, NodeKind.SCHEDULE, NodeKind.PLAN, NodeKind.TODO,
+                                             NodeKind.RUN, NodeKind.MEMORY))}
+
+
+@dataclass(frozen=True)
+class WorkspacePlan:
+    """What the files say the graph should hold.
+
+    Attributes
+    ----------
+    nodes : dict of str to Node
+        File-backed nodes by id, in a deterministic order (modes, schedules
+        with their sections, TODO headings and items by line, memory entries,
+        runs); their positions are placeholders.
+    parents : dict of str to str
+        Child id -> parent id for every ``parent`` edge.
+    edges : dict of (src, dst, type) to Edge
+        Every derived edge.
+    """
+
+    nodes: dict[str, Node]
+    parents: dict[str, str]
+    edges: dict[EdgeKey, Edge]
+
+    def kind_counts(self) -> dict[str, int]:
+        """Number of nodes of each kind."""
+        out: dict[str, int] = {}
+        for n in self.nodes.values():
+            out[n.kind.value] = out.get(n.kind.value, 0) + 1
+        return out
+
+
+def _workspace(workspace: Workspace | str | os.PathLike[str]) -> Workspace:
+    return workspace if isinstance(workspace, Workspace) else Workspace.at(workspace)
+
+
+def plan_workspace(workspace: Workspace | str | os.PathLike[str], *, now: float | None = None) -> WorkspacePlan:
+    """Read the workspace files and return the nodes and edges they call for.
+
+    Parameters
+    ----------
+    workspace : Workspace or path-like
+    now : float, optional
+        ``created``/``updated`` for items without a time of their own (TODO
+        lines, modes); by default the modification time of their file.
+
+    Raises
+    ------
+    FormatError
+        When a workspace file exists but cannot be read or parsed. Missing
+        files simply contribute no nodes.
+    """
+    items = read_workspace(_workspace(workspace), now)
+    flat: list[Item] = [it for group in items.values() for it in group]
+    return WorkspacePlan(
+        nodes={it.id: it.node for it in flat},
+        parents={it.id: it.parent for it in flat if it.parent is not None},
+        edges=derive_edges(items),
+    )
+
+
+def _json(node: Node, name: str) -> Any:
+    return node.model_dump(mode="json", include={name})[name]
+
+
+def _is_migrated(node: Node) -> bool:
+    return node.source is not None and node.source.file in MIGRATION_FILES
+
+
+def _node_updates(old: Node, new: Node, actor: str) -> list[UpdateNode]:
+    edits: list[UpdateNode] = []
+    changed: set[str] = set()
+    for name in SYNCED_FIELDS:
+        before, after = _json(old, name), _json(new, name)
+        if before != after:
+            edits.append(UpdateNode(node_id=old.id, field=name, old=before, new=after))
+            changed.add(name)
+    if changed & _VERSIONED_FIELDS:
+        version = ContentVersion(time=new.updated, title=old.title, content=old.content, actor=actor)
+        history = _json(old, "history")
+        edits.append(UpdateNode(node_id=old.id, field="history", old=history,
+                                new=history + [version.model_dump(mode="json")]))
+    if changed & _CONTENT_FIELDS and old.updated != new.updated:
+        edits.append(UpdateNode(node_id=old.id, field="updated", old=old.updated, new=new.updated))
+    return edits
+
+
+def _edge_changes(
+    graph: ThoughtGraph, plan: WorkspacePlan, keep: Iterable[str], removed: set[str]
+) -> tuple[list, list]:
+    """``RemoveEdge`` edits for stale derived edges and ``AddEdge`` edits for missing ones."""
+    removals: list[RemoveEdge] = []
+    present: set[EdgeKey] = set()
+    for node_id in keep:
+        for e in graph.edges_of(node_id, "out"):
+            if e.metadata.get("by") != BY:
+                present.add(e.key)  # a user's edge of the same type: never duplicated, never removed
+                continue
+            if e.dst in removed:
+                continue  # goes with the node
+            wanted = plan.edges.get(e.key)
+            if wanted is not None and wanted.weight == e.weight and wanted.metadata == e.metadata:
+                present.add(e.key)
+            else:
+                removals.append(RemoveEdge(src=e.src, dst=e.dst, type=e.type))
+    additions = [AddEdge(edge=e) for k, e in plan.edges.items() if k not in present]
+    return removals, additions
+
+
+def _placed(graph: ThoughtGraph, plan: WorkspacePlan, new_ids: list[str]) -> list[Node]:
+    """The new nodes with positions chosen by a :class:`ShellPlanner` (existing nodes never move)."""
+    adding: dict[Layer, int] = {}
+    for i in new_ids:
+        layer = plan.nodes[i].layer
+        adding[layer] = adding.get(layer, 0) + 1
+    planner = ShellPlanner(graph, adding)
+    out_links: dict[str, list[str]] = {}
+    for src, dst, type_ in plan.edges:
+        if type_ != EdgeType.PARENT.value:
+            out_links.setdefault(src, []).append(dst)
+    rank = {i: n for n, i in enumerate(plan.nodes)}
+    # Parents and link targets first: modes, schedules, plans (headings in line order), items, runs, memory.
+    order = sorted(new_ids, key=lambda i: (_PLACE_ORDER.get(plan.nodes[i].kind, 99), rank[i]))
+    placed: dict[str, Node] = {}
+    for i in order:
+        node = plan.nodes[i]
+        t, p, r = planner.place(i, node.layer, parent=plan.parents.get(i), near=out_links.get(i, ()))
+        placed[i] = node.model_copy(update={"theta": t, "phi": p, "r": r})
+    return [placed[i] for i in new_ids]
+
+
+def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list, dict[str, int]]:
+    current = {n.id: n for n in graph.nodes() if _is_migrated(n)}
+    removed = [i for i in current if i not in plan.nodes]
+    removed_set = set(removed)
+    new_ids = [i for i in plan.nodes if i not in graph]
+    updates: list[UpdateNode] = []
+    for i, node in plan.nodes.items():
+        if i in graph:
+            updates.extend(_node_updates(graph.node(i), node, actor))
+    keep = [i for i in plan.nodes if i in graph]  # every node whose derived edges may already exist
+    edge_removals, edge_additions = _edge_changes(graph, plan, keep, removed_set)
+    added = _placed(graph, plan, new_ids)
+    edits: list = [*edge_removals, *(RemoveNode(node_id=i) for i in removed), *updates,
+                   *(AddNode(node=n) for n in added), *edge_additions]
+    stats = {
+        "nodes_added": len(added),
+        "nodes_removed": len(removed),
+        "nodes_updated": len({u.node_id for u in updates}),
+        "edges_added": len(edge_additions),
+        "edges_removed": len(edge_removals),
+    }
+    return edits, stats
+
+
+def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[str], *, now: float | None = None,
+                 actor: str = ACTOR, tx_id: str | None = None) -> Transaction:
+    """The transaction that brings the file-backed nodes and derived edges of ``graph`` up to date.
+
+    Parameters
+    ----------
+    graph : ThoughtGraph
+        Only read; apply the result with ``graph.apply(tx)``.
+    workspace : Workspace or path-like
+    now : float, optional
+        Fallback item time (see :func:`plan_workspace`) and the transaction's time.
+    actor : str
+        Provenance actor and the actor of recorded content versions.
+    tx_id : str, optional
+        Transaction id (default: a fresh UUID).
+
+    Returns
+    -------
+    Transaction
+        Operation ``sync_workspace``; ``params`` holds the workspace and the
+        numbers of nodes and edges added, removed and updated. It has no edits
+        when the graph is already up to date.
+
+    Raises
+    ------
+    FormatError
+        When a workspace file exists but cannot be read; nothing is planned then,
+        so a half-read workspace never deletes nodes.
+    """
+    ws = _workspace(workspace)
+    edits, stats = _diff(graph, plan_workspace(ws, now=now), actor=actor)
+    summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in stats.items() if v) or "no changes"
+    return Transaction.create("sync_workspace", edits, params={"workspace": str(ws.root), **stats},
+                              description=f"Update from workspace files ({summary})", actor=actor, now=now,
+                              tx_id=tx_id)
+
+
+def build_graph(workspace: Workspace | str | os.PathLike[str], *, now: float | None = None) -> ThoughtGraph:
+    """A fresh graph of the workspace: all items, derived edges and a deterministic layout.
+
+    The graph's undo stack is empty (a fresh build is not an undoable change).
+
+    Parameters
+    ----------
+    workspace : Workspace or path-like
+    now : float, optional
+        Fallback item time (see :func:`plan_workspace`).
+
+    Raises
+    ------
+    FormatError
+        When a workspace file exists but cannot be read or parsed.
+    """
+    graph = ThoughtGraph()
+    edits, _ = _diff(graph, plan_workspace(workspace, now=now), actor=ACTOR)
+    graph.apply(Transaction.create("build_graph", edits, actor=ACTOR, now=now or 0.0, tx_id="build"), record=False)
+    return graph

@@ -1,0 +1,376 @@
+"""Read the workspace files and turn every item into a node (edges come from :mod:`.relate`).
+
+Node identity
+-------------
+A file-backed node's id is ``"<file>::<key>"``, where ``file`` is the
+workspace-relative path and ``key`` is stable across unrelated edits:
+
+=================  ===============================================================
+node               key
+=================  ===============================================================
+schedule           ``schedule/<id>``
+schedule section   ``schedule/<id>/section/<hash of title>``
+TODO heading       ``heading/<hash of text>``
+TODO item          ``item/<hash of text>``
+memory entry       ``entry/<ts>|<mode>|<id>`` (memory-bank forms: ``entry/<ts>|<form>``)
+run                ``run/<task_id>``
+mode               ``mode/<slug>``
+=================  ===============================================================
+
+When the same key occurs more than once in a file (duplicate TODO titles are
+legal, FORMATS.md §2.3; ``(ts, mode, id)`` may repeat, §3.2) the second
+occurrence gets ``~1``, the third ``~2``, in file order. Line numbers are not
+part of the key, so inserting a line above an item does not change its
+identity; the current line is kept in :attr:`Node.source` for "jump to line".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import textwrap
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator_gui.formats import workspace as wsfiles
+from orchestrator_gui.formats.memory import load_memory
+from orchestrator_gui.formats.roomodes import load_modes
+from orchestrator_gui.formats.schedules import load_schedules
+from orchestrator_gui.formats.timing import load_timing, parse_instant
+from orchestrator_gui.formats.todo import load_todo
+from orchestrator_gui.formats.workspace import Workspace
+from orchestrator_gui.migration.links import leading_ref, refs, strip_emphasis
+from orchestrator_gui.migration.sections import split_sections
+from orchestrator_gui.model.nodes import Node, NodeKind, NodeStatus, Source
+
+SCHEDULES_FILE = wsfiles.SCHEDULES.as_posix()
+TODO_FILE = wsfiles.TODO.as_posix()
+MEMORY_FILE = wsfiles.MEMORY.as_posix()
+TIMING_FILE = wsfiles.TIMING.as_posix()
+TIMING_CSV_FILE = wsfiles.TIMING_CSV.as_posix()
+MODES_FILE = wsfiles.ROOMODES.as_posix()
+#: Every file the migration reads; nodes whose ``source.file`` is one of these belong to it.
+MIGRATION_FILES = frozenset({SCHEDULES_FILE, TODO_FILE, MEMORY_FILE, TIMING_FILE, TIMING_CSV_FILE, MODES_FILE})
+
+_TODO_STATUS = {"open": NodeStatus.OPEN, "done": NodeStatus.DONE}
+#: Non-standard first boxes (FORMATS.md §2.3): ``[-]`` declined, ``[~]`` in progress, ``[*]`` shown raw.
+_MARKER_STATUS = {"-": NodeStatus.CANCELLED, "~": NodeStatus.ACTIVE}
+_RUN_STATUS = {
+    "started": NodeStatus.ACTIVE,
+    "in_progress": NodeStatus.ACTIVE,
+    "pending": NodeStatus.OPEN,
+    "completed": NodeStatus.DONE,
+    "failed": NodeStatus.FAILED,
+    "timeout": NodeStatus.FAILED,
+    "cancelled": NodeStatus.CANCELLED,
+}
+_STATUS_WORDS = frozenset(_RUN_STATUS)
+TITLE_CHARS = 160
+
+
+@dataclass
+class Item:
+    """A node to be, with what :mod:`.relate` needs to connect it.
+
+    Attributes
+    ----------
+    node : Node
+        The node as the files describe it (position not yet chosen).
+    parent : str or None
+        Id of the node a ``parent`` edge comes from.
+    text : str
+        The text searched for mentions of other items.
+    info : dict
+        Kind-specific keys used for matching (``mode``, ``ref``, ``task_id``, ...).
+    """
+
+    node: Node
+    parent: str | None = None
+    text: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.node.id
+
+
+def node_id(file: str, key: str) -> str:
+    """Id of the node for the item ``key`` of the workspace file ``file``."""
+    return f"{file}::{key}"
+
+
+def text_hash(text: str) -> str:
+    """Short stable hash of an item's text (10 hex digits of SHA-1)."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+class _Keys:
+    """Hands out keys, adding ``~n`` to the n-th repeat of a key within one file."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[str] = Counter()
+
+    def __call__(self, key: str) -> str:
+        n = self._seen[key]
+        self._seen[key] += 1
+        return key if n == 0 else f"{key}~{n}"
+
+
+def _title(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def _make(file: str, key: str, line: int | None, kind: NodeKind, title: str, content: str, *,
+          status: NodeStatus, metadata: dict[str, Any], tags: list[str], created: float, updated: float) -> Node:
+    return Node(
+        id=node_id(file, key), kind=kind, title=_title(title), content=content, status=status,
+        metadata=metadata, tags=tuple(dict.fromkeys(tags)), created=created, updated=updated,
+        source=Source(file=file, key=key, line=line if line and line > 0 else None),
+    )
+
+
+def _fallback_time(path: Path, now: float | None) -> float:
+    # Items without a time of their own get the file's modification time: it
+    # depends only on the files, so two builds of the same files agree.
+    return float(now) if now is not None else os.stat(path).st_mtime
+
+
+def _instant(value: str | None, default: float) -> float:
+    t = parse_instant(value) if value else None
+    return default if t is None else t
+
+
+# -- schedules ----------------------------------------------------------------------------
+def _instructions_line(lines: list[str], start: int, end: int) -> int:
+    """Line of the ``"taskInstructions"`` key between 1-based ``start`` and ``end`` (else ``start``)."""
+    for i in range(max(start, 1), min(end, len(lines)) + 1):
+        if '"taskInstructions"' in lines[i - 1]:
+            return i
+    return start
+
+
+def schedule_items(ws: Workspace, now: float | None) -> list[Item]:
+    """One ``schedule`` node per schedule, plus ``plan`` nodes for the sections of its instructions."""
+    path = ws.schedules
+    if not os.path.lexists(path):
+        return []
+    doc = load_schedules(path)
+    fallback = _fallback_time(path, now)
+    lines = doc.text.split("\n")
+    keys = _Keys()
+    out: list[Item] = []
+    starts = [s.line for s in doc.schedules] + [len(lines)]
+    for n, s in enumerate(doc.schedules):
+        key = keys(f"schedule/{s.id}")
+        created = _instant(s.created_at, fallback)
+        sched = Item(
+            _make(SCHEDULES_FILE, key, s.line, NodeKind.SCHEDULE, s.name or s.id, s.task_instructions,
+                  status=NodeStatus.ACTIVE if s.active else NodeStatus.ARCHIVED,
+                  metadata={"schedule_id": s.id, "mode": s.mode, "interval": s.time_interval, "unit": s.time_unit,
+                            "active": s.active, "type": s.schedule_type},
+                  tags=refs(s.name), created=created, updated=_instant(s.updated_at, created)),
+            text=f"{s.name}\n{s.task_instructions}",
+            info={"mode": s.mode, "name": s.name, "last_task_id": s.last_task_id or "",
+                  "instructions": s.task_instructions},
+        )
+        out.append(sched)
+        line = _instructions_line(lines, s.line, starts[n + 1])
+        skeys = _Keys()
+        ids: list[str] = []
+        for sec in split_sections(s.task_instructions):
+            skey = skeys(f"{key}/section/{text_hash(sec.title)}")
+            item = Item(
+                _make(SCHEDULES_FILE, skey, line, NodeKind.PLAN, sec.title, sec.content, status=NodeStatus.OPEN,
+                      metadata={"schedule_id": s.id}, tags=[], created=created, updated=sched.node.updated),
+                parent=sched.id if sec.parent is None else ids[sec.parent],
+            )
+            ids.append(item.id)
+            out.append(item)
+    return out
+
+
+# -- TODO.md ------------------------------------------------------------------------------
+def _todo_status(state: str, marker: str) -> NodeStatus:
+    return _TODO_STATUS.get(state) or _MARKER_STATUS.get(marker, NodeStatus.OPEN)
+
+
+def _details(lines: list[str]) -> str:
+    return textwrap.dedent("\n".join(lines)).strip("\n")
+
+
+def todo_items(ws: Workspace, now: float | None) -> list[Item]:
+    """``plan`` nodes for headings and ``todo`` nodes for items, with parent edges, in line order."""
+    path = ws.todo
+    if not os.path.lexists(path):
+        return []
+    doc = load_todo(path)
+    t = _fallback_time(path, now)
+    keys = _Keys()
+    out: list[tuple[int, Item]] = []
+    heading_at: list[tuple[int, str]] = []  # (line, id), ascending
+    stack: list[tuple[int, str]] = []  # (level, id)
+    for h in doc.headings:
+        key = keys(f"heading/{text_hash(h.text)}")
+        while stack and stack[-1][0] >= h.level:
+            stack.pop()
+        item = Item(
+            _make(TODO_FILE, key, h.line, NodeKind.PLAN, strip_emphasis(h.text), "", status=NodeStatus.OPEN,
+                  metadata={"level": h.level}, tags=refs(h.text), created=t, updated=t),
+            parent=stack[-1][1] if stack else None, text=h.text,
+        )
+        stack.append((h.level, item.id))
+        heading_at.append((h.line, item.id))
+        out.append((h.line, item))
+    by_line: dict[int, str] = {}
+    hi = 0
+    current_heading: str | None = None
+    for it in doc.items:  # items come in line order, so the heading pointer only moves forward
+        while hi < len(heading_at) and heading_at[hi][0] < it.line:
+            current_heading = heading_at[hi][1]
+            hi += 1
+        key = keys(f"item/{text_hash(it.text)}")
+        title = strip_emphasis(it.text)
+        ref = leading_ref(title)
+        details = _details(it.details)
+        item = Item(
+            _make(TODO_FILE, key, it.line, NodeKind.TODO, title, details, status=_todo_status(it.state, it.marker),
+                  metadata={"state": it.state, "boxes": it.boxes, "depth": it.depth},
+                  tags=[ref] if ref else [], created=t, updated=t),
+            parent=by_line.get(it.parent_line) if it.parent_line is not None else current_heading,
+            text=f"{title}\n{details}",
+            info={"ref": ref, "title": title},
+        )
+        by_line[it.line] = item.id
+        out.append((it.line, item))
+    out.sort(key=lambda p: p[0])
+    return [item for _, item in out]
+
+
+# -- persistent-memory.md -----------------------------------------------------------------
+def memory_items(ws: Workspace, now: float | None) -> list[Item]:
+    """One ``memory`` node per log entry, in file order."""
+    path = ws.memory
+    if not os.path.lexists(path):
+        return []
+    doc = load_memory(path)
+    keys = _Keys()
+    out: list[Item] = []
+    for e in doc.entries:
+        if e.mode is not None or e.id is not None:
+            key = keys(f"entry/{e.timestamp_raw}|{e.mode or ''}|{e.id or ''}")
+        else:
+            key = keys(f"entry/{e.timestamp_raw}|{e.form}")
+        body = "\n".join(e.body).strip("\n")
+        content = "\n".join(p for p in (e.summary, body) if p)
+        ts = e.timestamp.timestamp()
+        title = e.id or e.summary or e.timestamp_raw
+        out.append(Item(
+            _make(MEMORY_FILE, key, e.line, NodeKind.MEMORY, title, content, status=NodeStatus.DONE,
+                  metadata={"timestamp": e.timestamp_raw, "mode": e.mode, "entry_id": e.id, "form": e.form,
+                            "section": e.section},
+                  tags=refs(e.id or ""), created=ts, updated=ts),
+            text=f"{e.id or ''}\n{content}",
+            info={"mode": e.mode or ""},
+        ))
+    return out
+
+
+# -- task_timing.tsv ----------------------------------------------------------------------
+def _row_time(row: Any) -> float | None:
+    for value in (row.timestamp, row.end_time, row.start_time):
+        t = parse_instant(value)
+        if t is not None:
+            return t
+    return None
+
+
+def _run_title(rows: list[Any], task_id: str) -> str:
+    for r in reversed(rows):
+        task = (r.task or "").strip()
+        if task and task.split()[0].lower() not in _STATUS_WORDS:
+            return task
+    return task_id
+
+
+def timing_items(ws: Workspace, now: float | None) -> list[Item]:
+    """One ``run`` node per task id; status and duration from its latest row."""
+    path, file = ws.timing, TIMING_FILE
+    if not os.path.lexists(path) and os.path.lexists(ws.timing_csv):
+        path, file = ws.timing_csv, TIMING_CSV_FILE
+    if not os.path.lexists(path):
+        return []
+    doc = load_timing(path)
+    fallback = _fallback_time(path, now)
+    out: list[Item] = []
+    for task_id, rows in doc.tasks().items():
+        times = [_row_time(r) for r in rows]
+        # Latest by time; rows without a readable time rank first, and file order breaks ties.
+        order = sorted(range(len(rows)), key=lambda i: (times[i] is not None, times[i] or 0.0, i))
+        latest = rows[order[-1]]
+        starts = [t for r in rows if (t := parse_instant(r.start_time)) is not None]
+        known = [t for t in times if t is not None]
+        duration = latest.duration_s if latest.duration_s is not None else latest.computed_duration_s
+        mode = latest.mode or next((r.mode for r in reversed(rows) if r.mode), None)
+        title = _run_title(rows, task_id)
+        content = "\n".join(
+            "\t".join(x for x in (r.timestamp or r.start_time or "", r.mode or "", r.result or r.status or "") if x)
+            for r in rows
+        )
+        created = min(starts) if starts else (min(known) if known else fallback)
+        out.append(Item(
+            _make(file, f"run/{task_id}", rows[0].line, NodeKind.RUN, title, content,
+                  status=_RUN_STATUS.get(latest.status or "", NodeStatus.OPEN),
+                  metadata={"task_id": task_id, "mode": mode, "result": latest.result, "priority": latest.priority,
+                            "duration_s": duration, "rows": [r.line for r in rows]},
+                  tags=refs(title), created=created, updated=max(known) if known else created),
+            text="\n".join(r.task or "" for r in rows),
+            info={"mode": mode or "", "task_id": task_id, "task": title},
+        ))
+    return out
+
+
+# -- .roomodes ----------------------------------------------------------------------------
+def mode_items(ws: Workspace, now: float | None) -> list[Item]:
+    """One ``mode`` node per custom mode."""
+    path = ws.roomodes
+    if not os.path.lexists(path):
+        return []
+    doc = load_modes(path)
+    t = _fallback_time(path, now)
+    keys = _Keys()
+    out: list[Item] = []
+    for m in doc.modes:
+        content = "\n\n".join(p for p in (m.role_definition, m.when_to_use or "") if p)
+        out.append(Item(
+            _make(MODES_FILE, keys(f"mode/{m.slug}"), m.line, NodeKind.MODE, m.name or m.slug, content,
+                  status=NodeStatus.ACTIVE,
+                  metadata={"slug": m.slug, "groups": [g.name for g in m.groups], "source": m.source},
+                  tags=[], created=t, updated=t),
+            text=content, info={"slug": m.slug},
+        ))
+    return out
+
+
+#: Readers in the order their nodes are added (targets of links before the nodes linking to them).
+READERS: tuple[tuple[str, Callable[[Workspace, float | None], list[Item]]], ...] = (
+    ("modes", mode_items),
+    ("schedules", schedule_items),
+    ("todo", todo_items),
+    ("memory", memory_items),
+    ("timing", timing_items),
+)
+
+
+def read_workspace(ws: Workspace, now: float | None = None) -> dict[str, list[Item]]:
+    """All items of the workspace by reader name (``modes``, ``schedules``, ``todo``, ``memory``, ``timing``).
+
+    Raises
+    ------
+    FormatError
+        When a file exists but cannot be read or parsed.
+    """
+    return {name: reader(ws, now) for name, reader in READERS}

@@ -178,6 +178,46 @@ def _placed(graph: ThoughtGraph, plan: WorkspacePlan, new_ids: list[str]) -> lis
     return [placed[i] for i in new_ids]
 
 
+def _carry_over(graph: ThoughtGraph, current: dict[str, Node], removed: list[str], added: list[Node],
+                actor: str) -> tuple[list[Node], list[AddEdge]]:
+    """Let an item whose key changed in place (a retitled TODO item) keep what the user gave it.
+
+    Keys hash an item's text, so editing a title yields a new id. When a
+    removed node and an added node have the same kind and sit on the same
+    line of the same file, the new node takes over the old one's position,
+    its content history (plus the old title as a version) and the edges a
+    user drew to or from it; the rest of the graph cannot tell the difference.
+    """
+    gone = set(removed)
+    by_place: dict[tuple, Node] = {}
+    for i in removed:
+        old = current[i]
+        if old.source is not None and old.source.line is not None:
+            by_place.setdefault((old.kind, old.source.file, old.source.line), old)
+    if not by_place:
+        return added, []
+    out: list[Node] = []
+    edges: list[AddEdge] = []
+    for node in added:
+        src = node.source
+        old = by_place.pop((node.kind, src.file, src.line), None) if src is not None else None
+        if old is None:
+            out.append(node)
+            continue
+        version = ContentVersion(time=node.updated, title=old.title, content=old.content, actor=actor)
+        out.append(node.model_copy(update={"theta": old.theta, "phi": old.phi, "r": old.r,
+                                           "history": (*old.history, version)}))
+        for e in graph.edges_of(old.id, "both"):
+            if e.metadata.get("by") == BY:
+                continue  # derived edges are re-derived for the new node
+            if (e.dst if e.src == old.id else e.src) in gone:
+                continue  # the other end leaves too
+            moved = e.model_copy(update={"src": node.id if e.src == old.id else e.src,
+                                         "dst": node.id if e.dst == old.id else e.dst})
+            edges.append(AddEdge(edge=moved))
+    return out, edges
+
+
 def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list, dict[str, int]]:
     current = {n.id: n for n in graph.nodes() if _is_migrated(n)}
     removed = [i for i in current if i not in plan.nodes]
@@ -190,8 +230,9 @@ def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list
     keep = [i for i in plan.nodes if i in graph]  # every node whose derived edges may already exist
     edge_removals, edge_additions = _edge_changes(graph, plan, keep, removed_set)
     added = _placed(graph, plan, new_ids)
+    added, carried = _carry_over(graph, current, removed, added, actor)
     edits: list = [*edge_removals, *(RemoveNode(node_id=i) for i in removed), *updates,
-                   *(AddNode(node=n) for n in added), *edge_additions]
+                   *(AddNode(node=n) for n in added), *edge_additions, *carried]
     stats = {
         "nodes_added": len(added),
         "nodes_removed": len(removed),

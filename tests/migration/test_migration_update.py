@@ -262,3 +262,30 @@ def test_memory_entry_keeps_its_id_when_converted_between_forms(tmp_path):
     assert lines == {n.id: n.source.line + 2 for n in later}
     g.apply(tx)
     assert g.node(nid).metadata["form"] == "heading" and g.node(nid).content.startswith("- **Finding**: Created")
+
+
+def test_retitled_item_keeps_position_history_and_user_edges(workspace):
+    g = build_graph(workspace)
+    todo_path = workspace / "TODO.md"
+    doc = load_todo(todo_path)
+    item = next(it for it in doc.items if it.depth == 0)
+    old_id = todo_node_at(g, item.line)
+    old = g.node(old_id)
+    thought = Node(id="user:thought-2", kind=NodeKind.THOUGHT, title="Follow-up", theta=2.0, phi=-0.3)
+    g.apply(Transaction.create("add_thought", [
+        AddNode(node=thought),
+        AddEdge(edge=Edge(src=thought.id, dst=old_id, type="mentions", weight=0.7)),
+        MoveNode(node_ids=(old_id,), new=((0.25, 0.5, old.r),)),
+    ]))
+    doc.edit(item.line, "Renamed by the user")
+    doc.save()
+
+    g.apply(update_graph(g, workspace))
+    assert old_id not in g
+    new_id = todo_node_at(g, item.line)
+    new = g.node(new_id)
+    assert new.title == "Renamed by the user"
+    assert new.spherical == (0.25, 0.5, old.r)  # the user's arrangement survives the key change
+    assert new.history[-1].title == old.title
+    assert g.edge(thought.id, new_id, "mentions").weight == 0.7
+    assert update_graph(g, workspace).edits == ()

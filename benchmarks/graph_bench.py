@@ -20,6 +20,7 @@ Figures (targets at 100k/500k on the 2-core reference machine in brackets):
 * ``add_thought_unparented_ms``: the same without a parent (placement compares text with recent nodes)
 * ``to_columns_s`` / ``from_columns_s``: columnar snapshot form round trip (what a binary snapshot builds on)
 * ``to_dict_s`` / ``from_dict_s``: JSON-form round trip
+* ``relayout_s``: with ``--relayout``, computing and applying a full relayout (no target)
 * ``peak_rss_mb_before_export``: peak resident memory after build, queries and commits
 * ``peak_rss_mb``: peak resident memory of the whole run, exports included (< 1.5 GB)
 
@@ -44,6 +45,7 @@ from orchestrator_gui.model import ThoughtGraph  # noqa: E402
 from orchestrator_gui.model import operations as ops  # noqa: E402
 from orchestrator_gui.model import queries as q  # noqa: E402
 from orchestrator_gui.model.arrays import pack_key  # noqa: E402
+from orchestrator_gui.model.layout import relayout  # noqa: E402
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX  # noqa: E402
 from orchestrator_gui.model.serialize import graph_from_columns, graph_to_columns  # noqa: E402
 
@@ -93,7 +95,7 @@ def _median_ms(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def run(n: int, m: int) -> dict:
+def run(n: int, m: int, with_relayout: bool = False) -> dict:
     cols = synthetic_columns(n, m)
     t = time.perf_counter()
     g = ThoughtGraph.from_arrays(cols.pop("ids"), cols.pop("kinds"), now=1.7e9, **cols)
@@ -133,6 +135,11 @@ def run(n: int, m: int) -> dict:
     t = time.perf_counter()
     ThoughtGraph.from_dict(d)
     from_dict_s = time.perf_counter() - t
+    relayout_s = None
+    if with_relayout:
+        t = time.perf_counter()
+        g.apply(relayout(g))
+        relayout_s = round(time.perf_counter() - t, 3)
     return {
         "nodes": len(g),
         "edges": g.number_of_edges(),
@@ -149,6 +156,7 @@ def run(n: int, m: int) -> dict:
         "from_columns_s": round(from_columns_s, 3),
         "to_dict_s": round(to_dict_s, 3),
         "from_dict_s": round(from_dict_s, 3),
+        "relayout_s": relayout_s,
         "snapshot_ms": None,
         "reopen_ms": None,
         "peak_rss_mb_before_export": round(rss_before_export, 1),
@@ -161,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--edges", type=int, default=50_000)
     parser.add_argument("--json", action="store_true", help="print one flat JSON object")
+    parser.add_argument("--relayout", action="store_true", help="also time a full relayout (slow at 100k)")
     args = parser.parse_args(argv)
-    result = run(args.nodes, args.edges)
+    result = run(args.nodes, args.edges, args.relayout)
     if args.json:
         print(json.dumps(result))
     else:

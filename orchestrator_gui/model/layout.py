@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from orchestrator_gui.model.coords import fibonacci_sphere, sequence_direction, spiral_points, to_spherical, unit
+from orchestrator_gui.model.coords import (
+    GOLDEN_ANGLE,
+    fibonacci_sphere,
+    offset_directions,
+    sequence_direction,
+    spiral_points,
+    to_spherical,
+    unit,
+)
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, LAYER_INDEX, LAYERS, SHELL_RADII, EdgeType, Layer, NodeFlag
 from orchestrator_gui.model.text import cosine_similarity, hashed_tfidf
 
@@ -39,11 +47,12 @@ if TYPE_CHECKING:
 #: Largest minimum separation between nodes of one shell (radians); dense shells use less.
 MAX_SEPARATION = 0.06
 #: Fraction of the mean lattice spacing used as minimum separation on dense shells.
-DENSITY_FACTOR = 0.6
+DENSITY_FACTOR = 0.5
 #: A parentless node joins its most similar neighbour when the cosine is at least this.
 SIMILARITY_THRESHOLD = 0.3
 _PARENT = EDGE_TYPE_INDEX[EdgeType.PARENT.value]
 _MAX_TRIES = 100_000
+_BATCH = 64
 
 
 def min_separation(count: int) -> float:
@@ -243,54 +252,96 @@ def compute_layout(graph: ThoughtGraph) -> np.ndarray:
     # Computed in id order so floating-point sums do not depend on row order.
     emb = np.zeros((n, 3))
     emb[order] = _embedding([f"{nd.title} {nd.content}" for nd in (g.node(ids[r]) for r in order)])
+    slots: dict[int, np.ndarray] = {}
     counts = np.bincount(layer, minlength=len(LAYERS))
     hashes = [_SphereHash(min_separation(int(c))) for c in counts]
     for r in np.flatnonzero(pinned).tolist():
         hashes[layer[r]].add(tuple(g.positions[r] / sph[r, 2]))
     direction = np.zeros((n, 3))
-    placed = np.zeros(n, dtype=bool)
+    visit, tree_parent = _forest(order, parent_of, children)
+    size = np.ones(n)
+    for node in reversed(visit):
+        if tree_parent[node] >= 0:
+            size[tree_parent[node]] += size[node]
+    # Sphere area granted to each node: a subtree of s nodes gets a cap of area s * area.
+    area = min(0.9 * 4.0 * math.pi / max(n, 1), 1.5 * MAX_SEPARATION**2)
+    # Spiral index already searched around each anchor: spots there stay taken, so a later
+    # node with the same anchor (identical text, say) resumes instead of rescanning.
+    progress: dict[tuple, int] = {}
     fallback = 0
-
-    def settle(r: int, desired: np.ndarray) -> None:
-        if pinned[r]:
-            direction[r] = g.positions[r] / sph[r, 2]
+    for node in visit:
+        p = tree_parent[node]
+        if p < 0:
+            e = emb[node]
+            norm = float(np.linalg.norm(e))
+            if norm > 1e-12:
+                desired = e / norm
+            else:
+                desired = sequence_direction(fallback)
+                fallback += 1
         else:
-            h = hashes[layer[r]]
-            spot = tuple(desired.tolist())
-            i = 0
-            # The density factor leaves room on every shell; the cap only guards against a bug looping forever.
-            while not h.free(spot) and i < _MAX_TRIES:
-                spot = tuple(spiral_points(desired, i, 1, h.sep * 0.5)[0].tolist())
-                i += 1
-            h.add(spot)
-            direction[r] = spot
-            sph[r] = _spherical_on_shell(np.asarray(spot), LAYERS[layer[r]])
-        placed[r] = True
+            desired = slots[node]
+        if pinned[node]:
+            direction[node] = g.positions[node] / sph[node, 2]
+        else:
+            spot = _settle(hashes[layer[node]], desired, (int(layer[node]), *desired.tolist()), progress)
+            direction[node] = spot
+            sph[node] = _spherical_on_shell(np.asarray(spot), LAYERS[layer[node]])
+        kids = [c for c in children.get(node, ()) if tree_parent[c] == node]
+        if kids:
+            # Weighted sunflower: child i gets an annulus share proportional to its subtree,
+            # so big subtrees get room around them instead of piling onto their parent.
+            cum = 1.0 + np.concatenate(([0.0], np.cumsum(size[kids])[:-1]))
+            mid = cum + size[kids] / 2.0
+            polar = 2.0 * np.arcsin(np.minimum(1.0, np.sqrt(mid * area / (4.0 * math.pi))))
+            pts = offset_directions(direction[node], polar, np.arange(len(kids)) * GOLDEN_ANGLE)
+            for c, pt in zip(kids, pts, strict=True):
+                slots[c] = pt
+    return sph
 
-    queue: deque[int] = deque()
+
+def _forest(order: list[int], parent_of: dict[int, int], children: dict[int, list[int]]) -> tuple[list[int], dict]:
+    """Breadth-first visit of the parent forest (roots in id order; nodes caught in parent
+    cycles start trees of their own) and the tree parent of each node (-1 for a root)."""
+    seen: set[int] = set()
+    visit: list[int] = []
+    tree_parent: dict[int, int] = {}
     for root in [r for r in order if r not in parent_of] + order:
-        if placed[root]:
-            continue  # the second pass only picks up nodes caught in parent cycles
-        e = emb[root]
-        norm = float(np.linalg.norm(e))
-        if norm > 1e-12:
-            desired = e / norm
-        else:
-            desired = sequence_direction(fallback)
-            fallback += 1
-        settle(root, desired)
-        queue.append(root)
+        if root in seen:
+            continue
+        seen.add(root)
+        tree_parent[root] = -1
+        queue = deque([root])
         while queue:
             p = queue.popleft()
-            kids = [c for c in children.get(p, ()) if not placed[c]]
-            if not kids:
-                continue
-            sep = hashes[layer[kids[0]]].sep
-            pts = spiral_points(direction[p], 0, len(kids), sep)
-            for c, pt in zip(kids, pts, strict=True):
-                settle(c, pt)
-                queue.append(c)
-    return sph
+            visit.append(p)
+            for c in children.get(p, ()):
+                if c not in seen:
+                    seen.add(c)
+                    tree_parent[c] = p
+                    queue.append(c)
+    return visit, tree_parent
+
+
+def _settle(h: _SphereHash, desired: np.ndarray, key: tuple, progress: dict[tuple, int]) -> tuple:
+    """The first free spot at or around ``desired`` (a sunflower spiral outwards); marks it taken."""
+    spot: tuple | None = None
+    i = progress.get(key, -1)
+    if i < 0:
+        i = 0
+        if h.free(tuple(desired.tolist())):
+            spot = tuple(desired.tolist())
+    while spot is None and i < _MAX_TRIES:
+        for p in spiral_points(desired, i, _BATCH, h.sep * 0.5).tolist():
+            if h.free(p):
+                spot = tuple(p)
+                break
+            i += 1
+    if spot is None:  # pragma: no cover - the density factor leaves room on every shell
+        spot = tuple(desired.tolist())
+    progress[key] = i
+    h.add(spot)
+    return spot
 
 
 def relayout(graph: ThoughtGraph, *, actor: str = "user", now: float | None = None) -> Transaction:

@@ -13,7 +13,11 @@ Rules
   is resolved by walking further along the spiral (deterministically).
 * :class:`Placer` only computes positions for new nodes: adding never moves
   existing nodes.  :func:`relayout` recomputes everything and returns a
-  transaction of one ``MoveNode`` edit, so it is explicit and undoable.
+  transaction of one ``MoveNode`` edit, so it is explicit and undoable.  It
+  places roots by a 3-D text embedding (top principal axes of hashed TF-IDF),
+  gives each child a sunflower slot whose distance grows with the size of the
+  sibling subtrees before it (so big subtrees get room), skips pinned nodes,
+  and costs about 1 s at 10k nodes and 10 s at 100k.
 
 Determinism: results depend only on the graph's content (ids, kinds, text,
 edges and, for :class:`Placer`, existing positions), never on randomness or on

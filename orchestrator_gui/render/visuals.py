@@ -1,0 +1,276 @@
+"""Two lean vispy visuals: point-sprite nodes and GL_LINES segments, one GPU buffer per attribute.
+
+Why not vispy's ``Markers`` and ``Line``: ``Markers`` interleaves every
+attribute in one buffer (so recolouring re-uploads positions too) and pads
+each sprite by ``4 * (edge + 1.5 * antialias)`` pixels, which multiplies the
+fill-rate cost that dominates under llvmpipe.  Here each attribute has its
+own ``VertexBuffer`` that :meth:`NodesVisual.patch` updates in place (only the
+changed row range), and sprites are exactly as large as the disc plus outline.
+
+GL state is set explicitly for each visual (see RENDERING-NOTES: leaked
+``depth_mask(False)`` blanks the next frame).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from vispy import gloo
+from vispy.scene.visuals import create_visual_node
+from vispy.visuals import Visual
+
+_NODE_VERT = """
+uniform float u_px_scale;
+uniform float u_outline;
+uniform float u_antialias;
+attribute vec3 a_position;
+attribute vec4 a_color;
+attribute vec4 a_outline;
+attribute float a_size;
+varying vec4 v_color;
+varying vec4 v_outline;
+varying float v_radius;
+varying float v_half;
+
+void main() {
+    v_color = a_color;
+    v_outline = a_outline;
+    float size = a_size * u_px_scale;
+    if (a_color.a <= 0.0 || size <= 0.0) {
+        // Hidden node: put it outside the clip volume so no fragment runs.
+        gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
+        gl_PointSize = 0.0;
+        return;
+    }
+    float ring = a_outline.a > 0.0 ? u_outline * u_px_scale : 0.0;
+    v_radius = 0.5 * size;
+    v_half = v_radius + ring + 0.5 * u_antialias;
+    gl_Position = $transform(vec4(a_position, 1.0));
+    gl_PointSize = 2.0 * v_half;
+}
+"""
+
+_NODE_FRAG = """
+uniform float u_antialias;
+varying vec4 v_color;
+varying vec4 v_outline;
+varying float v_radius;
+varying float v_half;
+
+void main() {
+    vec2 p = (gl_PointCoord - vec2(0.5)) * (2.0 * v_half);
+    float r = length(p);
+    if (r > v_half) discard;
+    vec4 c = v_color;
+    if (u_antialias > 0.0) {
+        // A slight radial shade gives the discs some body without lighting cost.
+        float q = r / max(v_radius, 1.0);
+        c.rgb *= 1.0 - 0.22 * q * q;
+    }
+    if (v_outline.a > 0.0) {
+        float t = u_antialias > 0.0 ? smoothstep(v_radius - 0.5, v_radius + 0.5, r) : step(v_radius, r);
+        c = mix(c, v_outline, t);
+    }
+    if (u_antialias > 0.0) {
+        c.a *= clamp(v_half - r, 0.0, 1.0);
+    }
+    gl_FragColor = c;
+}
+"""
+
+_SEG_VERT = """
+attribute vec3 a_position;
+attribute vec4 a_color;
+varying vec4 v_color;
+void main() {
+    v_color = a_color;
+    if (a_color.a <= 0.0) {
+        gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
+        return;
+    }
+    gl_Position = $transform(vec4(a_position, 1.0));
+}
+"""
+
+_SEG_FRAG = """
+uniform float u_alpha;
+varying vec4 v_color;
+void main() {
+    gl_FragColor = vec4(v_color.rgb, v_color.a * u_alpha);
+}
+"""
+
+
+class _Buffers:
+    """Per-attribute vertex buffers with a CPU copy, so patches upload only what changed."""
+
+    def __init__(self, visual: Visual, spec: dict[str, int]) -> None:
+        self._visual = visual
+        self._spec = spec
+        self.data: dict[str, np.ndarray] = {}
+        self.vbos: dict[str, gloo.VertexBuffer] = {}
+        self.uploads = 0
+        for name, width in spec.items():
+            empty = np.zeros((1, width) if width > 1 else 1, dtype=np.float32)
+            self.vbos[name] = gloo.VertexBuffer(empty)
+            visual.shared_program[name] = self.vbos[name]
+            self.data[name] = empty[:0]
+
+    def set(self, **arrays: np.ndarray) -> None:
+        """Replace whole attributes (size may change)."""
+        for name, arr in arrays.items():
+            width = self._spec[name]
+            arr = np.ascontiguousarray(arr, dtype=np.float32).reshape((-1, width) if width > 1 else -1)
+            self.data[name] = arr.copy()
+            # A zero-length buffer is not a valid GL allocation; keep one dummy row.
+            self.vbos[name].set_data(arr if len(arr) else np.zeros((1, width) if width > 1 else 1, np.float32))
+            self.uploads += 1
+
+    def patch(self, name: str, rows: np.ndarray | None, values: np.ndarray) -> None:
+        """Write ``values`` at ``rows`` (``None``: all rows, same length) and upload the spanned range only."""
+        cur = self.data[name]
+        values = np.asarray(values, dtype=np.float32)
+        if rows is None:
+            if values.shape[0] != cur.shape[0]:
+                raise ValueError(f"{name}: {values.shape[0]} rows for a buffer of {cur.shape[0]}")
+            changed = np.flatnonzero((cur != values).reshape(len(cur), -1).any(axis=1)) if len(cur) else []
+            if len(changed) == 0:
+                return
+            cur[:] = values
+            lo, hi = int(changed[0]), int(changed[-1]) + 1
+        else:
+            rows = np.asarray(rows, dtype=np.int64)
+            if len(rows) == 0:
+                return
+            cur[rows] = values
+            lo, hi = int(rows.min()), int(rows.max()) + 1
+        self.vbos[name].set_subdata(np.ascontiguousarray(cur[lo:hi]), offset=lo)
+        self.uploads += 1
+
+    def __len__(self) -> int:
+        first = next(iter(self._spec))
+        return len(self.data[first])
+
+
+class NodesVisual(Visual):
+    """Nodes as round point sprites: position, face colour, outline colour and size per node."""
+
+    def __init__(self) -> None:
+        super().__init__(vcode=_NODE_VERT, fcode=_NODE_FRAG)
+        self.buffers = _Buffers(self, {"a_position": 3, "a_color": 4, "a_outline": 4, "a_size": 1})
+        self.shared_program["u_outline"] = 2.0
+        self.shared_program["u_antialias"] = 1.0
+        self._draw_mode = "points"
+        self.set_gl_state(depth_test=True, depth_mask=True, blend=True,
+                          blend_func=("src_alpha", "one_minus_src_alpha"), cull_face=False)
+        self.freeze()
+
+    @property
+    def antialias(self) -> bool:
+        """Soft disc edges and shading; switched off at high counts for speed."""
+        return bool(self.shared_program["u_antialias"] > 0)
+
+    @antialias.setter
+    def antialias(self, on: bool) -> None:
+        self.shared_program["u_antialias"] = 1.0 if on else 0.0
+        self.update()
+
+    def set_data(self, pos: np.ndarray, color: np.ndarray, outline: np.ndarray, size: np.ndarray) -> None:
+        """Replace all node attributes (used when nodes are added or removed)."""
+        self.buffers.set(a_position=pos, a_color=color, a_outline=outline, a_size=size)
+        self.update()
+
+    def patch(self, name: str, rows: np.ndarray | None, values: np.ndarray) -> None:
+        """Patch one attribute (``position``, ``color``, ``outline`` or ``size``) in place."""
+        self.buffers.patch("a_" + name, rows, values)
+        self.update()
+
+    def _prepare_transforms(self, view) -> None:
+        view.view_program.vert["transform"] = view.get_transform()
+
+    def _prepare_draw(self, view) -> bool | None:
+        if len(self.buffers) == 0:
+            return False
+        view.view_program["u_px_scale"] = view.transforms.pixel_scale
+        return None
+
+    def _compute_bounds(self, axis, view):
+        pos = self.buffers.data["a_position"]
+        if len(pos) == 0:
+            return None
+        return (float(pos[:, axis].min()), float(pos[:, axis].max()))
+
+
+class SegmentsVisual(Visual):
+    """GL_LINES segments with per-vertex colour, optionally drawn through a subset index (LOD)."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__(vcode=_SEG_VERT, fcode=_SEG_FRAG)
+        self.buffers = _Buffers(self, {"a_position": 3, "a_color": 4})
+        self.shared_program["u_alpha"] = float(alpha)
+        self._draw_mode = "lines"
+        self._subset: gloo.IndexBuffer | None = None
+        self._subset_len = 0
+        self.use_subset = False
+        # depth_mask False: edges ending at node centres must not z-fight with the markers.
+        self.set_gl_state(depth_test=True, depth_mask=False, blend=True,
+                          blend_func=("src_alpha", "one_minus_src_alpha"), line_width=1.0, cull_face=False)
+        self.freeze()
+
+    def set_data(self, pos: np.ndarray, color: np.ndarray) -> None:
+        """Replace all segments (``pos[2i]``, ``pos[2i+1]`` are the ends of segment ``i``)."""
+        self.buffers.set(a_position=pos, a_color=color)
+        self.update()
+
+    def patch(self, name: str, rows: np.ndarray | None, values: np.ndarray) -> None:
+        """Patch vertex rows of ``position`` or ``color``."""
+        self.buffers.patch("a_" + name, rows, values)
+        self.update()
+
+    def set_subset(self, segment_mask: np.ndarray | None) -> None:
+        """Segments drawn while :attr:`use_subset` is on (``None``: no subset, draw all)."""
+        if segment_mask is None:
+            self._subset, self._subset_len = None, 0
+            return
+        seg = np.flatnonzero(segment_mask).astype(np.uint32)
+        idx = np.empty(2 * len(seg), dtype=np.uint32)
+        idx[0::2] = 2 * seg
+        idx[1::2] = 2 * seg + 1
+        self._subset_len = len(idx)
+        if self._subset is None:
+            self._subset = gloo.IndexBuffer(idx if len(idx) else np.zeros(2, np.uint32))
+        else:
+            self._subset.set_data(idx if len(idx) else np.zeros(2, np.uint32))
+
+    @property
+    def alpha(self) -> float:
+        """Global alpha multiplier."""
+        return float(self.shared_program["u_alpha"])
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self.shared_program["u_alpha"] = float(value)
+        self.update()
+
+    def _prepare_transforms(self, view) -> None:
+        view.view_program.vert["transform"] = view.get_transform()
+
+    def _prepare_draw(self, view) -> bool | None:
+        if len(self.buffers) == 0:
+            return False
+        if self.use_subset and self._subset is not None:
+            if self._subset_len == 0:
+                return False
+            self._index_buffer = self._subset
+        else:
+            self._index_buffer = None
+        return None
+
+    def _compute_bounds(self, axis, view):
+        pos = self.buffers.data["a_position"]
+        if len(pos) == 0:
+            return None
+        return (float(pos[:, axis].min()), float(pos[:, axis].max()))
+
+
+Nodes = create_visual_node(NodesVisual)
+Segments = create_visual_node(SegmentsVisual)

@@ -1,0 +1,310 @@
+"""GraphView: the Qt widget around the vispy canvas and :class:`~orchestrator_gui.render.scene.GraphScene`.
+
+Mouse
+-----
+* left click: select the node under the cursor (nothing under it: clear);
+  ctrl- or shift-click toggles it in the selection;
+* shift + left drag: rubber band, adds the nodes inside to the selection;
+* left drag rotates, right drag / wheel / pinch zooms, middle drag pans;
+* double click: activate (``node_double_clicked``);
+* right click: ``context_menu_requested(ids, global QPoint)`` for the
+  selection (the clicked node joins it first if it was not in it);
+* hover: outline, label and tooltip (the node's title), ``hovered(id)``
+  (``""`` when leaving a node).
+
+Keyboard: arrows move the selection to the neighbour lying most in that
+screen direction; Enter activates (``node_double_clicked``); Delete asks for
+deletion (``delete_requested(ids)`` -- the main window performs it as an
+undoable transaction).
+
+The selection lives in the graph's ``SELECTED`` flags, so the panels and the
+view share one truth; ``selection_changed`` fires whenever it changes, from
+whatever source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtWidgets import QRubberBand, QToolTip, QVBoxLayout, QWidget
+from vispy import scene as vscene
+from vispy.util import keys
+
+from orchestrator_gui.model.graph import ThoughtGraph
+from orchestrator_gui.render.scene import GraphScene
+
+#: A press and release closer than this (pixels) is a click, not a drag.
+CLICK_SLOP = 4.0
+
+_MODIFIER_BITS = {
+    keys.SHIFT: Qt.KeyboardModifier.ShiftModifier,
+    keys.CONTROL: Qt.KeyboardModifier.ControlModifier,
+    keys.ALT: Qt.KeyboardModifier.AltModifier,
+    keys.META: Qt.KeyboardModifier.MetaModifier,
+}
+_ARROWS = {"Left": (-1.0, 0.0), "Right": (1.0, 0.0), "Up": (0.0, -1.0), "Down": (0.0, 1.0)}
+
+
+def qt_modifiers(vispy_modifiers: Iterable[Any]) -> int:
+    """vispy modifier keys -> ``Qt.KeyboardModifiers`` as an int."""
+    out = 0
+    for key in vispy_modifiers:
+        bit = _MODIFIER_BITS.get(key)
+        if bit is not None:
+            out |= bit.value
+    return out
+
+
+class GraphView(QWidget):
+    """The 3D graph view widget.
+
+    Signals
+    -------
+    node_clicked(str, int)
+        Node id and ``Qt.KeyboardModifiers`` (int) of a left click on a node.
+    node_double_clicked(str)
+        Activation request: double click or Enter.
+    selection_changed(list)
+        Selected ids after any change of the graph's selection.
+    context_menu_requested(list, QPoint)
+        Ids the menu applies to (may be empty) and the global position.
+    hovered(str)
+        Id under the cursor, ``""`` when none.
+    delete_requested(list)
+        Delete pressed with these ids selected.
+    """
+
+    node_clicked = Signal(str, int)
+    node_double_clicked = Signal(str)
+    selection_changed = Signal(list)
+    context_menu_requested = Signal(list, QPoint)
+    hovered = Signal(str)
+    delete_requested = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None, *, theme: str = "dark") -> None:
+        super().__init__(parent)
+        self.canvas = vscene.SceneCanvas(app="pyside6", keys=None, show=False, parent=self, size=(800, 600))
+        self.scene = GraphScene(self.canvas, theme=theme)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.canvas.native)
+        self.canvas.native.setMinimumSize(QSize(200, 150))
+        self.canvas.native.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.canvas.native.setMouseTracking(True)
+        self._band = QRubberBand(QRubberBand.Shape.Rectangle, self.canvas.native)
+        self._press: tuple[np.ndarray, tuple[int, ...], int] | None = None
+        self._banding = False
+        self._graph: ThoughtGraph | None = None
+        ev = self.canvas.events
+        ev.mouse_press.connect(self._on_press)
+        ev.mouse_move.connect(self._on_move)
+        ev.mouse_release.connect(self._on_release)
+        ev.mouse_double_click.connect(self._on_double_click)
+        ev.key_press.connect(self._on_key)
+
+    # -- graph and forwarding ----------------------------------------------------------------
+    @property
+    def graph(self) -> ThoughtGraph | None:
+        """The graph shown."""
+        return self._graph
+
+    def set_graph(self, graph: ThoughtGraph | None, *, fit: bool = False) -> None:
+        """Show ``graph`` (keeps the camera unless ``fit``)."""
+        if self._graph is not None:
+            self._graph.events.selection_changed.disconnect(self._on_graph_selection)
+        self._graph = graph
+        self.scene.set_graph(graph)
+        if graph is not None:
+            graph.events.selection_changed.connect(self._on_graph_selection)
+        if fit:
+            self.scene.fit()
+
+    def _on_graph_selection(self, ids: tuple) -> None:
+        self.selection_changed.emit(list(ids))
+
+    def selected_ids(self) -> list[str]:
+        """Ids selected now (graph order)."""
+        return list(self._graph.selected_ids()) if self._graph is not None else []
+
+    def set_selection(self, ids: Iterable[str], *, fly: bool = False) -> None:
+        """Replace the selection; ``fly`` animates the camera to the first id."""
+        ids = list(ids)
+        self.scene.set_selection(ids)
+        if fly and ids and self._graph is not None and ids[0] in self._graph:
+            self.scene.fly_to(ids[0])
+
+    def set_theme(self, theme: str) -> None:
+        """``"dark"`` or ``"light"``."""
+        self.scene.set_theme(theme)
+
+    def set_visibility(self, **switches: bool | None) -> None:
+        """Forwarded to :meth:`GraphScene.set_visibility` (shells, edges, labels, suppressed)."""
+        self.scene.set_visibility(**switches)
+
+    def set_activation_threshold(self, threshold: float | None) -> None:
+        """Active-region threshold (``None``: off)."""
+        self.scene.set_activation_threshold(threshold)
+
+    def fit(self) -> None:
+        """Fit every visible node in view."""
+        self.scene.fit()
+
+    def reset_camera(self) -> None:
+        """Default camera pose."""
+        self.scene.reset_camera()
+
+    def fly_to(self, node_id: str, duration_s: float = 0.6) -> None:
+        """Animated flight to a node."""
+        self.scene.fly_to(node_id, duration_s)
+
+    def camera_state(self) -> dict[str, Any]:
+        """Camera pose for settings."""
+        return self.scene.camera_state()
+
+    def set_camera_state(self, state: dict[str, Any]) -> None:
+        """Restore a camera pose."""
+        self.scene.set_camera_state(state)
+
+    def animate_growth(self, parent_id: str, child_ids: Iterable[str]) -> None:
+        """New nodes grow out of their parent."""
+        self.scene.animate_growth(parent_id, child_ids)
+
+    def animate_converge(self, input_ids: Iterable[str], result_id: str) -> None:
+        """Aggregated inputs converge into their result."""
+        self.scene.animate_converge(input_ids, result_id)
+
+    def pick_at(self, x: float, y: float) -> str | None:
+        """Node id at canvas pixel ``(x, y)``."""
+        return self.scene.pick_at(x, y)
+
+    def screen_position(self, node_id: str) -> QPoint:
+        """Widget pixel of a node's centre (for tests and tooltips)."""
+        x, y = self.scene.screen_position(node_id)
+        return self.canvas.native.mapTo(self, QPoint(round(x), round(y)))
+
+    def canvas_position(self, node_id: str) -> QPoint:
+        """Pixel of a node's centre in the canvas widget's own coordinates."""
+        x, y = self.scene.screen_position(node_id)
+        return QPoint(round(x), round(y))
+
+    def render_image(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """One full-detail frame as (H, W, 4) uint8."""
+        return self.scene.render(size)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Stop listening to the graph and the timers before the widget goes."""
+        self.set_graph(None) if self._graph is not None else None
+        self.scene.disconnect()
+        super().closeEvent(event)
+
+    # -- mouse -------------------------------------------------------------------------------
+    def _on_press(self, event) -> None:
+        self._press = (np.asarray(event.pos[:2], dtype=float), tuple(event.buttons or (event.button,)),
+                       qt_modifiers(event.modifiers))
+        self._banding = False
+        self.canvas.native.setFocus()
+
+    def _on_move(self, event) -> None:
+        pos = np.asarray(event.pos[:2], dtype=float)
+        if self._press is None:
+            self._hover(pos)
+            return
+        start, buttons, mods = self._press
+        if 1 in buttons and mods & Qt.KeyboardModifier.ShiftModifier.value:
+            if self._banding or np.hypot(*(pos - start)) > CLICK_SLOP:
+                self._banding = True
+                self._band.setGeometry(QRect(QPoint(*map(round, start)), QPoint(*map(round, pos))).normalized())
+                self._band.show()
+
+    def _hover(self, pos: np.ndarray) -> None:
+        node_id = self.scene.pick_at(*pos)
+        if node_id == self.scene.hovered:
+            return
+        self.scene.set_hovered(node_id)
+        self.hovered.emit(node_id or "")
+        if node_id is not None and self._graph is not None:
+            title = self._graph.node(node_id).title or node_id
+            gp = self.canvas.native.mapToGlobal(QPoint(*map(round, pos)))
+            QToolTip.showText(gp, title, self.canvas.native)
+        else:
+            QToolTip.hideText()
+
+    def _on_release(self, event) -> None:
+        if self._press is None:
+            return
+        start, buttons, mods = self._press
+        self._press = None
+        pos = np.asarray(event.pos[:2], dtype=float)
+        if self._banding:
+            self._banding = False
+            self._band.hide()
+            ids = self.scene.pick_rect(start[0], start[1], pos[0], pos[1])
+            if ids and self._graph is not None:
+                self._graph.select(ids, "add")
+            return
+        if np.hypot(*(pos - start)) > CLICK_SLOP or self._graph is None:
+            return  # a drag: the camera had it
+        node_id = self.scene.pick_at(*pos)
+        if event.button == 1:
+            self._click(node_id, mods)
+        elif event.button == 2:
+            sel = self.selected_ids()
+            if node_id is not None and node_id not in sel:
+                self._graph.select([node_id], "replace")
+                sel = [node_id]
+            gp = self.canvas.native.mapToGlobal(QPoint(*map(round, pos)))
+            self.context_menu_requested.emit(sel if (node_id is not None or sel) else [], gp)
+
+    def _click(self, node_id: str | None, mods: int) -> None:
+        toggle = mods & (Qt.KeyboardModifier.ControlModifier.value | Qt.KeyboardModifier.ShiftModifier.value)
+        if node_id is None:
+            if not toggle:
+                self._graph.select([], "replace")
+            return
+        self._graph.select([node_id], "toggle" if toggle else "replace")
+        self.scene.flush()
+        self.node_clicked.emit(node_id, mods)
+
+    def _on_double_click(self, event) -> None:
+        node_id = self.scene.pick_at(*event.pos[:2])
+        if node_id is not None:
+            self.node_double_clicked.emit(node_id)
+
+    # -- keyboard ----------------------------------------------------------------------------
+    def _on_key(self, event) -> None:
+        if self._graph is None or event.key is None:
+            return
+        name = event.key.name
+        sel = self.selected_ids()
+        if name in _ARROWS and sel:
+            target = self.neighbour_in_direction(sel[-1], _ARROWS[name])
+            if target is not None:
+                self._graph.select([target], "replace")
+                self.scene.flush()
+        elif name in ("Enter", "Return") and sel:
+            self.node_double_clicked.emit(sel[-1])
+        elif name == "Delete" and sel:
+            self.delete_requested.emit(sel)
+
+    def neighbour_in_direction(self, node_id: str, direction: tuple[float, float]) -> str | None:
+        """The graph neighbour of ``node_id`` whose screen position lies most in ``direction`` (x right, y down)."""
+        g = self._graph
+        nbrs = {e.dst for e in g.edges_of(node_id, "out")} | {e.src for e in g.edges_of(node_id, "in")}
+        nbrs.discard(node_id)
+        if not nbrs:
+            return None
+        xy, _ = self.scene.projected()
+        here = xy[g.row_of(node_id)]
+        ids = sorted(nbrs)
+        delta = xy[g.rows_of(ids)] - here
+        dist = np.hypot(delta[:, 0], delta[:, 1])
+        cos = (delta @ np.asarray(direction)) / np.where(dist > 0, dist, 1.0)
+        ok = np.isfinite(cos) & (cos > 0.3)
+        if not ok.any():
+            return None
+        # Prefer alignment, then nearness: score = cos / (1 + dist/200px).
+        score = np.where(ok, cos / (1.0 + dist / 200.0), -np.inf)
+        return ids[int(np.argmax(score))]

@@ -1,0 +1,200 @@
+"""Line-level TOML helpers for ``.orchestrator/config.toml``: key lines and minimal edits.
+
+``tomllib`` parses but neither reports where a key is nor writes. The config
+is the user's file, so we never re-serialise it: to say *which line* has a
+wrong type we scan the text for table headers and ``key =`` lines, and to
+pause a schedule we splice one line in (or append a table), then re-parse
+the result and refuse the edit unless it means exactly what we intended.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from typing import Any
+
+from orchestrator_gui.formats.fileio import dominant_newline, split_lines, strip_terminator, terminator
+from orchestrator_gui.formats.problems import FormatError
+
+# One key segment: bare, "basic" (with escapes) or 'literal'; segments joined by dots.
+_SEG = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_KEY = rf"{_SEG}(?:[ \t]*\.[ \t]*{_SEG})*"
+_HEADER = re.compile(rf"^[ \t]*(\[\[?)[ \t]*(?P<key>{_KEY})[ \t]*\]\]?[ \t]*(?:#.*)?$")
+_KEYLINE = re.compile(rf"^[ \t]*(?P<key>{_KEY})[ \t]*=")
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_TOML_MSG = re.compile(r"^(?P<msg>.*?) \((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$")
+
+
+def parse_key(key: str) -> tuple[str, ...] | None:
+    """Return the path of a dotted TOML key as written (``a."b c".d`` → ``('a', 'b c', 'd')``)."""
+    try:
+        doc: Any = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        return None
+    path: list[str] = []
+    while isinstance(doc, dict) and len(doc) == 1:
+        (k, doc), = doc.items()
+        path.append(k)
+    return tuple(path)
+
+
+def quote_key(key: str) -> str:
+    """Write one key segment: bare when possible, else a basic string with escapes."""
+    return key if _BARE.match(key) else basic_string(key)
+
+
+def basic_string(text: str) -> str:
+    """Write ``text`` as a TOML basic string (``"..."`` with escapes)."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int]:
+    """Split a ``tomllib`` message into (message, 1-based line); end of document → last line."""
+    m = _TOML_MSG.match(str(exc))
+    if m is None:
+        return str(exc), 1
+    if m["line"] is not None:
+        return m["msg"], int(m["line"])
+    return m["msg"], max(1, len(split_lines(text)))
+
+
+def _strings_toggle(line: str) -> int:
+    # Multi-line strings: lines inside them must not be taken for keys/headers.
+    return line.count('"""') + line.count("'''")
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Map every table header and ``key =`` line to its 1-based line number.
+
+    The path of a key line is the enclosing table's path plus the dotted key.
+    Lines inside multi-line strings are skipped. The first occurrence wins.
+    """
+    out: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    in_string = False
+    for number, raw in enumerate(split_lines(text), start=1):
+        line = strip_terminator(raw)
+        toggles = _strings_toggle(line)
+        if in_string:
+            in_string = toggles % 2 == 0
+            continue
+        m = _HEADER.match(line)
+        if m is not None:
+            path = parse_key(m["key"])
+            if path is not None:
+                table = path
+                out.setdefault(table, number)
+            continue
+        m = _KEYLINE.match(line)
+        if m is not None:
+            path = parse_key(m["key"])
+            if path is not None:
+                out.setdefault(table + path, number)
+        in_string = toggles % 2 == 1
+    return out
+
+
+def line_of(lines: dict[tuple[str, ...], int], loc: tuple[Any, ...]) -> int | None:
+    """Line of the longest prefix of ``loc`` (a pydantic error location) that has one."""
+    keys = tuple(str(k) for k in loc if isinstance(k, str))
+    for n in range(len(keys), 0, -1):
+        if keys[:n] in lines:
+            return lines[keys[:n]]
+    return None
+
+
+def _with_flag(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    new = copy.deepcopy(doc)
+    node = new
+    for k in path[:-1]:
+        node = node.setdefault(k, {})
+    node[path[-1]] = value
+    return new
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return basic_string(value)
+    raise TypeError(f"unsupported TOML value {value!r}")
+
+
+def set_table_value(text: str, table: tuple[str, ...], key: str, value: Any, name: str) -> str:
+    """Return ``text`` with ``[<table>] key = value`` set, changing as few bytes as possible.
+
+    Strategies, in order, each verified by re-parsing (the result must equal
+    the old document with exactly that one value set):
+
+    1. the table has a ``key = …`` line: replace that line's value only;
+    2. the table has a ``[header]``: insert ``key = value`` after it;
+    3. append a new ``[table]`` with the key at the end of the file.
+
+    Raises
+    ------
+    FormatError
+        The text does not parse, or no strategy gives the intended document
+        (e.g. the table is an inline table); nothing is changed then.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg, line = toml_error(exc, text)
+        raise FormatError(name, f"cannot edit: {msg}", line=line) from None
+    want = _with_flag(doc, table + (key,), value)
+    if doc == want:
+        return text
+    lines = split_lines(text)
+    nl = dominant_newline(lines)
+    found = key_lines(text)
+    rendered = _toml_value(value)
+    candidates: list[str] = []
+    if table + (key,) in found:
+        i = found[table + (key,)] - 1
+        body = strip_terminator(lines[i])
+        m = _KEYLINE.match(body)
+        if m is not None:
+            comment = ""
+            rest = body[m.end():]
+            hash_at = rest.find("#")
+            if hash_at >= 0 and rest.count('"', 0, hash_at) % 2 == 0 and rest.count("'", 0, hash_at) % 2 == 0:
+                comment = "  " + rest[hash_at:]
+            new_line = f"{body[:m.end()]} {rendered}{comment}" + terminator(lines[i])
+            candidates.append("".join(lines[:i] + [new_line] + lines[i + 1:]))
+    if table in found:
+        i = found[table] - 1
+        head = lines[i] if terminator(lines[i]) else lines[i] + nl
+        tail = nl if terminator(lines[i]) else ""
+        insert = f"{quote_key(key)} = {rendered}" + (nl if i + 1 < len(lines) else tail)
+        candidates.append("".join(lines[:i] + [head, insert] + lines[i + 1:]))
+    header = "[" + ".".join(quote_key(k) for k in table) + "]"
+    if not lines:
+        candidates.append(f"{header}{nl}{quote_key(key)} = {rendered}{nl}")
+    else:
+        last = lines[-1]
+        sep = "" if terminator(last) else nl
+        blank = "" if not strip_terminator(last).strip() else nl
+        final = nl if terminator(last) else ""
+        candidates.append(text + sep + blank + f"{header}{nl}{quote_key(key)} = {rendered}" + final)
+    for cand in candidates:
+        try:
+            if tomllib.loads(cand) == want:
+                return cand
+        except tomllib.TOMLDecodeError:
+            continue
+    raise FormatError(name, f"cannot set {'.'.join(table + (key,))} without rewriting the file "
+                            "(the table is written in a form this editor does not splice); set it by hand")
+
+
+__all__ = ["key_lines", "line_of", "parse_key", "quote_key", "set_table_value", "toml_error"]

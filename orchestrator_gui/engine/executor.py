@@ -1,0 +1,458 @@
+"""The engine: queue → workers → runner, with time tracking, failure counting and events.
+
+:class:`Engine` owns the logic and is independent of how worker threads are
+made: it hands each startable task to a ``spawn(job)`` callable. The
+headless :class:`ThreadExecutor` spawns on a plain thread pool; the Qt
+adapter (``orchestrator_gui.ui.executor_qt``) on a ``QThreadPool``. The
+engine itself enforces every limit, so a backend just runs what it gets.
+
+Each agent run: ``started`` timing row → runner (time limit, 80 % warning,
+cancel) → finished timing row → failure counter (3-strike escalation) →
+``finished`` event → the handle resolves. Listeners get
+:class:`EngineEvent` objects holding plain values only, in worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from orchestrator_gui.engine.config import EngineConfig, config_path, load_config
+from orchestrator_gui.engine.failures import Escalation, FailureTracker
+from orchestrator_gui.engine.queue import TaskQueue
+from orchestrator_gui.engine.runner import ProcessRunner
+from orchestrator_gui.engine.tasks import CancelToken, RunResult, Task, utcnow
+from orchestrator_gui.engine.timetrack import TimeTracker
+from orchestrator_gui.formats.problems import FormatError
+
+EventType = Literal["queued", "started", "spawned", "output", "warning", "finished", "escalated", "error"]
+Spawn = Callable[[Callable[[], None]], None]
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """Something happened to a task; every field is a plain value.
+
+    Attributes
+    ----------
+    type : str
+        ``queued``; ``started``; ``spawned`` ({pid, command}); ``output``
+        ({stream, text}); ``warning`` ({elapsed_s, limit_s}: 80 % of the time
+        limit); ``finished`` (``RunResult.model_dump(mode="json")``);
+        ``escalated`` (``Escalation.model_dump(mode="json")``); ``error``
+        ({message}: tracking could not be written, the run went on).
+    task_id, kind, subject_id : str / str / str or None
+        The task concerned.
+    data : dict
+        The payload described above.
+    """
+
+    type: EventType
+    task_id: str
+    kind: str
+    subject_id: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class EngineClosed(RuntimeError):
+    """The engine was shut down; it accepts no more tasks."""
+
+
+class TaskHandle:
+    """A submitted task: its state, its cancel switch and (later) its result."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.token = CancelToken()
+        self.state: Literal["queued", "running", "done"] = "queued"
+        self.started_monotonic: float | None = None
+        self.last_activity: float | None = None  #: monotonic time of the start or of the last output
+        self.timeout_s: float | None = None
+        self._done = threading.Event()
+        self._result: RunResult | None = None
+        self._callbacks: list[Callable[[RunResult], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def task_id(self) -> str:
+        return self.task.task_id
+
+    @property
+    def idle_s(self) -> float | None:
+        """Seconds since the last output (or the start); None when not running."""
+        if self.last_activity is None or self.state != "running":
+            return None
+        return time.monotonic() - self.last_activity
+
+    def done(self) -> bool:
+        """Whether the result is there."""
+        return self._done.is_set()
+
+    def cancel(self, reason: str = "cancelled") -> bool:
+        """Ask for cancellation (a running process group gets SIGTERM, then SIGKILL)."""
+        return self.token.cancel(reason)
+
+    def result(self, timeout: float | None = None) -> RunResult:
+        """Wait for the result; raises TimeoutError after ``timeout`` seconds."""
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"task {self.task_id} did not finish within {timeout} s")
+        assert self._result is not None
+        return self._result
+
+    def add_done_callback(self, fn: Callable[[RunResult], None]) -> None:
+        """Call ``fn(result)`` when done (at once if already done)."""
+        with self._lock:
+            if self._result is None:
+                self._callbacks.append(fn)
+                return
+        fn(self._result)
+
+    def _resolve(self, result: RunResult) -> None:
+        with self._lock:
+            self._result = result
+            self.state = "done"
+            callbacks, self._callbacks = self._callbacks, []
+        self._done.set()
+        for fn in callbacks:
+            fn(result)
+
+
+_LIVE: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+def _shutdown_all() -> None:
+    for engine in list(_LIVE):
+        with contextlib.suppress(Exception):
+            engine.shutdown(wait=True, cancel=True)
+
+
+# Registered with threading (not atexit) so it runs *before* thread pools join
+# their workers at interpreter exit: otherwise exit would wait for the runs.
+_register = getattr(threading, "_register_atexit", None)
+if _register is not None:
+    _register(_shutdown_all)
+else:  # pragma: no cover
+    import atexit
+
+    atexit.register(_shutdown_all)
+
+
+class Engine:
+    """Runs tasks for one workspace, backend-agnostic.
+
+    Parameters
+    ----------
+    workspace : path-like
+        The workspace root.
+    config : EngineConfig, optional
+        Default: read ``.orchestrator/config.toml`` (defaults when absent).
+    spawn : callable
+        ``spawn(job)`` runs the zero-argument ``job`` on some worker thread soon.
+    dry_run : bool
+        Never spawn a runner (every agent run is a recorded dry run).
+    track_time : bool
+        Write the ``task_timing.tsv`` rows.
+    timing_path : path-like, optional
+        Another timing file than ``<workspace>/task_timing.tsv``.
+    failures : FailureTracker, optional
+        Default: one for this workspace with threshold 3; ``track_failures=False`` disables.
+    """
+
+    def __init__(self, workspace: str | os.PathLike[str], config: EngineConfig | None = None, *,
+                 spawn: Spawn, dry_run: bool = False, track_time: bool = True,
+                 timing_path: str | os.PathLike[str] | None = None, track_failures: bool = True,
+                 failures: FailureTracker | None = None) -> None:
+        self.workspace = Path(workspace)
+        self._config = config if config is not None else load_config(self.workspace)
+        self._spawn = spawn
+        self.runner = ProcessRunner(self.workspace, self._config, dry_run=dry_run)
+        self.timing: TimeTracker | None = None
+        if track_time:
+            self.timing = TimeTracker(timing_path) if timing_path is not None else \
+                TimeTracker.for_workspace(self.workspace)
+        self.failures: FailureTracker | None = None
+        if track_failures:
+            self.failures = failures or FailureTracker(self.workspace)
+            self.failures.on_escalate = self._on_escalate
+        self._lock = threading.RLock()
+        self._queue = TaskQueue(self._config.limits)
+        self._handles: dict[str, TaskHandle] = {}
+        self._listeners: list[Callable[[EngineEvent], None]] = []
+        self._idle = threading.Condition(self._lock)
+        self._closed = False
+        _LIVE.add(self)
+
+    # ------------------------------------------------------------ config
+
+    @property
+    def config(self) -> EngineConfig:
+        """The config in use."""
+        return self._config
+
+    def set_config(self, config: EngineConfig) -> None:
+        """Use a new config from now on (limits apply to the next starts)."""
+        with self._lock:
+            self._config = config
+            self.runner.config = config
+            self._queue.limits = config.limits
+        self._dispatch()
+
+    def reload_config(self) -> EngineConfig:
+        """Re-read ``.orchestrator/config.toml``; raises FormatError and keeps the old one if invalid."""
+        self.set_config(load_config(self.workspace))
+        return self._config
+
+    def is_paused(self, kind: str, subject_id: str | None) -> bool:
+        """Paused in our config, or escalated in this process and not cleared."""
+        if self._config.is_paused(kind, subject_id):
+            return True
+        return bool(subject_id and self.failures and self.failures.is_escalated(kind, subject_id))
+
+    def clear_escalation(self, subject_id: str, kind: str = "schedule") -> bool:
+        """Clear an item's escalation (count reset, ``paused = false``) and reload the config."""
+        if self.failures is None:
+            return False
+        changed = self.failures.clear_escalation(subject_id, kind)
+        with contextlib.suppress(FormatError):
+            self.reload_config()
+        return changed
+
+    # ------------------------------------------------------------ events
+
+    def add_listener(self, fn: Callable[[EngineEvent], None]) -> Callable[[], None]:
+        """Call ``fn(event)`` for every event (in worker threads); returns a remover."""
+        with self._lock:
+            self._listeners = self._listeners + [fn]
+
+        def remove() -> None:
+            with self._lock:
+                self._listeners = [f for f in self._listeners if f is not fn]
+        return remove
+
+    def _emit(self, type_: EventType, task: Task, data: dict[str, Any] | None = None) -> None:
+        listeners = self._listeners  # copy-on-write list: no lock needed to read
+        if not listeners:
+            return
+        event = EngineEvent(type_, task.task_id, task.kind, task.subject_id, data or {})
+        for fn in listeners:
+            try:
+                fn(event)
+            except Exception:  # a broken listener must not break the run
+                traceback.print_exc()
+
+    # ------------------------------------------------------------ submit
+
+    def submit(self, task: Task) -> TaskHandle:
+        """Queue one task; returns its handle.
+
+        Raises
+        ------
+        EngineClosed
+            After :meth:`shutdown`.
+        ValueError
+            A task with that id is pending; a transform without ``fn``.
+        DependencyCycleError
+            Its dependencies form a cycle.
+        """
+        return self.submit_batch([task])[0]
+
+    def submit_batch(self, tasks: Sequence[Task]) -> list[TaskHandle]:
+        """Queue tasks together (dataflow dependencies inside the batch; see :mod:`.queue`)."""
+        for t in tasks:
+            if t.kind == "transform" and t.fn is None:
+                raise ValueError(f"transform {t.task_id} has no fn")
+        with self._lock:
+            if self._closed:
+                raise EngineClosed("the engine is shut down")
+            self._queue.push_batch(tasks)
+            handles = [TaskHandle(t) for t in tasks]
+            for h in handles:
+                self._handles[h.task_id] = h
+        for t in tasks:
+            self._emit("queued", t)
+        self._dispatch()
+        return handles
+
+    def handle(self, task_id: str) -> TaskHandle | None:
+        """The handle of a pending task (None once it is done)."""
+        return self._handles.get(task_id)
+
+    def queued(self) -> list[TaskHandle]:
+        """Queued handles, in start order."""
+        with self._lock:
+            return [self._handles[t.task_id] for t in self._queue.queued()]
+
+    def running(self) -> list[TaskHandle]:
+        """Running handles."""
+        with self._lock:
+            return [self._handles[t.task_id] for t in self._queue.running()]
+
+    def cancel(self, task_id: str, reason: str = "cancelled") -> bool:
+        """Cancel a queued task (it never starts) or a running one (its process group is stopped)."""
+        with self._lock:
+            h = self._handles.get(task_id)
+            if h is None:
+                return False
+            queued = self._queue.remove(task_id) is not None
+            if queued:
+                del self._handles[task_id]
+        if not queued:
+            return h.cancel(reason)
+        h.token.cancel(reason)
+        now = utcnow()
+        t = h.task
+        result = RunResult(task_id=t.task_id, kind=t.kind, subject_id=t.subject_id, title=t.title, mode=t.mode,
+                           status="cancelled", started_at=now, ended_at=now, duration_s=0.0,
+                           error=f"{reason} before it started", meta=dict(t.meta))
+        self._emit("finished", t, result.model_dump(mode="json"))
+        h._resolve(result)
+        with self._lock:
+            self._idle.notify_all()
+        self._dispatch()
+        return True
+
+    def cancel_all(self, reason: str = "cancelled") -> int:
+        """Cancel every queued and running task; returns how many were asked."""
+        with self._lock:
+            ids = [t.task_id for t in self._queue.queued()] + [t.task_id for t in self._queue.running()]
+        return sum(self.cancel(tid, reason) for tid in ids)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is queued or running; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: len(self._queue) == 0, timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def shutdown(self, wait: bool = True, cancel: bool = True) -> None:
+        """Stop accepting tasks; cancel queued and running ones (``cancel``); wait for the workers.
+
+        With ``cancel=False`` everything already queued still runs. After a
+        ``wait=True`` shutdown no runner process of this engine is left.
+        """
+        with self._lock:
+            self._closed = True
+        if cancel:
+            self.cancel_all("cancelled: shutting down")
+        if wait:
+            self.wait_idle()
+        _LIVE.discard(self)
+
+    # ------------------------------------------------------------ running
+
+    def _dispatch(self) -> None:
+        starts: list[TaskHandle] = []
+        with self._lock:
+            while True:
+                task = self._queue.pop_ready()
+                if task is None:
+                    break
+                h = self._handles[task.task_id]
+                h.state = "running"
+                starts.append(h)
+        for h in starts:
+            try:
+                self._spawn(lambda h=h: self._execute(h))
+            except Exception as exc:  # the backend refused (e.g. its pool is shut down)
+                self._finish(h, self._error_result(h.task, utcnow(), time.monotonic(), f"cannot start a worker: {exc}"))
+
+    def _error_result(self, t: Task, started: Any, t0: float, error: str) -> RunResult:
+        return RunResult(task_id=t.task_id, kind=t.kind, subject_id=t.subject_id, title=t.title, mode=t.mode,
+                         status="failed", started_at=started, ended_at=utcnow(), duration_s=time.monotonic() - t0,
+                         error=error, meta=dict(t.meta))
+
+    def _execute(self, h: TaskHandle) -> None:
+        t = h.task
+        started, t0 = utcnow(), time.monotonic()
+        h.started_monotonic = h.last_activity = t0
+        try:
+            h.timeout_s = self._config.timeout_for(t)
+            self._emit("started", t, {"timeout_s": h.timeout_s, "no_timeout": h.timeout_s is None})
+            if t.kind == "transform":
+                result = self._run_transform(h, started, t0)
+            else:
+                self._track(lambda: self.timing and self.timing.started(t, started), t)
+
+                def on_event(kind: str, data: dict[str, Any]) -> None:
+                    h.last_activity = time.monotonic()
+                    self._emit(kind, t, data)  # type: ignore[arg-type]
+                result = self.runner.run(t, token=h.token, on_event=on_event, timeout_s=h.timeout_s)
+                self._track(lambda: self.timing and self.timing.finished(t, result), t)
+                if self.failures is not None:
+                    self.failures.record(result)
+        except Exception as exc:  # a bug or an I/O error: record it, keep the engine going
+            result = self._error_result(t, started, t0, f"internal error: {type(exc).__name__}: {exc}")
+            traceback.print_exc()
+        self._finish(h, result)
+
+    def _run_transform(self, h: TaskHandle, started: Any, t0: float) -> RunResult:
+        t = h.task
+        assert t.fn is not None
+        status, value, error = "completed", None, None
+        try:
+            value = t.fn(h.token)
+        except Exception as exc:
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+        if h.token.cancelled:
+            status = "cancelled"
+        return RunResult(task_id=t.task_id, kind=t.kind, subject_id=t.subject_id, title=t.title, mode=t.mode,
+                         status=status, started_at=started, ended_at=utcnow(),  # type: ignore[arg-type]
+                         duration_s=time.monotonic() - t0, timeout_s=h.timeout_s, error=error, value=value,
+                         meta=dict(t.meta))
+
+    def _track(self, write: Callable[[], Any], t: Task) -> None:
+        try:
+            write()
+        except FormatError as exc:
+            self._emit("error", t, {"message": f"time tracking: {exc}"})
+
+    def _finish(self, h: TaskHandle, result: RunResult) -> None:
+        self._emit("finished", h.task, result.model_dump(mode="json"))
+        with self._lock:
+            self._queue.done(h.task_id)
+            self._handles.pop(h.task_id, None)
+        h._resolve(result)
+        with self._lock:
+            self._idle.notify_all()
+        self._dispatch()
+
+    def _on_escalate(self, esc: Escalation) -> None:
+        with contextlib.suppress(FormatError):
+            if config_path(self.workspace).exists():
+                self.reload_config()
+        h = self._handles.get(esc.task_id)
+        task = h.task if h is not None else Task(kind=esc.kind, task_id=esc.task_id, subject_id=esc.subject_id)
+        self._emit("escalated", task, esc.model_dump(mode="json"))
+
+
+class ThreadExecutor(Engine):
+    """The headless engine: plain threads from a :class:`ThreadPoolExecutor`.
+
+    Parameters are those of :class:`Engine`, without ``spawn``.
+    """
+
+    def __init__(self, workspace: str | os.PathLike[str], config: EngineConfig | None = None, **kwargs: Any) -> None:
+        cfg = config if config is not None else load_config(workspace)
+        # The engine enforces the limits; the pool only needs enough threads
+        # (it creates them lazily and reuses idle ones).
+        self._pool = ThreadPoolExecutor(max_workers=max(cfg.limits.thread_limit, 32),
+                                        thread_name_prefix="orchestrator-engine")
+        super().__init__(workspace, cfg, spawn=self._pool.submit, **kwargs)
+
+    def shutdown(self, wait: bool = True, cancel: bool = True) -> None:
+        super().shutdown(wait=wait, cancel=cancel)
+        self._pool.shutdown(wait=wait)
+
+
+__all__ = ["Engine", "EngineClosed", "EngineEvent", "TaskHandle", "ThreadExecutor"]

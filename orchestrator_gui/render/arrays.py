@@ -20,6 +20,7 @@ Conventions
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
@@ -270,9 +271,15 @@ def node_degree(graph: ThoughtGraph) -> np.ndarray:
     return np.bincount(ea.src, minlength=n) + np.bincount(ea.dst, minlength=n)
 
 
+def _renderable(text: str) -> str:
+    """Drop pictographs, variation selectors and joiners: the label font has no emoji glyphs."""
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Cs", "Cf", "Co", "Mn")
+                   or unicodedata.category(ch) == "Mn" and ord(ch) < 0x2000)
+
+
 def _label_text(graph: ThoughtGraph, node_id: str) -> str:
     node = graph.node(node_id)
-    text = " ".join((node.title or node.id).split())
+    text = " ".join(_renderable(node.title or node.id).split()) or node.id
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "\u2026"
 
 

@@ -1,0 +1,233 @@
+"""GraphView on the demo graph under Xvfb: real pixels, real clicks, real model updates."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("vispy")
+
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+
+from orchestrator_gui.demo import BUNDLED_DEMO  # noqa: E402
+from orchestrator_gui.migration import build_graph  # noqa: E402
+from orchestrator_gui.model import NodeFlag, operations  # noqa: E402
+from orchestrator_gui.render.theme import DARK, LIGHT  # noqa: E402
+from orchestrator_gui.ui.graph_view import GraphView  # noqa: E402
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def demo_graph(tmp_path):
+    ws = tmp_path / "demo"
+    shutil.copytree(BUNDLED_DEMO, ws)
+    return build_graph(ws)
+
+
+@pytest.fixture
+def view(qtbot, demo_graph):
+    v = GraphView()
+    qtbot.addWidget(v)
+    v.resize(900, 700)
+    v.set_graph(demo_graph)
+    v.show()
+    qtbot.waitExposed(v)
+    qtbot.waitUntil(lambda: v.canvas.size == (v.canvas.native.width(), v.canvas.native.height()))
+    return v
+
+
+def front_nodes(view, count=5):
+    """Ids whose centre is on screen and whose own disc is the one picked there (not covered)."""
+    g = view.graph
+    w, h = view.canvas.size
+    out = []
+    for nid in g.node_ids():
+        x, y = view.scene.screen_position(nid)
+        if 20 < x < w - 20 and 20 < y < h - 20 and view.scene.pick_at(x, y) == nid:
+            out.append(nid)
+        if len(out) == count:
+            break
+    assert len(out) == count, "not enough unobstructed nodes on screen"
+    return out
+
+
+def test_demo_renders_non_blank_with_node_colours(view):
+    img = view.render_image()
+    h, w = img.shape[:2]
+    assert (w, h) == tuple(view.canvas.size)
+    bg = np.round(np.asarray(DARK.background[:3]) * 255)
+    non_bg = np.abs(img[..., :3].astype(int) - bg).sum(-1) > 30
+    assert non_bg.mean() > 0.01
+    g = view.graph
+    # The centre pixel of each unobstructed node shows its kind colour (no shading at the centre).
+    for nid in front_nodes(view, 6):
+        x, y = view.scene.screen_position(nid)
+        expect = np.asarray(DARK.kinds[g.node(nid).kind.value][:3]) * 255
+        got = img[int(round(y)), int(round(x)), :3].astype(float)
+        assert np.abs(got - expect).max() < 40, (nid, got, expect)
+
+
+def test_scene_projection_matches_vispy_transform(view):
+    g = view.graph
+    tr = view.scene.view.scene.node_transform(view.canvas.scene)
+    ref = tr.map(g.positions[:10])
+    ref = ref[:, :2] / ref[:, 3:4]
+    xy, _ = view.scene.projected()
+    np.testing.assert_allclose(xy[:10], ref, atol=1e-3)
+
+
+def test_click_selects_node_and_ctrl_click_toggles(qtbot, view):
+    a, b = front_nodes(view, 2)
+    with qtbot.waitSignal(view.node_clicked, timeout=2000) as sig:
+        qtbot.mouseClick(view.canvas.native, LEFT, pos=view.canvas_position(a))
+    assert sig.args[0] == a
+    assert view.selected_ids() == [a]
+    with qtbot.waitSignal(view.selection_changed, timeout=2000) as sel:
+        qtbot.mouseClick(view.canvas.native, LEFT, Qt.KeyboardModifier.ControlModifier, pos=view.canvas_position(b))
+    assert set(sel.args[0]) == {a, b}
+    # The outline of the selection reaches the GPU buffer.
+    row = view.graph.row_of(b)
+    assert view.scene.nodes.buffers.data["a_outline"][row, 3] > 0
+    qtbot.mouseClick(view.canvas.native, LEFT, Qt.KeyboardModifier.ControlModifier, pos=view.canvas_position(a))
+    assert view.selected_ids() == [b]
+    # A click on empty space clears the selection.
+    qtbot.mouseClick(view.canvas.native, LEFT, pos=QPoint(3, 3))
+    assert view.selected_ids() == []
+
+
+def test_double_click_right_click_and_hover(qtbot, view):
+    a = front_nodes(view, 1)[0]
+    pos = view.canvas_position(a)
+    with qtbot.waitSignal(view.node_double_clicked, timeout=2000) as sig:
+        qtbot.mouseDClick(view.canvas.native, LEFT, pos=pos)
+    assert sig.args == [a]
+    with qtbot.waitSignal(view.context_menu_requested, timeout=2000) as menu:
+        qtbot.mouseClick(view.canvas.native, Qt.MouseButton.RightButton, pos=pos)
+    assert menu.args[0] == [a]
+    with qtbot.waitSignal(view.hovered, timeout=2000) as hov:
+        qtbot.mouseMove(view.canvas.native, QPoint(pos.x() + 1, pos.y()))
+    assert hov.args == [a]
+    assert view.scene.hovered == a
+
+
+def test_rubber_band_adds_nodes_inside(qtbot, view):
+    w, h = view.canvas.size
+    native = view.canvas.native
+    shift = Qt.KeyboardModifier.ShiftModifier
+    qtbot.mousePress(native, LEFT, shift, QPoint(1, 1))
+    qtbot.mouseMove(native, QPoint(w // 2, h // 2))
+    qtbot.mouseMove(native, QPoint(w - 2, h - 2))
+    qtbot.mouseRelease(native, LEFT, shift, QPoint(w - 2, h - 2))
+    xy, _ = view.scene.projected()
+    inside = ((xy[:, 0] >= 1) & (xy[:, 0] <= w - 2) & (xy[:, 1] >= 1) & (xy[:, 1] <= h - 2)).sum()
+    assert inside > 50
+    assert len(view.selected_ids()) == inside
+
+
+def test_keyboard_arrows_enter_delete(qtbot, view):
+    g = view.graph
+    hub = max(g.node_ids(), key=lambda i: len(g.edges_of(i)))
+    view.set_selection([hub])
+    view.canvas.native.setFocus()
+    moved = None
+    for key in (Qt.Key.Key_Right, Qt.Key.Key_Left, Qt.Key.Key_Up, Qt.Key.Key_Down):
+        view.set_selection([hub])
+        qtbot.keyClick(view.canvas.native, key)
+        if view.selected_ids() != [hub]:
+            moved = view.selected_ids()
+            break
+    assert moved is not None and len(moved) == 1
+    nbrs = {e.dst for e in g.edges_of(hub, "out")} | {e.src for e in g.edges_of(hub, "in")}
+    assert moved[0] in nbrs
+    with qtbot.waitSignal(view.node_double_clicked, timeout=2000) as act:
+        qtbot.keyClick(view.canvas.native, Qt.Key.Key_Return)
+    assert act.args == [moved[0]]
+    with qtbot.waitSignal(view.delete_requested, timeout=2000) as dele:
+        qtbot.keyClick(view.canvas.native, Qt.Key.Key_Delete)
+    assert dele.args == [moved]
+
+
+def test_transaction_updates_buffers_in_one_burst(qtbot, view):
+    g = view.graph
+    n0, e0 = len(g), g.number_of_edges()
+    flushes = view.scene.flushes
+    parent = g.node_ids()[0]
+    g.apply(operations.add_thought(g, "A new idea", parent=parent, now=1.0))
+    qtbot.waitUntil(lambda: view.scene.stats()["nodes"] == n0 + 1)
+    st = view.scene.stats()
+    assert st["edges"] == e0 + 1 and st["flushes"] == flushes + 1
+    # Several transactions in one event-loop turn still cost a single update.
+    flushes = view.scene.flushes
+    for i in range(5):
+        g.apply(operations.add_thought(g, f"burst {i}", parent=parent, now=2.0 + i))
+    qtbot.waitUntil(lambda: view.scene.stats()["nodes"] == n0 + 6)
+    assert view.scene.flushes == flushes + 1
+    # Dynamic values patch in place: activation brightens the node in the buffer.
+    row = g.row_of(parent)
+    before = view.scene.nodes.buffers.data["a_color"][row].copy()
+    g.set_activation([1.0], [parent])
+    qtbot.waitUntil(lambda: view.scene.nodes.buffers.data["a_color"][row, :3].sum() > before[:3].sum())
+
+
+def test_growth_animation_ends_at_the_child_position(qtbot, view):
+    g = view.graph
+    parent = g.node_ids()[3]
+    child = "thought-grown"
+    g.apply(operations.add_thought(g, "grown", parent=parent, node_id=child, now=1.0))
+    view.animate_growth(parent, [child])
+    row = g.row_of(child)
+    first = view.scene.nodes.buffers.data["a_position"][row].copy()
+    assert np.linalg.norm(first - g.positions[g.row_of(parent)]) < np.linalg.norm(
+        g.positions[row] - g.positions[g.row_of(parent)])
+    qtbot.waitUntil(lambda: not view.scene.animating, timeout=3000)
+    np.testing.assert_allclose(view.scene.nodes.buffers.data["a_position"][row], g.positions[row], atol=1e-6)
+    assert not view.scene.animator.running
+
+
+def test_fly_to_and_camera_state_round_trip(qtbot, view):
+    g = view.graph
+    target = g.node_ids()[10]
+    view.fly_to(target, 0.3)
+    qtbot.waitUntil(lambda: not view.scene.animating, timeout=3000)
+    np.testing.assert_allclose(view.camera_state()["center"], g.positions[g.row_of(target)], atol=1e-6)
+    state = view.camera_state()
+    view.reset_camera()
+    assert view.camera_state() != state
+    view.set_camera_state(state)
+    restored = view.camera_state()
+    assert restored.pop("center") == pytest.approx(state.pop("center"))
+    assert restored == pytest.approx(state)
+    with pytest.raises(ValueError):
+        view.set_camera_state({"scale_factor": -1})
+
+
+def test_theme_visibility_and_active_region(qtbot, view):
+    g = view.graph
+    dark = view.render_image()
+    view.set_visibility(shells=False, edges=False, labels=False)
+    bare = view.render_image()
+    bg = np.round(np.asarray(DARK.background[:3]) * 255)
+    ink = lambda img, bg: (np.abs(img[..., :3].astype(int) - bg).sum(-1) > 30).sum()  # noqa: E731
+    assert ink(bare, bg) < ink(dark, bg)
+    view.set_theme("light")
+    light = view.render_image()
+    assert np.abs(light[2, 2, :3].astype(int) - np.round(np.asarray(LIGHT.background[:3]) * 255)).max() <= 2
+    # Active region: one active node; a node far from it is dimmed in the buffer, the active one is not.
+    a = g.node_ids()[0]
+    g.set_activation([1.0], [a])
+    view.set_activation_threshold(0.5)
+    view.scene.flush()
+    pres = view.scene._presence
+    assert pres[g.row_of(a)] == 1.0 and (pres < 1.0).sum() > len(g) // 2
+    view.set_activation_threshold(None)
+    assert (view.scene._presence == 1.0).all()
+    g.set_flags([a], NodeFlag.SUPPRESSED)
+    view.set_visibility(suppressed=False)
+    view.scene.flush()
+    assert view.scene.nodes.buffers.data["a_size"][g.row_of(a)] == 0
+    x, y = view.scene.screen_position(a)
+    assert view.scene.pick_at(x, y, radius=0.5) != a

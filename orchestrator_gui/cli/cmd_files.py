@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestrator_gui.cli.output import CliError, emit_json, print_problems, workspace
+from orchestrator_gui.engine.config import config_problems
 from orchestrator_gui.formats.fileio import atomic_write
 from orchestrator_gui.formats.jsonpos import stringify
 from orchestrator_gui.formats.nextrun import iso_ms, to_ms
@@ -31,7 +32,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def cmd_check(args: argparse.Namespace) -> int:
     ws = workspace(args)
-    problems = check_workspace(ws)
+    problems = check_workspace(ws) + config_problems(ws.root)  # our .orchestrator/config.toml too
     print_problems(problems, args.json)
     if not args.json:  # a human wants to know the check ran; scripts read stdout only
         count = {s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")}

@@ -299,7 +299,8 @@ class ConfigFile:
                     where = _dotted(tuple(e["loc"]))
                     got = e.get("input")
                     shown = f" (got {type(got).__name__} {got!r})" if not isinstance(got, dict) else ""
-                    raise FormatError(self.name, f"{where}: {e['msg']}{shown}", line=self.line_of(tuple(e["loc"]))) \
+                    msg = str(e["msg"]).removeprefix("Value error, ")
+                    raise FormatError(self.name, f"{where}: {msg}{shown}", line=self.line_of(tuple(e["loc"]))) \
                         from None
                 for e in errors:
                     loc = tuple(e["loc"])

@@ -151,7 +151,7 @@ def set_table_value(text: str, table: tuple[str, ...], key: str, value: Any, nam
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg, line = toml_error(exc, text)
-        raise FormatError(name, f"cannot edit: {msg}", line=line) from None
+        raise FormatError(name, f"cannot edit, invalid TOML: {msg}", line=line) from None
     want = _with_flag(doc, table + (key,), value)
     if doc == want:
         return text

@@ -324,7 +324,7 @@ def label_candidates(
     return out
 
 
-def sphere_wireframe(radius: float, *, meridians: int = 12, parallels: int = 5, segments: int = 96) -> np.ndarray:
+def sphere_wireframe(radius: float, *, meridians: int = 8, parallels: int = 5, segments: int = 96) -> np.ndarray:
     """Line segments, (2S, 3) float32, of a latitude/longitude wireframe sphere."""
     t = np.linspace(0.0, 2.0 * np.pi, segments + 1)
     rings = []

@@ -31,12 +31,16 @@ from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render import arrays
 from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation, node_frame
 from orchestrator_gui.render.camera import DEFAULT_STATE, OrbitCamera, interpolate_pose
+from orchestrator_gui.render.labels import declutter
 from orchestrator_gui.render.picking import pick, pick_rect, project
 from orchestrator_gui.render.theme import Theme, get_theme
-from orchestrator_gui.render.visuals import Nodes, Segments
+from orchestrator_gui.render.visuals import Nodes, Segments, set_fog
 
 #: Seconds without camera change after which full detail returns.
 SETTLE_S = 0.2
+#: Depth cue strength (0 off): how far the far side of the graph fades towards the background.
+FOG_NODES = 0.5
+FOG_EDGES = 0.6
 
 
 class GraphScene:
@@ -63,6 +67,7 @@ class GraphScene:
         self.theme = get_theme(theme)
         # Camera callbacks fire while the camera is being attached: state first.
         self.moving = False
+        self._ready = False
         self._flight: CameraFlight | None = None
         self._settle_timer = vapp.Timer(interval=SETTLE_S, connect=self._settle, iterations=1, app=canvas.app)
         self.edges = None
@@ -93,12 +98,17 @@ class GraphScene:
         self._proj_key: Any = None
         self._proj: tuple[np.ndarray, np.ndarray] | None = None
         self._pos_version = 0
+        self._radius = 3.0
+        self._label_rows = np.empty(0, np.int64)
+        self._label_cands: list[tuple[str, str, np.ndarray]] = []
+        self._label_strong: set[str] = set()
         self._anims: list[NodeAnimation] = []
         self._flush_timer = vapp.Timer(interval=0.0, connect=self._on_flush_timer, iterations=1, app=canvas.app)
         self.animator = Animator(
             make_timer=lambda cb: vapp.Timer(interval=1 / 60, connect=cb, app=canvas.app), on_frame=self._frame
         )
         self._build_shells()
+        self._ready = True
         self._apply_theme()
         self.reset_camera()
 
@@ -178,6 +188,7 @@ class GraphScene:
             return
         self._pos = g.positions.astype(np.float32)
         self._pos_version += 1
+        self._radius = float(np.sqrt((self._pos.astype(np.float64) ** 2).sum(axis=1).max()))
         self._presence = self._node_presence()
         self.nodes.set_data(self._pos, self._node_colors(), self._node_outlines(), self._node_sizes())
         self.nodes.antialias = len(g) <= self.aa_limit
@@ -240,25 +251,46 @@ class GraphScene:
             self.edges.patch("position", verts, vals)
 
     def _update_labels(self) -> None:
+        """Choose the label candidates (after model or selection changes), then place them."""
         g = self.graph
-        if g is None or not self._show["labels"] or len(g) == 0:
+        self._label_cands = []
+        if g is not None and self._show["labels"] and len(g):
+            if self._degree is None:
+                self._degree = arrays.node_degree(g)
+            self._label_cands = arrays.label_candidates(
+                g, self.label_count, None, self._hovered, presence=self._presence, degree=self._degree
+            )
+            self._label_strong = {self._hovered} | set(g.selected_ids())
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        """Show the candidates that fit without overlapping at the current camera pose."""
+        cands = self._label_cands
+        if not cands or self.graph is None:
             self.labels.visible = False
             return
-        if self._degree is None:
-            self._degree = arrays.node_degree(g)
-        cands = arrays.label_candidates(
-            g, self.label_count, None, self._hovered, presence=self._presence, degree=self._degree
-        )
-        if not cands:
+        rows = self.graph.rows_of([c[0] for c in cands])
+        xy, _ = self.projected()
+        forced = [c[0] in self._label_strong for c in cands]
+        keep = declutter(xy[rows], [c[1] for c in cands], forced)
+        if not keep.any():
             self.labels.visible = False
             return
-        sel = set(g.selected_ids())
-        strong = {self._hovered} | sel
-        rows = g.rows_of([c[0] for c in cands])
-        self.labels.text = ["   " + c[1] for c in cands]
-        self.labels.pos = self._pos[rows]
-        self.labels.color = np.array([self.theme.label_selected if c[0] in strong else self.theme.label for c in cands])
+        idx = np.flatnonzero(keep)
+        self.labels.text = ["   " + cands[i][1] for i in idx]
+        self.labels.pos = self._pos[rows[idx]]
+        th = self.theme
+        self.labels.color = np.array([th.label_selected if forced[i] else th.label for i in idx])
         self.labels.visible = True
+
+    def _update_fog(self) -> None:
+        """Fit the depth cue to the graph's extent seen from the current pose."""
+        c = np.asarray(self.camera.center, dtype=np.float64)
+        w_mid = float(np.append(c, 1.0) @ self._mvp()[:, 3])
+        reach = self._radius + float(np.linalg.norm(c))
+        rng = (w_mid - reach, w_mid + reach)
+        set_fog(self.nodes, rng, FOG_NODES, self.theme.background)
+        set_fog(self.edges, rng, FOG_EDGES, self.theme.background)
 
     # -- look ----------------------------------------------------------------------------
     def _build_shells(self) -> None:
@@ -270,6 +302,7 @@ class GraphScene:
         self.canvas.bgcolor = self.theme.background
         n = len(self.shells.buffers.data["a_position"])
         self.shells.set_data(self.shells.buffers.data["a_position"], np.tile(np.asarray(self.theme.shell), (n, 1)))
+        self._update_fog()
 
     def set_theme(self, theme: str | Theme) -> None:
         """Switch between ``"dark"`` and ``"light"`` (or a custom :class:`Theme`)."""
@@ -338,6 +371,8 @@ class GraphScene:
             self.moving = True
             if self.edges is not None and self.edges._subset is not None:
                 self.edges.use_subset = True
+        if self._ready:
+            self._update_fog()
         self._settle_timer.stop()
         self._settle_timer.start()
 
@@ -348,6 +383,7 @@ class GraphScene:
         self.moving = False
         if self.edges is not None:
             self.edges.use_subset = False
+        self._place_labels()
         self.canvas.update()
 
     def reset_camera(self) -> None:

@@ -22,6 +22,8 @@ _NODE_VERT = """
 uniform float u_px_scale;
 uniform float u_outline;
 uniform float u_antialias;
+uniform vec3 u_fog;        // (w_near, w_far, strength): depth cue towards the background
+uniform vec4 u_fog_color;
 attribute vec3 a_position;
 attribute vec4 a_color;
 attribute vec4 a_outline;
@@ -46,6 +48,8 @@ void main() {
     v_half = v_radius + ring + 0.5 * u_antialias;
     gl_Position = $transform(vec4(a_position, 1.0));
     gl_PointSize = 2.0 * v_half;
+    float f = u_fog.z * clamp((gl_Position.w - u_fog.x) / max(u_fog.y - u_fog.x, 1e-6), 0.0, 1.0);
+    v_color.rgb = mix(v_color.rgb, u_fog_color.rgb, f);
 }
 """
 
@@ -78,6 +82,8 @@ void main() {
 """
 
 _SEG_VERT = """
+uniform vec3 u_fog;
+uniform vec4 u_fog_color;
 attribute vec3 a_position;
 attribute vec4 a_color;
 varying vec4 v_color;
@@ -88,6 +94,8 @@ void main() {
         return;
     }
     gl_Position = $transform(vec4(a_position, 1.0));
+    float f = u_fog.z * clamp((gl_Position.w - u_fog.x) / max(u_fog.y - u_fog.x, 1e-6), 0.0, 1.0);
+    v_color.a *= 1.0 - f;
 }
 """
 
@@ -98,6 +106,18 @@ void main() {
     gl_FragColor = vec4(v_color.rgb, v_color.a * u_alpha);
 }
 """
+
+
+def set_fog(visual: Visual, w_range: tuple[float, float], strength: float, color) -> None:
+    """Depth cue: at clip ``w`` from ``w_range[0]`` to ``[1]`` blend up to ``strength`` into ``color``.
+
+    Nodes fade their colour towards ``color`` (the background); segments fade
+    their alpha.  Far things recede, which makes the 3D structure readable in
+    a still image.
+    """
+    visual.shared_program["u_fog"] = (float(w_range[0]), float(w_range[1]), float(strength))
+    visual.shared_program["u_fog_color"] = tuple(float(c) for c in color)
+    visual.update()
 
 
 class _Buffers:
@@ -158,6 +178,7 @@ class NodesVisual(Visual):
         super().__init__(vcode=_NODE_VERT, fcode=_NODE_FRAG)
         self.buffers = _Buffers(self, {"a_position": 3, "a_color": 4, "a_outline": 4, "a_size": 1})
         self.shared_program["u_outline"] = 2.0
+        set_fog(self, (0.0, 1.0), 0.0, (0, 0, 0, 1))
         self.shared_program["u_antialias"] = 1.0
         self._draw_mode = "points"
         self.set_gl_state(depth_test=True, depth_mask=True, blend=True,
@@ -207,6 +228,7 @@ class SegmentsVisual(Visual):
         super().__init__(vcode=_SEG_VERT, fcode=_SEG_FRAG)
         self.buffers = _Buffers(self, {"a_position": 3, "a_color": 4})
         self.shared_program["u_alpha"] = float(alpha)
+        set_fog(self, (0.0, 1.0), 0.0, (0, 0, 0, 1))
         self._draw_mode = "lines"
         self._subset: gloo.IndexBuffer | None = None
         self._subset_len = 0

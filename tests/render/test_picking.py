@@ -93,3 +93,14 @@ def test_pick_at_100k_is_vectorised(n):
     xy, depth = project(pts, mvp)
     target = int(np.nanargmin(depth))
     assert pick(xy, depth, *xy[target], radius=3) == target
+
+
+def test_declutter_keeps_forced_then_non_overlapping():
+    from orchestrator_gui.render.labels import declutter
+
+    xy = np.array([[100.0, 100.0], [105.0, 102.0], [100.0, 200.0], [np.nan, np.nan], [104.0, 99.0]])
+    texts = ["alpha", "beta", "gamma", "hidden", "forced"]
+    keep = declutter(xy, texts, forced=[False, False, False, False, True])
+    # 'forced' claims its box first, so 'alpha' and 'beta' (overlapping it) drop; 'gamma' is clear.
+    assert keep.tolist() == [False, False, True, False, True]
+    assert declutter(xy[:2], texts[:2]).tolist() == [True, False]

@@ -63,12 +63,14 @@ def test_demo_renders_non_blank_with_node_colours(view):
     non_bg = np.abs(img[..., :3].astype(int) - bg).sum(-1) > 30
     assert non_bg.mean() > 0.01
     g = view.graph
-    # The centre pixel of each unobstructed node shows its kind colour (no shading at the centre).
+    # The centre pixel of each unobstructed node shows its kind colour (no shading at the centre),
+    # faded towards the background by the depth cue: got = bg + t * (kind - bg) with t in [0.4, 1].
     for nid in front_nodes(view, 6):
         x, y = view.scene.screen_position(nid)
-        expect = np.asarray(DARK.kinds[g.node(nid).kind.value][:3]) * 255
+        kind = np.asarray(DARK.kinds[g.node(nid).kind.value][:3]) * 255
         got = img[int(round(y)), int(round(x)), :3].astype(float)
-        assert np.abs(got - expect).max() < 40, (nid, got, expect)
+        t = float(np.dot(got - bg, kind - bg) / np.dot(kind - bg, kind - bg))
+        assert 0.4 <= t <= 1.02 and np.abs(bg + t * (kind - bg) - got).max() < 12, (nid, got, kind, t)
 
 
 def test_scene_projection_matches_vispy_transform(view):

@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--kind", choices=[k.value for k in NodeKind])
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(handler=cmd_query)
+    from orchestrator_gui.cli.cmd_dynamics import register_graph_actions  # active, goals, transform, undo...
+    register_graph_actions(ss, common)
 
 
 def _store(args: argparse.Namespace, *, readonly: bool = False):

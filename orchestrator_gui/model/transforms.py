@@ -388,11 +388,11 @@ def prune(graph: ThoughtGraph, node_ids: str | Iterable[str], **kwargs: Any) -> 
     return pruning.prune(graph, node_ids, **kwargs)
 
 
-def expand(graph: ThoughtGraph, node_ids: str | Iterable[str], **kwargs: Any) -> Transaction:
-    """Re-open pruned branches; see :func:`orchestrator_gui.model.pruning.expand`."""
+def expand(graph: ThoughtGraph, node_id: str, **kwargs: Any) -> Transaction:
+    """Re-open a pruned branch or a compressed summary; see :func:`orchestrator_gui.model.pruning.expand`."""
     from orchestrator_gui.model import pruning
 
-    return pruning.expand(graph, node_ids, **kwargs)
+    return pruning.expand(graph, node_id, **kwargs)
 
 
 def compress(graph: ThoughtGraph, node_id: str, **kwargs: Any) -> Transaction:
@@ -414,10 +414,10 @@ def changes(tx: Transaction) -> dict[str, Any]:
     removed: dict[str, None] = {}
     touched: dict[str, None] = {}
     for e in tx.edits:
-        if e.op == "add_node":
-            created[e.node.id] = None
-        elif e.op == "remove_node":
-            removed[e.node_id] = None
+        if e.op in ("add_node", "remove_node"):
+            (created if e.op == "add_node" else removed)[e.node.id if e.op == "add_node" else e.node_id] = None
+            for rec in e.edges or ():  # incident edges re-added by an undo, or removed with the node
+                touched.update(dict.fromkeys((rec.edge.src, rec.edge.dst)))
         elif e.op == "update_node":
             touched[e.node_id] = None
         elif e.op == "move_node":

@@ -4,7 +4,8 @@ The CLI contract is stable because scripts and agents call it:
 
 * ``-w/--workspace DIR`` (default: the current folder) or ``--demo``;
 * ``--json`` prints machine-readable output on stdout;
-* exit status 0 = ok, 1 = problems found or operation refused, 2 = usage error.
+* exit status 0 = ok, 1 = problems found or operation refused, 2 = usage error;
+* without a COMMAND the desktop app opens (see :mod:`orchestrator_gui.cli.cmd_gui`).
 
 Errors are printed as ``FILE:LINE: error: message`` on stderr, never as a traceback.
 """
@@ -16,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from orchestrator_gui import __version__
-from orchestrator_gui.cli import cmd_files, cmd_graph, cmd_logs, cmd_schedules, cmd_todo
+from orchestrator_gui.cli import cmd_gui, cmd_files, cmd_graph, cmd_logs, cmd_run, cmd_schedules, cmd_todo
 from orchestrator_gui.cli.output import CliError, UsageError
 from orchestrator_gui.formats.problems import FormatError
 
@@ -44,20 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="orchestrator-gui",
         description="Loop Orchestrator: inspect and edit a Roo Code agent-loop workspace.",
+        epilog=f"Without a COMMAND it opens the desktop app: {cmd_gui.GUI_USAGE}",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs, cmd_graph):
+    for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs, cmd_graph, cmd_run):
         module.register(sub, common)
     return parser
 
 
+def _commands(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit status."""
+    bare = argv is None  # the console command with no arguments opens the GUI; main([]) prints usage
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
+        commands = _commands(parser)
+        if cmd_gui.wants_gui(argv, commands, bare=bare):
+            return cmd_gui.run(argv, commands)
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
             parser.print_help(sys.stderr)

@@ -1,0 +1,169 @@
+"""The desktop application: wires settings, theme, main window and the first workspace together.
+
+``orchestrator-gui [WORKSPACE]``, ``orchestrator-gui --demo`` and
+``--screenshot FILE [--size WxH]`` end up in :func:`run_gui`. Nothing here is
+a global: :class:`OrchestratorApp` owns the objects and passes them on.
+
+On a machine without a display the GUI cannot open a window; a screenshot
+is then taken under ``xvfb-run`` automatically when it is installed, and
+anything else fails with a one-line message instead of Qt's abort.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Environment variable set when the app re-runs itself under xvfb-run (prevents a loop).
+_XVFB_MARK = "ORCHESTRATOR_GUI_XVFB"
+DEFAULT_SCREENSHOT_SIZE = (1600, 1000)
+
+
+@dataclass
+class GuiOptions:
+    """What the command line asked the GUI to do."""
+
+    workspace: str | None = None
+    demo: bool = False
+    screenshot: str | None = None
+    size: tuple[int, int] | None = None
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1600x1000"`` -> ``(1600, 1000)``; raises ``ValueError`` with a readable message."""
+    m = re.fullmatch(r"\s*(\d{2,5})\s*[xX×]\s*(\d{2,5})\s*", text or "")
+    if not m:
+        raise ValueError(f"--size must look like 1600x1000, not {text!r}")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (320 <= w <= 8192 and 240 <= h <= 8192):
+        raise ValueError(f"--size {w}x{h} is out of range (320x240 to 8192x8192)")
+    return w, h
+
+
+def has_display() -> bool:
+    """Whether Qt can open windows here (a display, or an explicitly chosen platform plugin)."""
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def _rerun_under_xvfb(argv: Sequence[str], size: tuple[int, int]) -> int | None:
+    """Run the same command under ``xvfb-run``; ``None`` when that is not possible."""
+    xvfb = shutil.which("xvfb-run")
+    if xvfb is None or os.environ.get(_XVFB_MARK):
+        return None
+    screen = f"-screen 0 {max(size[0], 1280) + 64}x{max(size[1], 1024) + 64}x24"
+    env = dict(os.environ, **{_XVFB_MARK: "1"})
+    cmd = [xvfb, "-a", "-s", screen, sys.executable, "-m", "orchestrator_gui.cli.main", *argv]
+    return subprocess.call(cmd, env=env)
+
+
+class OrchestratorApp:
+    """The application's objects, created once per process and passed to whoever needs them.
+
+    Parameters
+    ----------
+    qapp : QApplication
+    settings : AppSettings, optional
+        Default: the per-user settings file.
+    restore_layout : bool
+        Restore the saved window layout (screenshots use the default one).
+    """
+
+    def __init__(self, qapp, settings=None, *, restore_layout: bool = True) -> None:
+        from orchestrator_gui.ui import theme
+        from orchestrator_gui.ui.main_window import MainWindow
+        from orchestrator_gui.ui.settings import AppSettings
+
+        self.qapp = qapp
+        self.settings = settings or AppSettings()
+        theme.apply_theme(qapp, self.settings.theme)
+        self.window = MainWindow(self.settings, restore_layout=restore_layout)
+
+    def open_initial(self, options: GuiOptions) -> bool:
+        """Open what the options ask for: a folder, the demo, or the last workspace (else the demo)."""
+        win = self.window
+        if options.demo:
+            return win.open_demo()
+        if options.workspace:
+            return win.open_workspace(options.workspace)
+        last = self.settings.last_workspace()
+        if last and win.open_workspace(last):
+            return True
+        return win.open_demo()
+
+    def screenshot(self, path: str, size: tuple[int, int]) -> bool:
+        """Show the window at ``size``, wait until the graph is drawn, save the PNG."""
+        from PySide6.QtTest import QTest
+
+        win = self.window
+        win.persist_layout = False  # a screenshot must not change the user's saved layout
+        win.resize(*size)
+        win.show()
+        QTest.qWaitForWindowExposed(win, 5000)
+        win.prepare_screenshot()
+        # Let the view's debounced buffer update and the panels' layouts settle.
+        for _ in range(10):
+            self.qapp.processEvents()
+            QTest.qWait(30)
+        return win.save_screenshot(path)
+
+
+def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
+    """Start the desktop app; returns the process exit status.
+
+    Parameters
+    ----------
+    options : GuiOptions
+    argv : sequence of str
+        The original arguments (used to re-run under ``xvfb-run`` when headless).
+    """
+    size = options.size or DEFAULT_SCREENSHOT_SIZE
+    if not has_display():
+        if options.screenshot:
+            code = _rerun_under_xvfb(argv, size)
+            if code is not None:
+                return code
+        print("error: no display to open a window on. Set DISPLAY, or run under xvfb-run; "
+              "`orchestrator-gui --demo --screenshot FILE` works headless when xvfb-run is installed.",
+              file=sys.stderr)
+        return 1
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        print(f"error: the desktop app needs PySide6 ({exc}); install it with: pip install PySide6-Essentials vispy",
+              file=sys.stderr)
+        return 1
+    from orchestrator_gui.ui.errors import install_excepthook
+
+    qapp = QApplication.instance() or QApplication(["orchestrator-gui"])
+    qapp.setApplicationName("orchestrator-gui")
+    qapp.setOrganizationName("LoopOrchestrator")
+    qapp.setApplicationDisplayName("Loop Orchestrator")
+    app = OrchestratorApp(qapp, restore_layout=not options.screenshot)
+    install_excepthook(app.window.reporter)
+    if options.screenshot:
+        out = Path(options.screenshot)
+        if not app.open_initial(options):
+            print(f"error: {app.window.reporter.last or 'cannot open the workspace'}", file=sys.stderr)
+            app.window.close()
+            return 1
+        ok = app.screenshot(str(out), size)
+        app.window.close()
+        if not ok:
+            print(f"error: cannot write {out}", file=sys.stderr)
+            return 1
+        print(f"screenshot saved to {out}")
+        return 0
+    app.window.show()
+    app.open_initial(options)
+    return int(qapp.exec())
+
+
+__all__ = ["DEFAULT_SCREENSHOT_SIZE", "GuiOptions", "OrchestratorApp", "has_display", "parse_size", "run_gui"]

@@ -1,0 +1,381 @@
+"""The Graph menu and the 3D view's context menu: transforms built off the UI thread, applied undoably.
+
+A transform (generate, refine, aggregate, score, keep best, prune, expand)
+is *built* by :mod:`orchestrator_gui.model.transforms` in a worker thread of
+the engine (``QtExecutor``), because a thinker may take time; the resulting
+transaction is applied on the UI thread through the session (journaled) and
+pushed on the undo stack, and the view animates it (children grow out of
+their parent, aggregated inputs converge). While a transform runs, its input
+nodes are highlighted and the status bar offers Cancel.
+
+Cheap structural edits (link, delete, relayout, touch on activation) are
+built and applied directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from orchestrator_gui.model import operations
+from orchestrator_gui.model.nodes import EdgeType, NodeFlag
+from orchestrator_gui.model.transactions import Transaction
+from orchestrator_gui.ui.errors import ErrorReporter
+from orchestrator_gui.ui.prompts import Prompter
+
+try:  # the thought-dynamics modules; the app still works (fewer actions) without them
+    from orchestrator_gui.model import transforms as _transforms
+except ImportError:  # pragma: no cover - only in a partial install
+    _transforms = None
+
+#: Edge types a user may draw by hand.
+LINK_TYPES = ("depends_on", "mentions", "similar", "evidence_for", "derived_from")
+
+
+class _UserText:
+    """A thinker whose "refinement" is the text the user typed (inspector edits)."""
+
+    name = "user"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def refine(self, text: str, feedback: str, context: Any) -> str:
+        return self.text
+
+    def generate(self, text: str, context: Any, n: int) -> list[str]:  # pragma: no cover - protocol filler
+        return []
+
+    def aggregate(self, texts: Any, context: Any) -> str:  # pragma: no cover
+        return self.text
+
+    def score(self, items: Any, context: Any) -> list[float]:  # pragma: no cover
+        return [0.0] * len(items)
+
+
+class GraphActions(QObject):
+    """Performs graph operations for the menus, the context menu and the inspector.
+
+    Signals
+    -------
+    busy(int)
+        Number of transforms running (the status bar shows progress and Cancel).
+    applied(object)
+        A committed transaction (for the view's animations and the inspector).
+
+    Parameters
+    ----------
+    reporter : ErrorReporter
+    prompter : Prompter
+    executor : QtExecutor, optional
+        Runs transform builds off the UI thread; without it they run inline.
+    """
+
+    busy = Signal(int)
+    applied = Signal(object)
+
+    def __init__(self, reporter: ErrorReporter, prompter: Prompter, executor: Any = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.reporter = reporter
+        self.prompter = prompter
+        self.session = None
+        self.view = None
+        self._executor = None
+        self._jobs: dict[str, tuple[str, list[str], Callable[[Transaction], None] | None]] = {}
+        self._results: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.set_executor(executor)
+
+    # ------------------------------------------------------------------ wiring
+    def set_session(self, session: Any, view: Any) -> None:
+        """Operate on ``session``'s graph; ``view`` animates results (both may be None)."""
+        self.cancel_all()
+        self.session, self.view = session, view
+
+    def set_executor(self, executor: Any) -> None:
+        """Use ``executor`` (a ``QtExecutor``) for transform builds."""
+        if self._executor is not None:
+            self._executor.finished.disconnect(self._on_finished)
+        self._executor = executor
+        if executor is not None:
+            executor.finished.connect(self._on_finished)
+
+    @property
+    def available(self) -> bool:
+        """True when the transforms module is installed."""
+        return _transforms is not None
+
+    @property
+    def running(self) -> int:
+        """Number of transforms in flight."""
+        return len(self._jobs)
+
+    def _graph(self):
+        if self.session is None:
+            raise ValueError("no workspace is open")
+        return self.session.graph
+
+    # ------------------------------------------------------------------ apply
+    def apply(self, tx: Transaction, *, undoable: bool = True) -> Transaction | None:
+        """Apply a built transaction (undoable by default); report failures. Returns the committed one."""
+        if self.session is None:
+            return None
+        if not tx.edits:
+            self.reporter.info(f"{tx.description or tx.provenance.operation}: nothing to change")
+            return None
+        with self.reporter.guard(tx.description or tx.provenance.operation) as g:
+            committed = self.session.undo.push_transaction(tx) if undoable else self.session.apply_tx(tx)
+        if g.failed:
+            return None
+        self.applied.emit(committed)
+        self._animate(committed)
+        self.reporter.info(committed.description or committed.provenance.operation)
+        return committed
+
+    def _animate(self, tx: Transaction) -> None:
+        if self.view is None:
+            return
+        op = tx.provenance.operation
+        created = [e.node.id for e in tx.edits if e.op == "add_node"]
+        try:
+            if op == "generate" and created:
+                self.view.animate_growth(tx.provenance.params.get("node_id"), created)
+            elif op == "aggregate" and created:
+                self.view.animate_converge(tx.provenance.params.get("node_ids", []), created[0])
+        except Exception as exc:  # noqa: BLE001 - an animation must never lose a committed change
+            self.reporter.report(exc, context="Animation")
+
+    def build(self, title: str, inputs: list[str], builder: Callable[[], Transaction],
+              then: Callable[[Transaction], None] | None = None) -> str | None:
+        """Build a transaction off the UI thread (when an executor exists), then apply it.
+
+        Returns the engine task id, or ``None`` when it ran inline.
+        """
+        if self.session is None:
+            return None
+        if self._executor is None:
+            with self.reporter.guard(title) as g:
+                tx = builder()
+            if not g.failed:
+                committed = self.apply(tx)
+                if committed is not None and then is not None:
+                    then(committed)
+            return None
+        from orchestrator_gui.engine.tasks import transform_task
+
+        results = self._results
+
+        def fn(token: Any) -> None:
+            # Runs in a worker thread: only reads the graph and stores the built transaction.
+            value = builder()
+            with self._lock:
+                results[task_id] = value
+
+        task = transform_task(fn, inputs=tuple(inputs), outputs=tuple(inputs), title=title, timeout_s=0,
+                              no_timeout=True)
+        task_id = task.task_id
+        self._jobs[task_id] = (title, inputs, then)
+        self._mark(inputs, True)
+        self.busy.emit(len(self._jobs))
+        try:
+            self._executor.submit(task)
+        except Exception as exc:  # noqa: BLE001 - engine shut down
+            self._jobs.pop(task_id, None)
+            self._mark(inputs, False)
+            self.busy.emit(len(self._jobs))
+            self.reporter.report(exc, context=title)
+            return None
+        return task_id
+
+    def _mark(self, ids: list[str], on: bool) -> None:
+        g = self.session.graph if self.session is not None else None
+        live = [i for i in ids if g is not None and i in g]
+        if live:
+            g.set_flags(live, NodeFlag.HIGHLIGHTED, on)
+
+    def _on_finished(self, task_id: str, result: dict) -> None:
+        job = self._jobs.pop(task_id, None)
+        if job is None:
+            return
+        title, inputs, then = job
+        with self._lock:
+            tx = self._results.pop(task_id, None)
+        self._mark(inputs, False)
+        self.busy.emit(len(self._jobs))
+        status = result.get("status")
+        if status == "cancelled":
+            self.reporter.info(f"{title}: cancelled")
+            return
+        if status != "completed" or tx is None:
+            self.reporter.report(str(result.get("error") or status), context=title)
+            return
+        committed = self.apply(tx)
+        if committed is not None and then is not None:
+            then(committed)
+
+    def cancel_all(self) -> None:
+        """Cancel every transform in flight (Cancel button, closing)."""
+        if self._executor is None:
+            return
+        for task_id in list(self._jobs):
+            self._executor.cancel(task_id)
+
+    # ------------------------------------------------------------------ the operations
+    def _need(self, ids: list[str], at_least: int, what: str) -> bool:
+        if len(ids) < at_least:
+            self.reporter.info(f"{what}: select {'a node' if at_least == 1 else f'at least {at_least} nodes'} first")
+            return False
+        return True
+
+    def generate(self, ids: list[str], n: int = 3) -> None:
+        """New thoughts grow out of each selected node."""
+        if not self._need(ids, 1, "Generate"):
+            return
+        g = self._graph()
+        for node_id in ids:
+            if _transforms is not None:
+                self.build(f"Generate from “{g.node(node_id).title[:40]}”", [node_id],
+                           lambda nid=node_id: _transforms.generate(g, nid, n=n))
+            else:
+                self.apply(operations.add_thought(g, f"Thought about {g.node(node_id).title[:60]}", parent=node_id))
+
+    def refine(self, ids: list[str], feedback: str | None = None) -> None:
+        """Refine the node with feedback text (asked for when not given)."""
+        if not self._need(ids, 1, "Refine"):
+            return
+        if feedback is None:
+            feedback = self.prompter.ask_text("Refine", "Feedback (e.g. “add: …”, “remove: …”, or a remark):",
+                                              multiline=True)
+        if not feedback or not feedback.strip():
+            return
+        g = self._graph()
+        node_id = ids[0]
+        if _transforms is None:
+            node = g.node(node_id)
+            self.apply(operations.edit(g, node_id, content=(node.content + "\n" + feedback).strip()))
+            return
+        self.build(f"Refine “{g.node(node_id).title[:40]}”", [node_id],
+                   lambda: _transforms.refine(g, node_id, feedback))
+
+    def refine_text(self, node_id: str, text: str) -> Transaction | None:
+        """The inspector's edit: the user's text becomes the refinement.
+
+        File-backed nodes mirror a workspace file, so the text becomes a new
+        node derived from it; other nodes are refined in place.
+        """
+        g = self._graph()
+        node = g.node(node_id)
+        in_place = node.source is None
+        if _transforms is not None:
+            with self.reporter.guard("Refine") as guard:
+                tx = _transforms.refine(g, node_id, "edited in the inspector", thinker=_UserText(text),
+                                        in_place=in_place, actor="user")
+            return None if guard.failed else self.apply(tx)
+        title, _, content = text.partition("\n")
+        return self.apply(operations.edit(g, node_id, title=title.strip() or node.title, content=content.strip()))
+
+    def aggregate(self, ids: list[str]) -> None:
+        """Merge the selected thoughts into one."""
+        if not self._need(ids, 2, "Aggregate") or _transforms is None:
+            return
+        g = self._graph()
+        self.build(f"Aggregate {len(ids)} thoughts", list(ids), lambda: _transforms.aggregate(g, ids))
+
+    def score(self, ids: list[str]) -> None:
+        """Score the selected thoughts."""
+        if not self._need(ids, 1, "Score") or _transforms is None:
+            return
+        g = self._graph()
+        self.build(f"Score {len(ids)} thoughts", list(ids), lambda: _transforms.score(g, ids))
+
+    def keep_best(self, ids: list[str]) -> None:
+        """Keep the best N of the selection (asks N) and prune the rest."""
+        if not self._need(ids, 2, "Keep best") or _transforms is None:
+            return
+        n = self.prompter.ask_int("Keep best", f"Keep how many of the {len(ids)} selected?", 1, 1, len(ids) - 1)
+        if n is None:
+            return
+        with self.reporter.guard("Keep best") as guard:
+            tx = _transforms.keep_best(self._graph(), ids, n)
+        if not guard.failed:
+            self.apply(tx)
+
+    def prune(self, ids: list[str]) -> None:
+        """Suppress the branches under the selection (recoverable with Expand)."""
+        if not self._need(ids, 1, "Prune") or _transforms is None:
+            return
+        with self.reporter.guard("Prune") as guard:
+            tx = _transforms.prune(self._graph(), ids)
+        if not guard.failed:
+            self.apply(tx)
+
+    def expand(self, ids: list[str]) -> None:
+        """Re-open pruned or folded branches."""
+        if not self._need(ids, 1, "Expand") or _transforms is None:
+            return
+        for node_id in ids:
+            with self.reporter.guard("Expand") as guard:
+                tx = _transforms.expand(self._graph(), node_id)
+            if not guard.failed:
+                self.apply(tx)
+
+    def link(self, ids: list[str], edge_type: str | None = None) -> None:
+        """Link the first selected node to the others with a chosen edge type."""
+        if not self._need(ids, 2, "Link"):
+            return
+        if edge_type is None:
+            edge_type = self.prompter.choose("Link", f"Edge type from the first to the other {len(ids) - 1} node(s):",
+                                             list(LINK_TYPES))
+        if not edge_type:
+            return
+        g = self._graph()
+        from orchestrator_gui.model.transactions import Transaction as Tx
+
+        with self.reporter.guard("Link") as guard:
+            edits = []
+            for dst in ids[1:]:
+                edits += list(operations.link(g, ids[0], dst, EdgeType(edge_type)).edits)
+            tx = Tx.create("link", edits, params={"src": ids[0], "dst": ids[1:], "type": edge_type},
+                           description=f"Link {len(ids) - 1} node(s) ({edge_type})")
+        if not guard.failed:
+            self.apply(tx)
+
+    def delete(self, ids: list[str], *, confirm: bool = True) -> None:
+        """Delete nodes with their edges (undoable)."""
+        if not self._need(ids, 1, "Delete"):
+            return
+        g = self._graph()
+        backed = [i for i in ids if i in g and g.node(i).source is not None]
+        if confirm:
+            note = ("\n\n" + f"{len(backed)} of them mirror workspace files and come back when those files change; "
+                    "delete such items in their panel instead.") if backed else ""
+            if not self.prompter.confirm("Delete", f"Delete {len(ids)} node(s) and their edges from the graph?{note}",
+                                         ok="Delete"):
+                return
+        with self.reporter.guard("Delete") as guard:
+            tx = operations.delete(g, ids)
+        if not guard.failed:
+            self.apply(tx)
+
+    def relayout(self) -> None:
+        """Recompute every node's place on its shell (undoable)."""
+        from orchestrator_gui.model.layout import relayout
+
+        g = self._graph()
+        self.build("Relayout", [], lambda: relayout(g))
+
+    def activate(self, node_id: str) -> None:
+        """Double-click/Enter: record the use of the node and recompute activation."""
+        g = self._graph()
+        try:
+            from orchestrator_gui.model.activation import touch
+        except ImportError:  # pragma: no cover
+            return
+        with self.reporter.guard("Activate") as guard:
+            tx = touch(g, node_id)
+        if not guard.failed:
+            self.apply(tx, undoable=False)

@@ -1,0 +1,182 @@
+"""Menus and toolbar of the main window (kept apart so ``main_window.py`` stays readable)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QStyle, QToolBar, QWidget
+
+if TYPE_CHECKING:
+    from orchestrator_gui.ui.main_window import MainWindow
+
+
+def _act(win: MainWindow, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False,
+         icon: QStyle.StandardPixmap | None = None) -> QAction:
+    act = QAction(text, win)
+    if shortcut is not None:
+        act.setShortcut(QKeySequence(shortcut))
+    if tip:
+        act.setStatusTip(tip)
+        act.setToolTip(tip)
+    if icon is not None:
+        act.setIcon(win.style().standardIcon(icon))
+    act.setCheckable(checkable)
+    act.triggered.connect(slot)
+    return act
+
+
+def build_menus(win: MainWindow) -> dict[str, QAction]:
+    """Create the File, Edit, View, Graph and Help menus; returns the named actions."""
+    a: dict[str, QAction] = {}
+    sp = QStyle.StandardPixmap
+    mb = win.menuBar()
+
+    m = mb.addMenu("&File")
+    a["open"] = _act(win, "&Open Folder…", win.choose_workspace, QKeySequence.StandardKey.Open,
+                     "Open a workspace folder", icon=sp.SP_DirOpenIcon)
+    m.addAction(a["open"])
+    win.recent_menu = m.addMenu("Open &Recent")
+    a["demo"] = _act(win, "Open &Demo", win.open_demo, tip="Open your copy of the demo workspace")
+    m.addAction(a["demo"])
+    m.addSeparator()
+    a["export_png"] = _act(win, "Export &Screenshot (PNG)…", win.export_screenshot_dialog)
+    m.addAction(a["export_png"])
+    ex = m.addMenu("Export &Graph")
+    for fmt, label in (("json", "JSON…"), ("graphml", "GraphML…"), ("gexf", "GEXF…")):
+        a[f"export_{fmt}"] = _act(win, label, lambda _c=False, f=fmt: win.export_graph_dialog(f))
+        ex.addAction(a[f"export_{fmt}"])
+    m.addSeparator()
+    a["quit"] = _act(win, "&Quit", win.close, QKeySequence.StandardKey.Quit)
+    m.addAction(a["quit"])
+
+    m = mb.addMenu("&Edit")
+    a["undo"] = _act(win, "&Undo", lambda: win.session and win.session.undo.stack.undo(),
+                     QKeySequence.StandardKey.Undo, icon=sp.SP_ArrowBack)
+    a["redo"] = _act(win, "&Redo", lambda: win.session and win.session.undo.stack.redo(),
+                     QKeySequence.StandardKey.Redo, icon=sp.SP_ArrowForward)
+    m.addAction(a["undo"])
+    m.addAction(a["redo"])
+    m.addSeparator()
+
+    def find() -> None:
+        win.docks["Search"].show()
+        win.docks["Search"].raise_()
+        win.search.focus_query()
+    a["find"] = _act(win, "&Find…", find, QKeySequence.StandardKey.Find, "Search the graph")
+    m.addAction(a["find"])
+
+    m = mb.addMenu("&View")
+    a["fit"] = _act(win, "&Fit to View", lambda: win.view.fit(), "F", "Fit every visible node in view")
+    a["reset_camera"] = _act(win, "&Reset Camera", lambda: win.view.reset_camera(), "Home")
+    m.addAction(a["fit"])
+    m.addAction(a["reset_camera"])
+    m.addSeparator()
+    for key, label in (("shells", "Show &Shells"), ("edges", "Show &Edges"), ("labels", "Show &Labels"),
+                       ("suppressed", "Show Su&ppressed Nodes")):
+        a[f"show_{key}"] = _act(win, label, lambda on, k=key: win.set_visibility(k, on), checkable=True)
+        m.addAction(a[f"show_{key}"])
+    m.addSeparator()
+    a["dark"] = _act(win, "&Dark Theme", lambda on: win.set_theme("dark" if on else "light"), checkable=True)
+    a["dark"].setChecked(win.theme == "dark")
+    m.addAction(a["dark"])
+    m.addSeparator()
+    panels = m.addMenu("&Panels")
+    for dock in win.docks.values():
+        panels.addAction(dock.toggleViewAction())
+    m.addAction(_act(win, "Reset &Layout", win.reset_layout, tip="Use the default panel layout next time"))
+
+    m = mb.addMenu("&Graph")
+    win.graph_menu = m
+    ga = win.actions_
+
+    def sel():
+        return win.selected_ids()
+    for key, text, slot, shortcut in (
+        ("generate", "&Generate", lambda: ga.generate(sel()), "G"),
+        ("refine", "&Refine…", lambda: ga.refine(sel()), "R"),
+        ("aggregate", "&Aggregate", lambda: ga.aggregate(sel()), "A"),
+        ("score", "&Score", lambda: ga.score(sel()), None),
+        ("keep_best", "&Keep Best N…", lambda: ga.keep_best(sel()), None),
+        ("prune", "&Prune", lambda: ga.prune(sel()), None),
+        ("expand", "E&xpand", lambda: ga.expand(sel()), None),
+        ("link", "&Link…", lambda: ga.link(sel()), "L"),
+        ("delete_nodes", "&Delete", lambda: ga.delete(sel()), None),
+    ):
+        a[key] = _act(win, text, slot, shortcut)
+        m.addAction(a[key])
+    m.addSeparator()
+    a["relayout"] = _act(win, "Re&layout", ga.relayout, tip="Recompute every node's place on its shell (undoable)")
+    a["dynamics"] = _act(win, "Recompute &Activation", win.update_dynamics)
+    m.addAction(a["relayout"])
+    m.addAction(a["dynamics"])
+
+    m = mb.addMenu("&Help")
+    m.addAction(_act(win, "&About", lambda: win.prompter.notify(
+        "About Loop Orchestrator",
+        "Loop Orchestrator: a Roo Code agent-loop workspace as a spherical thought graph.\n\n"
+        "Goals sit on the inner shell, navigation in the middle, execution outside. "
+        "Every edit of a workspace file is minimal and can be undone.")))
+    return a
+
+
+def build_toolbar(win: MainWindow) -> QToolBar:
+    """The main toolbar (open, undo/redo, camera, transforms, activation threshold, theme)."""
+    tb = QToolBar("Main", win)
+    tb.setObjectName("toolbar_main")
+    tb.setIconSize(QSize(16, 16))
+    a = win.acts
+    tb.addAction(a["open"])
+    tb.addAction(a["undo"])
+    tb.addAction(a["redo"])
+    tb.addSeparator()
+    tb.addAction(a["fit"])
+    tb.addAction(a["reset_camera"])
+    tb.addSeparator()
+    for key in ("generate", "refine", "aggregate", "score", "prune", "relayout"):
+        tb.addAction(a[key])
+    tb.addSeparator()
+    tb.addWidget(QLabel(" Active ≥ "))
+    tb.addWidget(win.threshold_slider)
+    tb.addWidget(win.threshold_label)
+    spacer = QWidget()
+    spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+    tb.addWidget(spacer)
+    tb.addAction(a["dark"])
+    win.addToolBar(tb)
+    return tb
+
+
+def build_context_menu(win: MainWindow, ids: list[str]) -> QMenu:
+    """The 3D view's context menu for ``ids`` (the selection, or the node right-clicked)."""
+    a = win.actions_
+    menu = QMenu(win)
+    n = len(ids)
+    has = win.session is not None
+    # (text, slot, enabled, needs the transforms module)
+    entries = [
+        ("Generate", lambda: a.generate(ids), n >= 1, False),
+        ("Refine…", lambda: a.refine(ids), n == 1, False),
+        ("Aggregate", lambda: a.aggregate(ids), n >= 2, True),
+        ("Score", lambda: a.score(ids), n >= 1, True),
+        ("Keep best N…", lambda: a.keep_best(ids), n >= 2, True),
+        ("Prune", lambda: a.prune(ids), n >= 1, True),
+        ("Expand", lambda: a.expand(ids), n >= 1, True),
+        ("Link…", lambda: a.link(ids), n >= 2, False),
+        ("Delete", lambda: a.delete(ids), n >= 1, False),
+    ]
+    for text, slot, ok, needs in entries:
+        act = menu.addAction(text)
+        act.triggered.connect(slot)
+        act.setEnabled(has and ok and (a.available or not needs))
+    menu.addSeparator()
+    g = win.session.graph if has else None
+    backed = n == 1 and g is not None and ids[0] in g and g.node(ids[0]).source is not None
+    act = menu.addAction("Open source line")
+    act.triggered.connect(lambda: win.open_source(ids[0]))
+    act.setEnabled(backed)
+    if n == 1:
+        menu.addAction("Fly to", lambda: win.view.fly_to(ids[0]))
+    menu.addAction("Fit to view", win.view.fit)
+    return menu

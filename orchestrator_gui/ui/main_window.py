@@ -1,0 +1,533 @@
+"""The main window: the 3D graph view in the middle, dockable panels around it, menus, toolbar, status bar.
+
+Selection has one truth, the graph's ``SELECTED`` flags. A panel that picks
+something calls :meth:`MainWindow.select_node`, which selects the node in the
+view and flies there; the view's ``selection_changed`` then updates the
+inspector and lets every panel mirror it (without echoing it back).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
+
+from orchestrator_gui.ui import theme as themes
+from orchestrator_gui.ui.errors import ErrorReporter
+from orchestrator_gui.ui.graph_actions import GraphActions
+from orchestrator_gui.ui import export
+from orchestrator_gui.ui.main_menus import build_context_menu, build_menus, build_toolbar
+from orchestrator_gui.ui.panels.base import PanelContext
+from orchestrator_gui.ui.panels.inspector import InspectorPanel
+from orchestrator_gui.ui.panels.memory import MemoryPanel
+from orchestrator_gui.ui.panels.runs import RunsPanel
+from orchestrator_gui.ui.panels.schedules import SchedulesPanel
+from orchestrator_gui.ui.panels.search import SearchPanel
+from orchestrator_gui.ui.panels.todo import TodoPanel
+from orchestrator_gui.ui.placeholder_view import make_graph_view
+from orchestrator_gui.ui.prompts import Prompter
+from orchestrator_gui.ui.session import WorkspaceSession
+from orchestrator_gui.ui.settings import AppSettings, VISIBILITY_KEYS
+
+APP_TITLE = "Loop Orchestrator"
+#: How often activation and attention are recomputed while nothing else happens.
+DYNAMICS_PERIOD_MS = 60_000
+
+
+def make_executor(root: Path) -> Any:
+    """The engine's Qt executor for a workspace (``None`` when the engine cannot start)."""
+    from orchestrator_gui.ui.executor_qt import QtExecutor
+
+    return QtExecutor(root)
+
+
+class MainWindow(QMainWindow):
+    """The application window.
+
+    Parameters
+    ----------
+    settings : AppSettings
+    view_factory : callable, optional
+        ``view_factory(parent, theme) -> QWidget`` for the central view
+        (default: the vispy ``GraphView``, or a placeholder when it cannot load).
+    executor_factory : callable, optional
+        ``executor_factory(root) -> QtExecutor | None`` for a workspace's engine.
+    """
+
+    def __init__(self, settings: AppSettings, *, view_factory: Callable[..., QWidget] = make_graph_view,
+                 executor_factory: Callable[[Path], Any] | None = make_executor, restore_layout: bool = True) -> None:
+        super().__init__()
+        #: Save the window layout on close (off for screenshots).
+        self.persist_layout = True
+        self.settings = settings
+        self.setWindowTitle(APP_TITLE)
+        self.setDockNestingEnabled(True)
+        self.prompter = Prompter(self)
+        self.reporter = ErrorReporter(self._dialog, self)
+        self.session: WorkspaceSession | None = None
+        self.executor: Any = None
+        self._executor_factory = executor_factory
+        self._tasks: set[str] = set()
+        self.theme = settings.theme
+
+        self.view = view_factory(self, self.theme)
+        self.setCentralWidget(self.view)
+        self.actions_ = GraphActions(self.reporter, self.prompter, parent=self)
+        self.actions_.busy.connect(lambda _n: self._update_busy())
+        self.actions_.applied.connect(self._on_applied)
+
+        ctx = PanelContext(self.reporter, self.prompter, settings)
+        self.schedules = SchedulesPanel(ctx)
+        self.todo = TodoPanel(ctx)
+        self.inspector = InspectorPanel(ctx)
+        self.memory = MemoryPanel(ctx)
+        self.runs = RunsPanel(ctx)
+        self.search = SearchPanel(ctx)
+        self.panels = [self.schedules, self.todo, self.inspector, self.memory, self.runs, self.search]
+        self.docks: dict[str, QDockWidget] = {}
+        self._dock("Schedules", self.schedules, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("TODO", self.todo, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Search", self.search, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("Memory log", self.memory, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("Runs", self.runs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["Schedules"], self.docks["TODO"])
+        self.tabifyDockWidget(self.docks["Inspector"], self.docks["Search"])
+        self.tabifyDockWidget(self.docks["Memory log"], self.docks["Runs"])
+        self.docks["TODO"].raise_()
+        self.docks["Inspector"].raise_()
+        self.docks["Runs"].raise_()
+        self.resizeDocks([self.docks["TODO"], self.docks["Inspector"]], [430, 380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["Runs"]], [230], Qt.Orientation.Vertical)
+        for p in self.panels:
+            p.node_requested.connect(self.select_node)
+        self.inspector.refine_requested.connect(lambda nid, text: self.actions_.refine_text(nid, text))
+        self.inspector.open_source.connect(self.open_source)
+
+        # view signals (the placeholder has the same ones)
+        self.view.selection_changed.connect(self._on_selection)
+        self.view.context_menu_requested.connect(self._on_context_menu)
+        self.view.node_double_clicked.connect(self._on_activate)
+        if hasattr(self.view, "delete_requested"):
+            self.view.delete_requested.connect(lambda ids: self.actions_.delete(list(ids)))
+
+        self._build_status_bar()
+        self.acts = build_menus(self)
+        build_toolbar(self)
+        self._visibility = settings.visibility()
+        for key in VISIBILITY_KEYS:
+            self.acts[f"show_{key}"].setChecked(self._visibility[key])
+        self.view.set_visibility(**self._visibility)
+        self.threshold_slider.setValue(round(settings.activation_threshold * 100))
+
+        self._dynamics_timer = QTimer(self)
+        self._dynamics_timer.setSingleShot(True)
+        self._dynamics_timer.setInterval(300)
+        self._dynamics_timer.timeout.connect(self.update_dynamics)
+        self._period = QTimer(self)
+        self._period.setInterval(DYNAMICS_PERIOD_MS)
+        self._period.timeout.connect(self.update_dynamics)
+        self._graph_hooked = None
+        self.reporter.message.connect(self._status_message)
+        self.resize(1500, 950)
+        if restore_layout:
+            settings.restore_window(self)
+        self._update_for_session()
+
+    # ------------------------------------------------------------------ construction helpers
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        self.docks[title] = dock
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.counts_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(140)
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(False)
+        self.busy_label = QLabel()
+        self.cancel_btn = QToolButton()
+        self.cancel_btn.setText("Cancel")
+        self.cancel_btn.setToolTip("Cancel the running transforms and tasks")
+        self.cancel_btn.clicked.connect(self.cancel_work)
+        for w in (self.busy_label, self.progress, self.cancel_btn):
+            sb.addPermanentWidget(w)
+            w.hide()
+        sb.addPermanentWidget(self.counts_label)
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, 200)
+        self.threshold_slider.setMaximumWidth(140)
+        self.threshold_slider.setToolTip("Activation threshold of the active region (0 = off)")
+        self.threshold_label = QLabel()
+        self.threshold_slider.valueChanged.connect(self._on_threshold)
+
+    def _dialog(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _status_message(self, text: str, timeout: int) -> None:
+        self.statusBar().showMessage(text, timeout)
+
+    # ------------------------------------------------------------------ workspace
+    def open_workspace(self, path: str | os.PathLike[str]) -> bool:
+        """Open the workspace folder ``path`` (closing the current one); False when it cannot be opened."""
+        self.close_workspace()
+        self.statusBar().showMessage(f"Opening {path}…")
+        QApplication.processEvents()
+        try:
+            session = WorkspaceSession(path, self.reporter, parent=self)
+        except Exception as exc:  # noqa: BLE001 - shown to the user; the window stays usable
+            self.reporter.report(exc, context=f"Cannot open {path}", dialog=True)
+            self._update_for_session()
+            return False
+        self.session = session
+        session.files_changed.connect(self._on_files_changed)
+        session.graph_synced.connect(self._on_synced)
+        stack = session.undo.stack
+        stack.canUndoChanged.connect(lambda _b: self._update_undo())
+        stack.canRedoChanged.connect(lambda _b: self._update_undo())
+        stack.undoTextChanged.connect(lambda _t: self._update_undo())
+        stack.redoTextChanged.connect(lambda _t: self._update_undo())
+        self.executor = None
+        if self._executor_factory is not None:
+            try:
+                self.executor = self._executor_factory(session.root)
+            except Exception as exc:  # noqa: BLE001 - transforms then run inline; run-now stays disabled
+                self.reporter.report(exc, context="Execution engine unavailable")
+        if self.executor is not None:
+            self.executor.started.connect(self._on_task_started)
+            self.executor.finished.connect(self._on_task_finished)
+        self.actions_.set_executor(self.executor)
+        self.actions_.set_session(session, self.view)
+        self.schedules.set_run_now(self._run_schedule if self.executor is not None else None)
+        camera = self.settings.camera(session.root)
+        self.view.set_graph(session.graph, fit=camera is None)
+        if camera:
+            try:
+                self.view.set_camera_state(camera)
+            except Exception:  # noqa: BLE001 - a stale camera from another version: fit instead
+                self.view.fit()
+        self._hook_graph(session.graph)
+        for p in self.panels:
+            p.set_session(session)
+        self.settings.add_recent(session.root)
+        self.update_dynamics()
+        self._period.start()
+        self._update_for_session()
+        g = session.graph
+        self.reporter.info(f"Opened {session.root} — {g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
+        return True
+
+    def open_demo(self) -> bool:
+        """Open the user's copy of the demo workspace (created from the package on first use)."""
+        from orchestrator_gui.demo import demo_workspace
+
+        with self.reporter.guard("Opening the demo", dialog=True) as g:
+            path = demo_workspace()
+        return False if g.failed else self.open_workspace(path)
+
+    def close_workspace(self) -> None:
+        """Close the open workspace: stop its workers, save its camera, close its store."""
+        if self.session is None:
+            return
+        self._save_camera()
+        self.actions_.cancel_all()
+        if self.executor is not None:
+            with self.reporter.guard("Stopping running tasks"):
+                self.executor.shutdown(wait=True, cancel=True)
+            self.executor = None
+        self.actions_.set_executor(None)
+        self.actions_.set_session(None, None)
+        self._tasks.clear()
+        self._update_busy()
+        self._hook_graph(None)
+        self.view.set_graph(None)
+        for p in self.panels:
+            p.set_session(None)
+        self.session.close()
+        self.session.deleteLater()
+        self.session = None
+        self._period.stop()
+        self._update_for_session()
+
+    def _hook_graph(self, graph: Any) -> None:
+        if self._graph_hooked is not None:
+            self._graph_hooked.events.changed.disconnect(self._on_graph_changed)
+        self._graph_hooked = graph
+        if graph is not None:
+            graph.events.changed.connect(self._on_graph_changed)
+
+    def _save_camera(self) -> None:
+        if self.session is not None:
+            try:
+                self.settings.set_camera(self.session.root, self.view.camera_state())
+            except Exception:  # noqa: BLE001 - the camera is a convenience
+                pass
+
+    def _update_for_session(self) -> None:
+        has = self.session is not None
+        root = self.session.root if has else None
+        self.setWindowTitle(f"{root.name} — {APP_TITLE}" if has else APP_TITLE)
+        for name in ("export_png", "export_json", "export_graphml", "export_gexf", "fit", "reset_camera"):
+            self.acts[name].setEnabled(has)
+        for act in self.graph_menu.actions():
+            act.setEnabled(has)
+        self._update_counts()
+        self._update_undo()
+        self.refresh_recent_menu()
+
+    def _update_counts(self) -> None:
+        if self.session is None:
+            self.counts_label.setText("no workspace")
+            return
+        g = self.session.graph
+        sel = len(g.selected_ids())
+        self.counts_label.setText(f"{g.number_of_nodes()} nodes · {g.number_of_edges()} edges"
+                                  + (f" · {sel} selected" if sel else ""))
+
+    def _update_undo(self) -> None:
+        stack = self.session.undo.stack if self.session is not None else None
+        undo, redo = self.acts["undo"], self.acts["redo"]
+        undo.setEnabled(bool(stack and stack.canUndo()))
+        redo.setEnabled(bool(stack and stack.canRedo()))
+        undo.setText(f"&Undo {stack.undoText()}" if stack and stack.canUndo() else "&Undo")
+        redo.setText(f"&Redo {stack.redoText()}" if stack and stack.canRedo() else "&Redo")
+
+    def refresh_recent_menu(self) -> None:
+        """Rebuild File ▸ Open Recent from the settings."""
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.settings.recent_workspaces()
+        for path in recent:
+            act = menu.addAction(path)
+            act.triggered.connect(lambda _c=False, p=path: self.open_workspace(p))
+        if recent:
+            menu.addSeparator()
+            menu.addAction("Clear list", lambda: (self.settings.clear_recent(), self.refresh_recent_menu()))
+        menu.setEnabled(bool(recent))
+
+    def choose_workspace(self) -> None:
+        """File ▸ Open Folder."""
+        start = str(self.session.root) if self.session else str(Path.home())
+        path = QFileDialog.getExistingDirectory(self, "Open workspace folder", start)
+        if path:
+            self.open_workspace(path)
+
+    # ------------------------------------------------------------------ selection
+    def select_node(self, node_id: str | None, *, fly: bool = True) -> None:
+        """Select ``node_id`` in the view (flying to it); used by every panel."""
+        if self.session is None or not node_id or node_id not in self.session.graph:
+            return
+        self.view.set_selection([node_id], fly=fly)
+
+    def _on_selection(self, ids: list) -> None:
+        self._update_counts()
+        g = self.session.graph if self.session else None
+        node = g.node(ids[-1]) if g is not None and ids and ids[-1] in g else None
+        self.inspector.show_node(node)
+        for p in self.panels:
+            if p is not self.inspector:
+                p.show_node(node)
+
+    def open_source(self, node_id: str) -> None:
+        """Show a file-backed node's item in its panel (raising that panel)."""
+        if self.session is None or node_id not in self.session.graph:
+            return
+        node = self.session.graph.node(node_id)
+        if node.source is None:
+            return
+        for title, panel in (("Schedules", self.schedules), ("TODO", self.todo), ("Memory log", self.memory),
+                             ("Runs", self.runs)):
+            if getattr(panel, "FILE", None) == node.source.file:
+                self.docks[title].show()
+                self.docks[title].raise_()
+                panel.show_node(node)
+                return
+        self.reporter.info(f"{node.source.file}:{node.source.line or ''} has no panel")
+
+    # ------------------------------------------------------------------ graph events
+    def _on_graph_changed(self, summary: Any) -> None:
+        self._update_counts()
+        touched = set(summary.nodes_changed) | set(summary.nodes_added) | set(summary.nodes_removed)
+        for key in list(summary.edges_added) + list(summary.edges_removed):
+            touched.update(key[:2])
+        if summary.activation or summary.attention or summary.all_activation or summary.all_attention:
+            touched.update(summary.activation + summary.attention)
+            if summary.all_activation or summary.all_attention:
+                touched.add(self.inspector.node_id)
+        if self.inspector.node_id:
+            if self.session is not None and self.inspector.node_id not in self.session.graph:
+                self.inspector.show_node(None)
+            else:
+                self.inspector.refresh_if_changed(touched)
+        if summary.structure_changed:
+            self._dynamics_timer.start()
+
+    def _on_files_changed(self, names: list[str]) -> None:
+        for p in self.panels:
+            p.on_files_changed(names)
+
+    def _on_synced(self, tx: Any) -> None:
+        params = tx.provenance.params
+        parts = [f"{params[k]} {k.replace('_', ' ')}" for k in params if k != "workspace" and params[k]]
+        self.reporter.info("Graph updated from the files" + (f": {', '.join(map(str, parts))}" if parts else ""))
+
+    def _on_applied(self, tx: Any) -> None:
+        self._update_counts()
+
+    def update_dynamics(self) -> None:
+        """Recompute activation (and the active/suppressed flags) and attention."""
+        if self.session is None:
+            return
+        try:
+            from orchestrator_gui.model.activation import update_activation
+            from orchestrator_gui.model.attention import update_attention
+        except ImportError:  # pragma: no cover - without the dynamics modules the view shows raw values
+            return
+        with self.reporter.guard("Updating activation"):
+            update_activation(self.session.graph)
+            update_attention(self.session.graph)
+
+    def _on_threshold(self, value: int) -> None:
+        threshold = value / 100.0
+        self.threshold_label.setText("off" if value == 0 else f"{threshold:.2f}")
+        self.view.set_activation_threshold(None if value == 0 else threshold)
+        self.settings.activation_threshold = threshold
+
+    def _on_activate(self, node_id: str) -> None:
+        if self.session is None or node_id not in self.session.graph:
+            return
+        self.actions_.activate(node_id)
+        self.update_dynamics()
+        self.view.fly_to(node_id)
+
+    # ------------------------------------------------------------------ context menu
+    def build_context_menu(self, ids: list[str]) -> QMenu:
+        """The 3D view's context menu for ``ids`` (tests trigger its actions directly)."""
+        return build_context_menu(self, ids)
+
+    def _on_context_menu(self, ids: list, pos: QPoint) -> None:
+        self.build_context_menu(list(ids)).popup(pos)
+
+    def selected_ids(self) -> list[str]:
+        """Ids selected in the graph."""
+        return list(self.session.graph.selected_ids()) if self.session else []
+
+    # ------------------------------------------------------------------ background work
+    def _run_schedule(self, schedule_id: str) -> None:
+        from orchestrator_gui.engine.tasks import schedule_task
+
+        doc = self.schedules.doc
+        s = doc.get(schedule_id)
+        self.executor.submit(schedule_task(s.id, s.name, s.mode, s.task_instructions))
+        self.reporter.info(f"Started “{s.name}” now")
+
+    def _on_task_started(self, task_id: str, kind: str, info: dict) -> None:
+        if kind != "transform":
+            self._tasks.add(task_id)
+            self._update_busy()
+
+    def _on_task_finished(self, task_id: str, result: dict) -> None:
+        if task_id in self._tasks:
+            self._tasks.discard(task_id)
+            self._update_busy()
+            if result.get("kind") != "transform":
+                status = result.get("status")
+                dry = " (dry run: no runner configured)" if result.get("dry_run") else ""
+                self.reporter.info(f"“{result.get('title')}” {status}{dry}")
+
+    def _update_busy(self) -> None:
+        n = self.actions_.running + len(self._tasks)
+        for w in (self.busy_label, self.progress, self.cancel_btn):
+            w.setVisible(n > 0)
+        self.busy_label.setText(f"{n} running")
+
+    def cancel_work(self) -> None:
+        """Cancel running transforms and tasks (status bar button)."""
+        self.actions_.cancel_all()
+        if self.executor is not None:
+            for task_id in list(self._tasks):
+                self.executor.cancel(task_id)
+
+    # ------------------------------------------------------------------ view menu
+    def set_visibility(self, key: str, on: bool) -> None:
+        """Show or hide shells, edges, labels or suppressed nodes."""
+        self._visibility[key] = on
+        self.view.set_visibility(**{key: on})
+        self.settings.set_visibility(self._visibility)
+
+    def set_theme(self, name: str) -> None:
+        """Switch the light/dark theme of the widgets and the 3D view."""
+        self.theme = themes.apply_theme(QApplication.instance(), name)
+        self.view.set_theme(self.theme)
+        self.settings.theme = self.theme
+        self.acts["dark"].setChecked(self.theme == "dark")
+        for p in self.panels:  # colours computed from the palette at fill time
+            if p.session is not None:
+                p.reload()
+
+    def reset_layout(self) -> None:
+        """Forget the saved dock layout (applies at the next start)."""
+        self.settings.clear_window()
+        self.reporter.info("The default layout is used from the next start")
+
+    # ------------------------------------------------------------------ export (see ui/export.py)
+    def prepare_screenshot(self) -> None:
+        """Fit the view and select the most active open TODO item, so a screenshot shows the panels in use."""
+        export.prepare_screenshot(self)
+
+    def grab_window(self) -> QPixmap:
+        """The whole window as a pixmap, with the 3D view drawn at full detail."""
+        return export.grab_window(self)
+
+    def save_screenshot(self, path: str | os.PathLike[str]) -> bool:
+        """Write the window as a PNG; False (reported) on failure."""
+        return export.save_screenshot(self, path)
+
+    def export_screenshot_dialog(self) -> None:
+        export.screenshot_dialog(self)
+
+    def export_graph(self, path: str | os.PathLike[str], fmt: str) -> bool:
+        """Export the graph as JSON, GraphML or GEXF; False (reported) on failure."""
+        return export.export_graph(self, path, fmt)
+
+    def export_graph_dialog(self, fmt: str) -> None:
+        export.graph_dialog(self, fmt)
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Save layout and camera, stop the workers, close the store; the graph has no unsaved work."""
+        if self.persist_layout:
+            self.settings.save_window(self)
+        self.close_workspace()
+        self.settings.sync()
+        try:
+            self.view.close()
+        finally:
+            super().closeEvent(event)

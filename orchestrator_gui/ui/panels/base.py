@@ -1,0 +1,320 @@
+"""What every dock panel shares: the session it shows, cross-selection, and safe file edits.
+
+Panel edits of a workspace file follow one path (:meth:`Panel.commit_edit`):
+the edit is applied to a fresh document made from the bytes the panel
+loaded, written through the undo stack with a conflict check, and when the
+file changed on disk meanwhile the user chooses *Reload* (drop the change,
+show the file as it is now) or *Merge* (apply the same change to the new
+version). Nothing is ever overwritten silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from orchestrator_gui.formats.fileio import read_bytes
+from orchestrator_gui.formats.problems import ConflictError, FormatError
+from orchestrator_gui.ui.errors import ErrorReporter
+from orchestrator_gui.ui.prompts import Prompter
+from orchestrator_gui.ui.settings import AppSettings
+
+if TYPE_CHECKING:
+    from orchestrator_gui.model.nodes import Node
+    from orchestrator_gui.ui.session import WorkspaceSession
+
+
+@dataclass
+class PanelContext:
+    """Services every panel uses (passed in; there are no global singletons)."""
+
+    reporter: ErrorReporter
+    prompter: Prompter
+    settings: AppSettings
+
+
+class Panel(QWidget):
+    """Base class of the dock panels.
+
+    Signals
+    -------
+    node_requested(str)
+        The user picked something that has a node in the graph: select it there and fly to it.
+    """
+
+    node_requested = Signal(str)
+    #: Workspace-relative name of the file this panel mirrors ("" for none).
+    FILE = ""
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session: WorkspaceSession | None = None
+        # Set while the panel reflects a selection made elsewhere, so it does not echo it back.
+        self._mirroring = False
+
+    # -- to override -----------------------------------------------------------------------
+    def set_session(self, session: WorkspaceSession | None) -> None:
+        """Show ``session``'s workspace (``None``: nothing open)."""
+        self.session = session
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the panel's file and refresh, keeping the selection where possible."""
+
+    def show_node(self, node: Node | None) -> None:
+        """Reflect a selection made elsewhere (the 3D view, another panel)."""
+
+    def make_doc(self, path: Path, data: bytes | None) -> Any:
+        """A document of the panel's file type from ``data`` (``None``: the file does not exist)."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------------------------
+    def on_files_changed(self, names: list[str]) -> None:
+        """Reload when the panel's file is among ``names``."""
+        if self.FILE and self.FILE in names:
+            self.reload()
+
+    def request_node(self, node_id: str | None) -> None:
+        """Emit :attr:`node_requested` unless the panel is mirroring a selection."""
+        if node_id and not self._mirroring:
+            self.node_requested.emit(node_id)
+
+    def read_doc(self) -> Any | None:
+        """The panel's file as a document, or ``None`` when absent/unreadable (reported)."""
+        if self.session is None:
+            return None
+        path = self.session.path(self.FILE)
+        if not path.exists():
+            return self.make_doc(path, None)
+        try:
+            return self.make_doc(path, read_bytes(path))
+        except FormatError as exc:
+            self.ctx.reporter.report(exc)
+            return None
+
+    def commit_edit(self, doc: Any, op: Callable[[Any], Any], text: str) -> Any | None:
+        """Apply ``op`` to a copy of ``doc`` and save it through the undo stack.
+
+        Parameters
+        ----------
+        doc : TextFile-like
+            The document as the panel loaded it (its ``original`` bytes are the
+            expected disk content).
+        op : callable
+            ``op(document)`` performs the edit in memory (it may raise
+            ``FormatError``/``ValueError``, which are reported).
+        text : str
+            Undo-menu text.
+
+        Returns
+        -------
+        The value ``op`` returned when the edit was written, else ``None``.
+        """
+        if self.session is None:
+            return None
+        path = self.session.path(self.FILE)
+        try:
+            work = self.make_doc(path, doc.original)
+            result = op(work)
+            if work.data == work.original:
+                return result
+            self.session.undo.push_file_edit(path, work.original, work.data, text)
+            self.after_write()
+            return result if result is not None else True
+        except ConflictError:
+            return self._resolve_conflict(path, op, text)
+        except (FormatError, ValueError, KeyError) as exc:
+            self.ctx.reporter.report(exc, context=text)
+            return None
+
+    def _resolve_conflict(self, path: Path, op: Callable[[Any], Any], text: str) -> Any | None:
+        choice = self.ctx.prompter.choose(
+            "File changed on disk",
+            f"{self.FILE} was changed by another program since this panel loaded it.",
+            ["Reload", "Merge"],
+            detail="Reload shows the file as it is now and drops your change. "
+                   "Merge applies your change to the new version of the file.",
+        )
+        if choice == "Merge":
+            try:
+                fresh = self.make_doc(path, read_bytes(path) if path.exists() else None)
+                result = op(fresh)
+                self.session.undo.push_file_edit(path, fresh.original, fresh.data, text)
+                self.after_write()
+                return result if result is not None else True
+            except Exception as exc:  # noqa: BLE001 - a second conflict or an edit that no longer fits
+                self.ctx.reporter.report(exc, context=f"{text} (merge)", dialog=True)
+                self.reload()
+                return None
+        if choice == "Reload":
+            self.reload()
+            self.ctx.reporter.info(f"Reloaded {self.FILE}; your change was not applied")
+        return None
+
+    def after_write(self) -> None:
+        """Hook run after a successful write (the schedules panel shows its one-time notice)."""
+
+
+class FilterTable(QWidget):
+    """A sortable table with a text filter and one column-value filter (memory log, runs).
+
+    Rows are added with :meth:`set_rows`; each row carries a ``key`` (kept in
+    the first column's user data) used to keep and restore the selection.
+    """
+
+    activated = Signal(object)  # key of the row the user selected
+
+    def __init__(self, columns: list[str], choice_column: int | None = None, choice_label: str = "All",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self.choice_column = choice_column
+        self.model = QStandardItemModel(0, len(columns), self)
+        self.model.setHorizontalHeaderLabels(columns)
+        self.proxy = _RowFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole + 1)
+        self.view = QTableView()
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.view.selectionModel().currentRowChanged.connect(self._on_row)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._refilter)
+        self.choice = QComboBox()
+        self.choice.addItem(choice_label)
+        self.choice.currentIndexChanged.connect(self._refilter)
+        self.choice.setVisible(choice_column is not None)
+        top = QHBoxLayout()
+        top.addWidget(self.choice)
+        top.addWidget(self.search, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.view, 1)
+        self._quiet = False
+
+    def set_rows(self, rows: list[tuple[Any, list[Any], list[str]]]) -> None:
+        """Replace the rows: ``(key, sort values, display texts)`` each; keeps the selected key."""
+        keep = self.current_key()
+        self._quiet = True
+        try:
+            self.model.removeRows(0, self.model.rowCount())
+            choices = set()
+            for key, sort_values, texts in rows:
+                items = []
+                for col, (sv, text) in enumerate(zip(sort_values, texts)):
+                    it = QStandardItem(text)
+                    it.setData(sv, Qt.ItemDataRole.UserRole + 1)
+                    it.setToolTip(text if len(text) > 40 else "")
+                    items.append(it)
+                items[0].setData(key, Qt.ItemDataRole.UserRole)
+                self.model.appendRow(items)
+                if self.choice_column is not None:
+                    choices.add(texts[self.choice_column])
+            if self.choice_column is not None:
+                current = self.choice.currentText()
+                self.choice.blockSignals(True)
+                while self.choice.count() > 1:
+                    self.choice.removeItem(1)
+                self.choice.addItems(sorted(c for c in choices if c))
+                self.choice.setCurrentIndex(max(0, self.choice.findText(current)))
+                self.choice.blockSignals(False)
+            self._refilter()
+            if keep is not None:
+                self.select_key(keep)
+        finally:
+            self._quiet = False
+
+    def _refilter(self) -> None:
+        col = self.choice_column
+        value = self.choice.currentText() if col is not None and self.choice.currentIndex() > 0 else None
+        self.proxy.set_filters(self.search.text(), col, value)
+
+    def current_key(self) -> Any:
+        idx = self.view.currentIndex()
+        if not idx.isValid():
+            return None
+        src = self.proxy.mapToSource(idx)
+        return self.model.item(src.row(), 0).data(Qt.ItemDataRole.UserRole)
+
+    def select_key(self, key: Any, *, quiet: bool = False) -> bool:
+        """Select the row with ``key``; ``quiet`` does not emit :attr:`activated`."""
+        for r in range(self.model.rowCount()):
+            if self.model.item(r, 0).data(Qt.ItemDataRole.UserRole) == key:
+                idx = self.proxy.mapFromSource(self.model.index(r, 0))
+                if not idx.isValid():
+                    return False
+                was = self._quiet
+                self._quiet = quiet or was
+                try:
+                    self.view.selectionModel().setCurrentIndex(
+                        idx, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                    self.view.scrollTo(idx)
+                finally:
+                    self._quiet = was
+                return True
+        return False
+
+    def visible_count(self) -> int:
+        """Rows passing the filters."""
+        return self.proxy.rowCount()
+
+    def _on_row(self, current, _previous) -> None:
+        if not self._quiet and current.isValid():
+            self.activated.emit(self.current_key())
+
+
+class _RowFilter(QSortFilterProxyModel):
+    """Proxy accepting rows whose texts contain every word, and whose choice column matches."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._words: list[str] = []
+        self._col: int | None = None
+        self._value: str | None = None
+
+    def set_filters(self, text: str, col: int | None, value: str | None) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+        self._words = text.lower().split()
+        self._col, self._value = col, value
+        if hasattr(self, "endFilterChange"):
+            self.endFilterChange()
+        else:  # pragma: no cover - older Qt
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802 - Qt override
+        m = self.sourceModel()
+        if self._col is not None and self._value is not None:
+            if m.index(row, self._col, parent).data() != self._value:
+                return False
+        if not self._words:
+            return True
+        text = " ".join(str(m.index(row, c, parent).data() or "") for c in range(m.columnCount())).lower()
+        return all(w in text for w in self._words)

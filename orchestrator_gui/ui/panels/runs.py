@@ -1,0 +1,225 @@
+"""Runs panel: the runs recorded in ``task_timing.tsv`` (one row per task id) and a duration chart.
+
+A run's rows (``started``, then ``completed``/``failed``/…) are folded into
+one table row: start time, mode, task id, task, duration, result, priority.
+The chart plots each finished run's duration against its start time with
+plain ``QPainter`` (no chart library), coloured by status; clicking a point
+selects the run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from orchestrator_gui.formats.timing import TimingDocument, parse_instant, parse_timing
+from orchestrator_gui.formats.workspace import TIMING, TIMING_CSV
+from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
+from orchestrator_gui.ui.theme import status_color
+
+FILE = TIMING.as_posix()
+COLUMNS = ["Started", "Mode", "Task id", "Task", "Duration", "Status", "Result", "Priority"]
+
+
+@dataclass
+class Run:
+    """One task id's rows folded together."""
+
+    task_id: str
+    start: float | None
+    start_raw: str
+    mode: str
+    task: str
+    duration_s: float | None
+    status: str
+    result: str
+    priority: str
+    line: int
+
+
+def fold_runs(doc: TimingDocument) -> list[Run]:
+    """One :class:`Run` per task id, in file order (the last row holds the current state)."""
+    out = []
+    for task_id, rows in doc.tasks().items():
+        first, last = rows[0], rows[-1]
+        start_raw = first.start_time or first.timestamp or ""
+        duration = next((r.duration_s for r in reversed(rows) if r.duration_s is not None), None)
+        if duration is None:
+            duration = next((r.computed_duration_s for r in reversed(rows) if r.computed_duration_s is not None), None)
+        out.append(Run(task_id=task_id, start=parse_instant(start_raw), start_raw=start_raw, mode=last.mode or "",
+                       task=last.task or first.task or "", duration_s=duration, status=last.status or "",
+                       result=last.result or "", priority=last.priority or "", line=first.line))
+    return out
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"2m 08s"``, ``"40m 08s"``, ``"1h 05m"``; ``"—"`` when unknown."""
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    if h:
+        return f"{h}h {m:02d}m"
+    return f"{m}m {sec:02d}s" if m else f"{sec}s"
+
+
+class DurationChart(QWidget):
+    """Run durations over time, one dot per finished run (QPainter only)."""
+
+    picked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runs: list[Run] = []
+        self.selected: str | None = None
+        self._points: list[tuple[QPointF, str]] = []
+        self.setMinimumHeight(110)
+        self.setToolTip("Run durations over time; click a dot to select the run")
+
+    def set_runs(self, runs: list[Run]) -> None:
+        self.runs = [r for r in runs if r.start is not None and r.duration_s is not None]
+        self.update()
+
+    def set_selected(self, task_id: str | None) -> None:
+        self.selected = task_id
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.color(pal.ColorRole.Base))
+        text = pal.color(pal.ColorRole.PlaceholderText)
+        fm = p.fontMetrics()
+        left, right, top, bottom = fm.horizontalAdvance("00h 00m") + 10, 10, 10, fm.height() + 8
+        plot = QRectF(left, top, max(10, self.width() - left - right), max(10, self.height() - top - bottom))
+        p.setPen(QPen(pal.color(pal.ColorRole.Mid), 1))
+        p.drawRect(plot)
+        self._points = []
+        if not self.runs:
+            p.setPen(text)
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "no finished runs")
+            p.end()
+            return
+        t0 = min(r.start for r in self.runs)
+        t1 = max(r.start for r in self.runs)
+        span = max(t1 - t0, 60.0)
+        dmax = max(r.duration_s for r in self.runs) or 1.0
+        # sqrt scale: a 40-minute run must not flatten the 2-minute heartbeats into the axis
+        scale = math.sqrt(dmax)
+        p.setPen(QPen(pal.color(pal.ColorRole.Mid), 1, Qt.PenStyle.DotLine))
+        for frac in (0.25, 0.5, 0.75):
+            y = plot.bottom() - frac * plot.height()
+            p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+        p.setPen(text)
+        p.drawText(QRectF(0, plot.top() - 2, left - 6, fm.height()), Qt.AlignmentFlag.AlignRight,
+                   format_duration(dmax))
+        p.drawText(QRectF(0, plot.bottom() - fm.height() + 2, left - 6, fm.height()), Qt.AlignmentFlag.AlignRight, "0")
+        fmt = "%d %b %H:%M" if span < 3 * 86400 else "%d %b"
+        p.drawText(QRectF(plot.left(), plot.bottom() + 3, 200, fm.height()), Qt.AlignmentFlag.AlignLeft,
+                   _dt.datetime.fromtimestamp(t0).strftime(fmt))
+        p.drawText(QRectF(plot.right() - 200, plot.bottom() + 3, 200, fm.height()), Qt.AlignmentFlag.AlignRight,
+                   _dt.datetime.fromtimestamp(t1).strftime(fmt))
+        for r in sorted(self.runs, key=lambda r: r.task_id == self.selected):
+            x = plot.left() + 6 + (plot.width() - 12) * (r.start - t0) / span
+            y = plot.bottom() - 4 - (plot.height() - 8) * math.sqrt(r.duration_s) / scale
+            c = status_color(r.status)
+            pt = QPointF(x, y)
+            self._points.append((pt, r.task_id))
+            if r.task_id == self.selected:
+                p.setPen(QPen(pal.color(pal.ColorRole.Text), 2))
+                p.setBrush(c)
+                p.drawEllipse(pt, 6, 6)
+            else:
+                p.setPen(QPen(c.darker(130), 1))
+                p.setBrush(QColor(c.red(), c.green(), c.blue(), 200))
+                p.drawEllipse(pt, 4, 4)
+        p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        pos = event.position()
+        best = min(self._points, key=lambda pt: (pt[0] - pos).manhattanLength(), default=None)
+        if best is not None and (best[0] - pos).manhattanLength() < 14:
+            self.picked.emit(best[1])
+
+
+class RunsPanel(Panel):
+    """Table of runs and the duration chart."""
+
+    FILE = FILE
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.runs: list[Run] = []
+        self.table = FilterTable(COLUMNS, choice_column=5, choice_label="All statuses")
+        self.table.activated.connect(self._on_activated)
+        self.chart = DurationChart()
+        self.chart.picked.connect(lambda tid: self.table.select_key(tid))
+        self.status = QLabel()
+        self.status.setProperty("role", "muted")
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(self.chart)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.status)
+        for col, width in enumerate((165, 110, 110, 260, 70, 80, 200)):
+            self.table.view.setColumnWidth(col, width)
+
+    def on_files_changed(self, names: list[str]) -> None:
+        if FILE in names or TIMING_CSV.as_posix() in names:
+            self.reload()
+
+    def make_doc(self, path: Path, data: bytes | None) -> TimingDocument:
+        return parse_timing(data or b"", str(path))
+
+    def reload(self) -> None:
+        doc = None
+        if self.session is not None:
+            path = self.session.path(FILE)
+            if not path.exists() and self.session.path(TIMING_CSV.as_posix()).exists():
+                path = self.session.path(TIMING_CSV.as_posix())
+            if path.exists():
+                try:
+                    from orchestrator_gui.formats.timing import load_timing
+
+                    doc = load_timing(path)
+                except Exception as exc:  # noqa: BLE001 - shown in the status bar
+                    self.ctx.reporter.report(exc)
+        self.runs = fold_runs(doc) if doc is not None else []
+        rows = []
+        for r in self.runs:
+            rows.append((r.task_id,
+                         [r.start or 0.0, r.mode, r.task_id, r.task.lower(), r.duration_s or -1.0, r.status,
+                          r.result.lower(), r.priority],
+                         [r.start_raw, r.mode, r.task_id, r.task, format_duration(r.duration_s), r.status, r.result,
+                          r.priority]))
+        self.table.set_rows(rows)
+        for i in range(self.table.model.rowCount()):
+            self.table.model.item(i, 5).setForeground(status_color(self.table.model.item(i, 5).text()))
+        self.chart.set_runs(self.runs)
+        failed = sum(r.status in ("failed", "timeout") for r in self.runs)
+        self.status.setText(f"{len(self.runs)} runs · {failed} failed" if self.runs else "")
+
+    def _on_activated(self, task_id) -> None:
+        self.chart.set_selected(task_id)
+        if task_id and self.session is not None:
+            self.request_node(self.session.node_for(FILE, key=f"run/{task_id}"))
+
+    def show_node(self, node) -> None:
+        if node is None or node.source is None or node.source.file != FILE:
+            return
+        if node.source.key.startswith("run/"):
+            tid = node.source.key[4:]
+            self.table.select_key(tid, quiet=True)
+            self.chart.set_selected(tid)

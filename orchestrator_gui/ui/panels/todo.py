@@ -1,0 +1,491 @@
+"""TODO panel: the checklist of ``TODO.md`` as a tree that mirrors the file.
+
+Headings nest by level, items under their heading or parent item, details
+under their item. Open/done items have checkboxes; other first boxes
+(``[-]``, ``[~]`` …) are shown as written. Every action is one minimal edit
+through :class:`~orchestrator_gui.formats.todo.TodoDocument` (a toggle
+changes exactly one byte), saved through the undo stack.
+
+Items are identified by their title and its occurrence number, not by line,
+so the selection and the folding survive edits that shift lines (ours or an
+agent's).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QDropEvent, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QTreeWidgetItemIterator,
+    QVBoxLayout,
+    QWidget,
+)
+
+from orchestrator_gui.formats.todo import TodoDocument
+from orchestrator_gui.formats.workspace import TODO
+from orchestrator_gui.ui.panels.base import Panel, PanelContext
+
+FILE = TODO.as_posix()
+ROLE = Qt.ItemDataRole.UserRole
+#: (kind, text, occurrence) of a tree row; kind is "heading", "item" or "detail".
+Key = tuple[str, str, int]
+_EMPH = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+
+
+def rkey(row: QTreeWidgetItem | None) -> Key | None:
+    """Identity key stored on a tree row (Qt hands tuples back as lists)."""
+    if row is None:
+        return None
+    value = row.data(0, ROLE)
+    return tuple(value) if value else None
+
+
+def _detail_text(line: str) -> str:
+    text = line.strip()
+    if text[:2] in ("- ", "* ", "+ "):
+        text = text[2:]
+    return _EMPH.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def item_keys(doc: TodoDocument) -> dict[int, Key]:
+    """Line -> identity key of every item and heading of ``doc``."""
+    seen: dict[tuple[str, str], int] = {}
+    out: dict[int, Key] = {}
+    rows = [(h.line, "heading", h.text) for h in doc.headings] + [(i.line, "item", i.text) for i in doc.items]
+    for line, kind, text in sorted(rows):
+        n = seen.get((kind, text), 0)
+        seen[(kind, text)] = n + 1
+        out[line] = (kind, text, n)
+    return out
+
+
+def line_of(doc: TodoDocument, key: Key) -> int | None:
+    """Line of the item/heading with identity ``key`` in ``doc``."""
+    for line, k in item_keys(doc).items():
+        if k == key:
+            return line
+    return None
+
+
+class _TodoTree(QTreeWidget):
+    """Tree whose drag-and-drop asks for a file edit instead of moving rows itself."""
+
+    dropped = Signal(object, object, bool)  # dragged key, target key, below
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        src = self.currentItem()
+        target = self.itemAt(event.position().toPoint())
+        pos = self.dropIndicatorPosition()
+        event.setDropAction(Qt.DropAction.IgnoreAction)
+        event.accept()  # the file is edited and the tree rebuilt; Qt must not move the rows
+        if src is None or target is None or src is target:
+            return
+        below = pos == QAbstractItemView.DropIndicatorPosition.BelowItem
+        self.dropped.emit(rkey(src), rkey(target), below)
+
+
+class TodoPanel(Panel):
+    """The TODO tree with filters, search and edit actions."""
+
+    FILE = FILE
+
+    def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.doc: TodoDocument | None = None
+        self._rows: dict[Key, QTreeWidgetItem] = {}
+        self._collapsed: set[Key] = set()
+
+        self.filter = QComboBox()
+        self.filter.addItems(["All", "Open", "Done"])
+        self.filter.currentIndexChanged.connect(self.apply_filter)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search TODO…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.apply_filter)
+        top = QHBoxLayout()
+        top.addWidget(self.filter)
+        top.addWidget(self.search, 1)
+
+        self.tree = _TodoTree()
+        self.tree.setColumnCount(3)
+        self.tree.setHeaderLabels(["Item", "State", "Line"])
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed
+                                  | QAbstractItemView.EditTrigger.DoubleClicked)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.tree.setDefaultDropAction(Qt.DropAction.MoveAction)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
+        self.tree.itemChanged.connect(self._on_changed)
+        self.tree.itemSelectionChanged.connect(self._on_select)
+        self.tree.itemCollapsed.connect(lambda it: self._collapsed.add(rkey(it)))
+        self.tree.itemExpanded.connect(lambda it: self._collapsed.discard(rkey(it)))
+        self.tree.dropped.connect(self._on_dropped)
+
+        bar = QHBoxLayout()
+        self.buttons = {}
+        for name, tip, slot in (
+            ("Add", "Add an item in the selected section (or after the selected item's siblings)", self.add_item),
+            ("Add sub-item", "Add an item nested under the selected item", self.add_subitem),
+            ("Edit", "Edit the selected item's title (or double-click it)", self.edit_current),
+            ("Indent", "Nest the item under the item above it", self.indent_current),
+            ("Outdent", "Move the item one level up", self.outdent_current),
+            ("Delete", "Delete the item with its details and sub-items", self.delete_current),
+        ):
+            b = QToolButton()
+            b.setText(name)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            bar.addWidget(b)
+            self.buttons[name] = b
+        bar.addStretch(1)
+        self.counts = QLabel()
+        self.counts.setProperty("role", "muted")
+        bar.addWidget(self.counts)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(self.tree, 1)
+        lay.addLayout(bar)
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ loading
+    def make_doc(self, path: Path, data: bytes | None) -> TodoDocument:
+        return TodoDocument(path, data if data is not None else b"")
+
+    def reload(self) -> None:
+        keep = self.current_key()
+        self.doc = self.read_doc() if self.session is not None else None
+        self._build()
+        if keep is not None and keep in self._rows:
+            with QSignalBlocker(self.tree):
+                self.tree.setCurrentItem(self._rows[keep])
+        self.apply_filter()
+        self._update_buttons()
+
+    def _build(self) -> None:
+        with QSignalBlocker(self.tree):
+            self.tree.clear()
+            self._rows.clear()
+            doc = self.doc
+            if doc is None:
+                self.counts.setText("")
+                return
+            keys = item_keys(doc)
+            by_line: dict[int, QTreeWidgetItem] = {}
+            stack: list[tuple[int, QTreeWidgetItem]] = []
+            bold = QFont(self.tree.font())
+            bold.setBold(True)
+            events = sorted([(h.line, 0, h) for h in doc.headings] + [(i.line, 1, i) for i in doc.items],
+                            key=lambda e: e[0])
+            for line, is_item, obj in events:
+                key = keys[line]
+                if not is_item:
+                    while stack and stack[-1][0] >= obj.level:
+                        stack.pop()
+                    row = QTreeWidgetItem([obj.text, "", str(line)])
+                    row.setFont(0, bold)
+                    row.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                                 | Qt.ItemFlag.ItemIsDropEnabled)
+                    (stack[-1][1] if stack else self.tree.invisibleRootItem()).addChild(row)
+                    stack.append((obj.level, row))
+                else:
+                    parent = by_line.get(obj.parent_line) if obj.parent_line else None
+                    parent = parent or (stack[-1][1] if stack else self.tree.invisibleRootItem())
+                    state = obj.state if obj.state != "other" else obj.boxes
+                    if obj.state != "other" and len(obj.boxes) > 3:
+                        state = f"{obj.state} {obj.boxes}"
+                    row = QTreeWidgetItem([obj.text, state, str(line)])
+                    flags = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
+                             | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled)
+                    if obj.state != "other":
+                        flags |= Qt.ItemFlag.ItemIsUserCheckable
+                    row.setFlags(flags)
+                    if obj.state != "other":
+                        row.setCheckState(0, Qt.CheckState.Checked if obj.state == "done" else Qt.CheckState.Unchecked)
+                    else:
+                        italic = QFont(self.tree.font())
+                        italic.setItalic(True)
+                        row.setFont(0, italic)
+                        row.setToolTip(0, f"first box “{obj.marker}”: shown as written")
+                    parent.addChild(row)
+                    by_line[line] = row
+                    for k, detail in enumerate(d for d in obj.details if d.strip()):
+                        sub = QTreeWidgetItem([_detail_text(detail), "", ""])
+                        sub.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                        sub.setForeground(0, self.palette().color(self.palette().ColorRole.PlaceholderText))
+                        sub.setData(0, ROLE, ("detail", obj.text, key[2] * 1000 + k))
+                        sub.setToolTip(0, detail.strip())
+                        row.addChild(sub)
+                row.setData(0, ROLE, key)
+                row.setData(2, ROLE, line)
+                self._rows[key] = row
+            for key, row in self._rows.items():
+                row.setExpanded(key not in self._collapsed and row.childCount() > 0)
+            n_open = sum(i.state == "open" for i in doc.items)
+            n_done = sum(i.state == "done" for i in doc.items)
+            self.counts.setText(f"{n_open} open · {n_done} done · {len(doc.items) - n_open - n_done} other")
+
+    # ------------------------------------------------------------------ filter
+    def apply_filter(self) -> None:
+        """Show items matching the state filter and search text (with their headings and parents)."""
+        mode = self.filter.currentText().lower()
+        words = self.search.text().lower().split()
+
+        def visit(row: QTreeWidgetItem) -> bool:
+            kind = (rkey(row) or ("",))[0]
+            child_hit = False
+            for i in range(row.childCount()):
+                child_hit |= visit(row.child(i))
+            if kind == "detail":
+                hit = not words or all(w in row.text(0).lower() for w in words)
+                row.setHidden(False)
+                return hit and mode == "all"
+            if kind == "heading":
+                hit = (mode == "all" and not words) or child_hit
+                row.setHidden(not hit)
+                return hit
+            state = row.text(1).split(" ")[0]
+            ok_state = mode == "all" or state == mode
+            text = " ".join([row.text(0)] + [row.child(i).text(0) for i in range(row.childCount())]).lower()
+            ok_text = not words or all(w in text for w in words)
+            hit = (ok_state and ok_text) or child_hit
+            row.setHidden(not hit)
+            return hit
+
+        root = self.tree.invisibleRootItem()
+        for i in range(root.childCount()):
+            visit(root.child(i))
+
+    def visible_items(self) -> list[str]:
+        """Titles of the item rows currently shown (tests)."""
+        out = []
+        it = QTreeWidgetItemIterator(self.tree)
+        while it.value():
+            row = it.value()
+            key = rkey(row)
+            if key and key[0] == "item" and not row.isHidden():
+                p, shown = row.parent(), True
+                while p is not None:
+                    shown &= not p.isHidden()
+                    p = p.parent()
+                if shown:
+                    out.append(row.text(0))
+            it += 1
+        return out
+
+    # ------------------------------------------------------------------ selection
+    def current_key(self) -> Key | None:
+        """Identity key of the selected row."""
+        row = self.tree.currentItem()
+        return rkey(row) if row is not None else None
+
+    def _current_line(self) -> int | None:
+        key = self.current_key()
+        if key is None or self.doc is None:
+            return None
+        if key[0] == "detail":
+            row = self.tree.currentItem().parent()
+            key = rkey(row)
+        return line_of(self.doc, key)
+
+    def row_of_line(self, line: int) -> QTreeWidgetItem | None:
+        """The tree row of the item or heading on ``line``."""
+        if self.doc is None:
+            return None
+        key = item_keys(self.doc).get(line)
+        return self._rows.get(key) if key else None
+
+    def select_line(self, line: int) -> bool:
+        """Select the item/heading on ``line`` (tests, cross-selection)."""
+        row = self.row_of_line(line)
+        if row is not None:
+            self.tree.setCurrentItem(row)
+            self.tree.scrollToItem(row)
+        return row is not None
+
+    def _on_select(self) -> None:
+        self._update_buttons()
+        line = self._current_line()
+        if line is not None and self.session is not None:
+            self.request_node(self.session.node_for(FILE, line=line))
+
+    def show_node(self, node) -> None:
+        if node is None or node.source is None or node.source.file != FILE or node.source.line is None:
+            return
+        row = self.row_of_line(node.source.line)
+        if row is not None and row is not self.tree.currentItem():
+            self._mirroring = True
+            try:
+                with QSignalBlocker(self.tree):
+                    self.tree.setCurrentItem(row)
+                self.tree.scrollToItem(row)
+                self._update_buttons()
+            finally:
+                self._mirroring = False
+
+    def _update_buttons(self) -> None:
+        key = self.current_key()
+        is_item = key is not None and key[0] in ("item", "detail")
+        ok = self.doc is not None and self.session is not None
+        self.buttons["Add"].setEnabled(ok)
+        for name in ("Add sub-item", "Edit", "Indent", "Outdent", "Delete"):
+            self.buttons[name].setEnabled(ok and is_item)
+
+    # ------------------------------------------------------------------ edits
+    def _edit(self, key: Key, action, text: str):
+        """Run ``action(doc, line)`` on the item ``key`` as one saved, undoable edit."""
+        def op(doc: TodoDocument):
+            line = line_of(doc, key)
+            if line is None:
+                raise ValueError(f"the item “{key[1]}” is no longer in {FILE}")
+            return action(doc, line)
+        return self.commit_edit(self.doc, op, text)
+
+    def _on_changed(self, row: QTreeWidgetItem, column: int) -> None:
+        key = rkey(row)
+        if column != 0 or not key or key[0] != "item" or self.doc is None:
+            return
+        line = line_of(self.doc, key)
+        if line is None:
+            return
+        item = self.doc.item_at(line)
+        if row.text(0) != item.text:
+            title = row.text(0).strip()
+            if not title:
+                self.reload()
+                return
+            self._edit(key, lambda d, ln: d.edit(ln, title), "Edit TODO item")
+            return
+        checked = row.checkState(0) == Qt.CheckState.Checked
+        if item.state != "other" and checked != (item.state == "done"):
+            self.set_done(line, checked)
+
+    def set_done(self, line: int, done: bool) -> bool:
+        """Check or uncheck the item on ``line``; one byte of the file changes."""
+        if self.doc is None:
+            return False
+        key = item_keys(self.doc)[line]
+        ok = self._edit(key, (lambda d, ln: d.check(ln)) if done else (lambda d, ln: d.uncheck(ln)),
+                        f"{'Check' if done else 'Uncheck'} “{key[1][:40]}”")
+        if not ok:
+            self.reload()  # put the checkbox back to what the file says
+        return bool(ok)
+
+    def add_item(self) -> None:
+        """Add an open item in the selected heading's section, beside the selected item, or at the end."""
+        if self.doc is None:
+            return
+        title = self.ctx.prompter.ask_text("Add TODO item", "Title")
+        if not title or not title.strip():
+            return
+        title = title.strip()
+        key = self.current_key()
+        row = self.tree.currentItem()
+        if key is not None and key[0] == "detail":
+            row = row.parent()
+            key = rkey(row)
+        if key is not None and key[0] == "heading":
+            section = key[1]
+            self.commit_edit(self.doc, lambda d: d.add(title, section=section), "Add TODO item")
+        elif key is not None and key[0] == "item":
+            def op(d: TodoDocument):
+                ln = line_of(d, key)
+                it = d.item_at(ln)
+                if it.parent_line is not None:
+                    return d.add(title, under=it.parent_line)
+                return d.add(title, section=it.section) if it.section else d.add(title)
+            self.commit_edit(self.doc, op, "Add TODO item")
+        else:
+            self.commit_edit(self.doc, lambda d: d.add(title), "Add TODO item")
+        self._select_title(title)
+
+    def add_subitem(self) -> None:
+        """Add an open item nested under the selected item."""
+        key = self._item_key()
+        if key is None:
+            return
+        title = self.ctx.prompter.ask_text("Add sub-item", "Title")
+        if not title or not title.strip():
+            return
+        self._edit(key, lambda d, ln: d.add(title.strip(), under=ln), "Add TODO sub-item")
+        self._select_title(title.strip())
+
+    def _select_title(self, title: str) -> None:
+        for key, row in self._rows.items():
+            if key[0] == "item" and key[1] == title:
+                self.tree.setCurrentItem(row)
+
+    def _item_key(self) -> Key | None:
+        row = self.tree.currentItem()
+        if row is None:
+            return None
+        key = rkey(row)
+        if key and key[0] == "detail":
+            key = rkey(row.parent())
+        return key if key and key[0] == "item" else None
+
+    def edit_current(self) -> None:
+        """Start editing the selected item's title in place."""
+        key = self._item_key()
+        if key is not None:
+            self.tree.editItem(self._rows[key], 0)
+
+    def indent_current(self) -> None:
+        key = self._item_key()
+        if key is not None:
+            self._edit(key, lambda d, ln: d.indent(ln), "Indent TODO item")
+
+    def outdent_current(self) -> None:
+        key = self._item_key()
+        if key is not None:
+            self._edit(key, lambda d, ln: d.outdent(ln), "Outdent TODO item")
+
+    def delete_current(self) -> None:
+        key = self._item_key()
+        if key is None:
+            return
+        if not self.ctx.prompter.confirm("Delete TODO item",
+                                         f"Delete “{key[1]}” with its details and sub-items? (Edit ▸ Undo restores it.)",
+                                         ok="Delete"):
+            return
+        self._edit(key, lambda d, ln: d.remove(ln), "Delete TODO item")
+
+    def move_item(self, key: Key, target: Key, *, below: bool = False) -> bool:
+        """Move item ``key`` above (or below) item ``target``: one edit of the file."""
+        if target[0] != "item" or key[0] != "item":
+            self.ctx.reporter.info("Drop an item onto another item to reorder")
+            return False
+
+        def op(d: TodoDocument):
+            src, dst = line_of(d, key), line_of(d, target)
+            if src is None or dst is None:
+                raise ValueError("the item moved on disk meanwhile")
+            d.move(src, dst)
+            if below:  # "below the target" = above it, then the target back above the moved item
+                d.move(line_of(d, target), line_of(d, key))
+        ok = self.commit_edit(self.doc, op, "Move TODO item")
+        if ok and key in self._rows:
+            self.tree.setCurrentItem(self._rows[key])
+        return bool(ok)
+
+    def _on_dropped(self, key, target, below: bool) -> None:
+        if key and target:
+            self.move_item(tuple(key), tuple(target), below=below)

@@ -1,0 +1,55 @@
+"""Questions the UI asks the user, behind one object so tests can answer them.
+
+Panels never call ``QMessageBox``/``QInputDialog`` directly: they ask a
+:class:`Prompter`. Tests replace its methods (``monkeypatch.setattr``) and
+so never block on a modal dialog.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+
+
+class Prompter:
+    """Modal questions and non-blocking notices, parented to ``parent``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.parent = parent
+
+    def confirm(self, title: str, text: str, *, ok: str = "OK") -> bool:
+        """Ask a yes/no question; True when the user accepts."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self.parent)
+        yes = box.addButton(ok, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is yes
+
+    def choose(self, title: str, text: str, choices: list[str], *, detail: str = "") -> str | None:
+        """Offer ``choices`` as buttons; returns the one clicked, ``None`` when cancelled."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self.parent)
+        if detail:
+            box.setInformativeText(detail)
+        buttons = {box.addButton(c, QMessageBox.ButtonRole.ActionRole): c for c in choices}
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return buttons.get(box.clickedButton())
+
+    def ask_text(self, title: str, label: str, text: str = "", *, multiline: bool = False) -> str | None:
+        """Ask for a line (or a block) of text; ``None`` when cancelled."""
+        if multiline:
+            value, ok = QInputDialog.getMultiLineText(self.parent, title, label, text)
+        else:
+            value, ok = QInputDialog.getText(self.parent, title, label, QLineEdit.EchoMode.Normal, text)
+        return value if ok else None
+
+    def ask_int(self, title: str, label: str, value: int, minimum: int, maximum: int) -> int | None:
+        """Ask for a whole number; ``None`` when cancelled."""
+        got, ok = QInputDialog.getInt(self.parent, title, label, value, minimum, maximum)
+        return got if ok else None
+
+    def notify(self, title: str, text: str) -> None:
+        """Show an information box without blocking (``open()``, not ``exec()``)."""
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self.parent)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()

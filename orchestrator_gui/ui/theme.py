@@ -1,0 +1,136 @@
+"""Light and dark themes of the desktop app: a Fusion palette, a small style sheet and shared colours.
+
+The 3D view gets the theme *name* (``"light"``/``"dark"``) and picks its own
+colours; the panels use :data:`KIND_COLORS` so a node's kind looks the same in
+a list as in the view.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+THEMES = ("dark", "light")
+
+#: Colour of each node kind (hex), shared by panels (chips, chart points).
+KIND_COLORS: dict[str, str] = {
+    "goal": "#f2c94c",
+    "plan": "#9b8cff",
+    "task": "#56ccf2",
+    "schedule": "#f2994a",
+    "todo": "#6fcf97",
+    "memory": "#bb6bd9",
+    "run": "#2d9cdb",
+    "mode": "#eb5757",
+    "thought": "#e0e0e0",
+    "question": "#f299c2",
+    "summary": "#27ae60",
+}
+
+#: Colour of each run / item status (chart points, table text).
+STATUS_COLORS: dict[str, str] = {
+    "completed": "#27ae60",
+    "done": "#27ae60",
+    "failed": "#eb5757",
+    "timeout": "#eb5757",
+    "cancelled": "#9e9e9e",
+    "started": "#f2c94c",
+    "in_progress": "#f2c94c",
+    "pending": "#56ccf2",
+}
+
+_DARK = {
+    QPalette.ColorRole.Window: "#1e2127",
+    QPalette.ColorRole.WindowText: "#d7dae0",
+    QPalette.ColorRole.Base: "#16181d",
+    QPalette.ColorRole.AlternateBase: "#1c1f25",
+    QPalette.ColorRole.ToolTipBase: "#2b2f37",
+    QPalette.ColorRole.ToolTipText: "#e6e6e6",
+    QPalette.ColorRole.PlaceholderText: "#6b717c",
+    QPalette.ColorRole.Text: "#d7dae0",
+    QPalette.ColorRole.Button: "#262a31",
+    QPalette.ColorRole.ButtonText: "#d7dae0",
+    QPalette.ColorRole.BrightText: "#ff6b6b",
+    QPalette.ColorRole.Highlight: "#3d6fb6",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#6aa7ff",
+    QPalette.ColorRole.Mid: "#3a3f47",
+    QPalette.ColorRole.Dark: "#111317",
+}
+
+_LIGHT = {
+    QPalette.ColorRole.Window: "#f3f4f6",
+    QPalette.ColorRole.WindowText: "#1f2328",
+    QPalette.ColorRole.Base: "#ffffff",
+    QPalette.ColorRole.AlternateBase: "#f6f8fa",
+    QPalette.ColorRole.ToolTipBase: "#ffffe8",
+    QPalette.ColorRole.ToolTipText: "#1f2328",
+    QPalette.ColorRole.PlaceholderText: "#8c959f",
+    QPalette.ColorRole.Text: "#1f2328",
+    QPalette.ColorRole.Button: "#eaecef",
+    QPalette.ColorRole.ButtonText: "#1f2328",
+    QPalette.ColorRole.BrightText: "#cf222e",
+    QPalette.ColorRole.Highlight: "#3b82f6",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#0969da",
+    QPalette.ColorRole.Mid: "#c9ced6",
+    QPalette.ColorRole.Dark: "#a0a7b1",
+}
+
+# Kept short on purpose: the palette does most of the work, the sheet only
+# tightens what Fusion leaves loose (dock titles, headers, the error banner).
+_SHEET = """
+QDockWidget::title {{ padding: 4px 6px; background: {title_bg}; }}
+QHeaderView::section {{ padding: 3px 6px; border: none; border-right: 1px solid {grid};
+                        border-bottom: 1px solid {grid}; background: {header_bg}; }}
+QToolBar {{ spacing: 4px; border: none; }}
+QStatusBar QLabel {{ padding: 0 6px; }}
+QLabel[role="muted"] {{ color: {muted}; }}
+QLabel[role="title"] {{ font-size: 15px; font-weight: 600; }}
+QLabel[role="error"] {{ color: {error}; }}
+QFrame[role="notice"] {{ background: {notice_bg}; border: 1px solid {notice_border}; border-radius: 4px; }}
+QLineEdit[invalid="true"], QPlainTextEdit[invalid="true"], QComboBox[invalid="true"] {{
+    border: 1px solid {error}; }}
+"""
+
+_SHEET_VALUES = {
+    "dark": dict(title_bg="#262a31", grid="#30343c", header_bg="#22262d", muted="#8b919c", error="#ff6b6b",
+                 notice_bg="#2c2a1f", notice_border="#6b5d2a"),
+    "light": dict(title_bg="#e4e7eb", grid="#d0d7de", header_bg="#eef0f3", muted="#6e7781", error="#cf222e",
+                  notice_bg="#fff8c5", notice_border="#d4a72c"),
+}
+
+
+def normalise(name: str | None) -> str:
+    """Return a known theme name (``dark`` for anything unknown)."""
+    return name if name in THEMES else "dark"
+
+
+def palette(name: str) -> QPalette:
+    """The Fusion palette of theme ``name``."""
+    pal = QPalette()
+    for role, color in (_DARK if normalise(name) == "dark" else _LIGHT).items():
+        pal.setColor(role, QColor(color))
+    disabled = QColor("#6b717c" if normalise(name) == "dark" else "#a0a7b1")
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return pal
+
+
+def apply_theme(app: QApplication, name: str) -> str:
+    """Apply theme ``name`` to the whole application; returns the name applied."""
+    name = normalise(name)
+    app.setStyle("Fusion")
+    app.setPalette(palette(name))
+    app.setStyleSheet(_SHEET.format(**_SHEET_VALUES[name]))
+    return name
+
+
+def kind_color(kind: str) -> QColor:
+    """Colour of a node kind (grey for unknown kinds)."""
+    return QColor(KIND_COLORS.get(str(kind), "#9e9e9e"))
+
+
+def status_color(status: str | None) -> QColor:
+    """Colour of a run/item status word (grey when unknown)."""
+    return QColor(STATUS_COLORS.get((status or "").lower(), "#9e9e9e"))

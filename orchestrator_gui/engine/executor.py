@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from orchestrator_gui.engine.config import EngineConfig, config_path, load_config
+from orchestrator_gui.engine.config import EngineConfig, SubjectConfig, load_config
 from orchestrator_gui.engine.failures import Escalation, FailureTracker
 from orchestrator_gui.engine.queue import TaskQueue
 from orchestrator_gui.engine.runner import ProcessRunner
@@ -222,9 +222,23 @@ class Engine:
         if self.failures is None:
             return False
         changed = self.failures.clear_escalation(subject_id, kind)
-        with contextlib.suppress(FormatError):
-            self.reload_config()
+        self._set_paused(kind, subject_id, False)
         return changed
+
+    def _set_paused(self, kind: str, subject_id: str, paused: bool) -> None:
+        # The same change the tracker wrote to the file, applied to the config
+        # in use (which may not come from the file: re-reading it would drop
+        # settings given in code).
+        with self._lock:
+            cfg = self._config
+            field = "schedules" if kind == "schedule" else "todos"
+            table = dict(getattr(cfg, field))
+            current = table.get(subject_id)
+            if current is not None and current.paused == paused:
+                return
+            table[subject_id] = (current or SubjectConfig()).model_copy(update={"paused": paused})
+            self._config = cfg.model_copy(update={field: table})
+            self.runner.config = self._config
 
     # ------------------------------------------------------------ events
 
@@ -238,11 +252,13 @@ class Engine:
                 self._listeners = [f for f in self._listeners if f is not fn]
         return remove
 
-    def _emit(self, type_: EventType, task: Task, data: dict[str, Any] | None = None) -> None:
+    def _emit(self, type_: EventType, task: Task, data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+              ) -> None:
         listeners = self._listeners  # copy-on-write list: no lock needed to read
         if not listeners:
             return
-        event = EngineEvent(type_, task.task_id, task.kind, task.subject_id, data or {})
+        payload = data() if callable(data) else data
+        event = EngineEvent(type_, task.task_id, task.kind, task.subject_id, payload or {})
         for fn in listeners:
             try:
                 fn(event)
@@ -313,7 +329,7 @@ class Engine:
         result = RunResult(task_id=t.task_id, kind=t.kind, subject_id=t.subject_id, title=t.title, mode=t.mode,
                            status="cancelled", started_at=now, ended_at=now, duration_s=0.0,
                            error=f"{reason} before it started", meta=dict(t.meta))
-        self._emit("finished", t, result.model_dump(mode="json"))
+        self._emit("finished", t, lambda: result.model_dump(mode="json"))
         h._resolve(result)
         with self._lock:
             self._idle.notify_all()
@@ -418,7 +434,7 @@ class Engine:
             self._emit("error", t, {"message": f"time tracking: {exc}"})
 
     def _finish(self, h: TaskHandle, result: RunResult) -> None:
-        self._emit("finished", h.task, result.model_dump(mode="json"))
+        self._emit("finished", h.task, lambda: result.model_dump(mode="json"))
         with self._lock:
             self._queue.done(h.task_id)
             self._handles.pop(h.task_id, None)
@@ -428,9 +444,8 @@ class Engine:
         self._dispatch()
 
     def _on_escalate(self, esc: Escalation) -> None:
-        with contextlib.suppress(FormatError):
-            if config_path(self.workspace).exists():
-                self.reload_config()
+        if esc.paused:
+            self._set_paused(esc.kind, esc.subject_id, True)
         h = self._handles.get(esc.task_id)
         task = h.task if h is not None else Task(kind=esc.kind, task_id=esc.task_id, subject_id=esc.subject_id)
         self._emit("escalated", task, esc.model_dump(mode="json"))

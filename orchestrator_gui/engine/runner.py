@@ -97,13 +97,28 @@ class ProcessRunner:
     def __init__(self, workspace: str | os.PathLike[str], config: EngineConfig, *,
                  dry_run: bool = False, stderr_tail_bytes: int = 4096) -> None:
         self.workspace = Path(workspace)
-        self.config = config
+        # Resolved once: each run needs these strings, and path objects and
+        # realpath() calls per run were a large part of the runner's own CPU.
+        self._root = str(self.workspace.resolve())
+        self._runs = os.path.join(self._root, str(RUNS_DIR))
+        self._config = config
+        self._env_cache: dict[str, dict[bytes, bytes]] = {}
         self.dry_run = dry_run
         self.stderr_tail_bytes = stderr_tail_bytes
 
+    @property
+    def config(self) -> EngineConfig:
+        """The config in use (assigning a new one takes effect for the next run)."""
+        return self._config
+
+    @config.setter
+    def config(self, config: EngineConfig) -> None:
+        self._config = config
+        self._env_cache = {}
+
     def template_for(self, task: Task) -> list[str] | None:
         """The runner template for the task's mode, or None (dry run)."""
-        return None if self.dry_run else self.config.runner_for(task.mode)
+        return None if self.dry_run else self._config.runner_for(task.mode)
 
     def command_for(self, task: Task) -> list[str] | None:
         """The expanded argument list the task would run, or None for a dry run."""
@@ -113,14 +128,13 @@ class ProcessRunner:
         return expand_template(template, self._values(task))
 
     def _values(self, task: Task) -> dict[str, str]:
-        _, instr = run_paths(self.workspace, task.task_id)
         return {
             "instructions": task.instructions,
-            "instructions_file": str(instr.resolve()),
+            "instructions_file": os.path.join(self._runs, f"{task.task_id}.instructions.md"),
             "mode": task.mode,
             "task_id": task.task_id,
             "schedule_id": task.subject_id if task.kind == "schedule" and task.subject_id else "",
-            "workspace": str(self.workspace.resolve()),
+            "workspace": self._root,
         }
 
     def run(self, task: Task, *, token: CancelToken | None = None, on_event: EventCallback | None = None,
@@ -148,15 +162,18 @@ class ProcessRunner:
         """
         token = token or CancelToken()
         emit = on_event or (lambda _t, _p: None)
-        log_path, instr_path = run_paths(self.workspace, task.task_id)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path = os.path.join(self._runs, f"{task.task_id}.log")
         started_at, t0 = utcnow(), time.monotonic()
         template = self.template_for(task)
         base = dict(task_id=task.task_id, kind=task.kind, subject_id=task.subject_id, title=task.title,
-                    mode=task.mode, started_at=started_at, timeout_s=timeout_s, log_path=str(log_path),
+                    mode=task.mode, started_at=started_at, timeout_s=timeout_s, log_path=log_path,
                     meta=dict(task.meta))
-        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0),
-                      0o666)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+        try:
+            log = os.open(log_path, flags, 0o666)
+        except FileNotFoundError:  # first run in this workspace (or the folder was removed)
+            os.makedirs(self._runs, exist_ok=True)
+            log = os.open(log_path, flags, 0o666)
         try:
             head = [f"# orchestrator-gui run {task.task_id}",
                     f"# kind: {task.kind}  subject: {task.subject_id or '-'}  mode: {task.mode}",
@@ -176,10 +193,13 @@ class ProcessRunner:
                 _write(log, "\n".join(h for h in head if h is not None) + "\n")
                 return RunResult(**base, status=status, ended_at=utcnow(), duration_s=time.monotonic() - t0,
                                  dry_run=True)
-            argv = expand_template(template, self._values(task))
+            values = self._values(task)
+            argv = expand_template(template, values)
             if uses_placeholder(template, "instructions_file"):
-                instr_path.write_bytes(task.instructions.encode("utf-8", "surrogatepass"))
-            cwd = self.workspace / (self.config.cwd_for(task.mode) or ".")
+                with open(values["instructions_file"], "wb") as fh:
+                    fh.write(task.instructions.encode("utf-8", "surrogatepass"))
+            rel = self._config.cwd_for(task.mode)
+            cwd = os.path.join(self._root, rel) if rel else self._root
             head += [f"# command: {json.dumps(argv, ensure_ascii=False)}", f"# cwd: {cwd}"]
             _write(log, "\n".join(h for h in head if h is not None) + "\n")
             return self._spawn_and_watch(task, argv, cwd, log, token, emit, timeout_s, t0, base)
@@ -188,14 +208,22 @@ class ProcessRunner:
 
     # ----------------------------------------------------------- internals
 
-    def _env(self, task: Task) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(self.config.env_for(task.mode))
-        env.update(ORCHESTRATOR_TASK_ID=task.task_id, ORCHESTRATOR_TASK_KIND=task.kind,
-                   ORCHESTRATOR_MODE=task.mode, ORCHESTRATOR_WORKSPACE=str(self.workspace.resolve()))
+    def _env(self, task: Task) -> dict[bytes, bytes]:
+        # Bytes, built once per mode: Popen would otherwise re-encode every
+        # variable of os.environ on every spawn.
+        base = self._env_cache.get(task.mode)
+        if base is None:
+            base = dict(os.environb)
+            base.update((os.fsencode(k), os.fsencode(v)) for k, v in self._config.env_for(task.mode).items())
+            base[b"ORCHESTRATOR_WORKSPACE"] = os.fsencode(self._root)
+            self._env_cache[task.mode] = base
+        env = dict(base)
+        env[b"ORCHESTRATOR_TASK_ID"] = task.task_id.encode()
+        env[b"ORCHESTRATOR_TASK_KIND"] = task.kind.encode()
+        env[b"ORCHESTRATOR_MODE"] = os.fsencode(task.mode)
         return env
 
-    def _spawn_and_watch(self, task: Task, argv: list[str], cwd: Path, log: int, token: CancelToken,
+    def _spawn_and_watch(self, task: Task, argv: list[str], cwd: str, log: int, token: CancelToken,
                          emit: EventCallback, limit: float | None, t0: float, base: dict[str, Any]) -> RunResult:
         def failed(error: str) -> RunResult:
             _write(log, f"# finished: failed, {error}\n")
@@ -206,13 +234,13 @@ class ProcessRunner:
             _write(log, "# finished: cancelled before start\n")
             return RunResult(**base, status="cancelled", ended_at=utcnow(), duration_s=time.monotonic() - t0,
                              command=argv)
-        if not cwd.is_dir():
-            return failed(f"working folder {cwd} does not exist")
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, cwd=cwd, env=self._env(task),
                                     start_new_session=True, close_fds=True)
         except FileNotFoundError:
+            if not os.path.isdir(cwd):
+                return failed(f"working folder {cwd} does not exist")
             return failed(f"runner program not found: {argv[0]}")
         except PermissionError:
             return failed(f"runner program is not executable: {argv[0]}")

@@ -239,6 +239,9 @@ def test_timeout_through_the_engine_counts_as_failure_and_escalates(tmp_path, sl
     assert not eng.is_paused("schedule", "17619")
     cfg = tomllib.loads((tmp_path / ".orchestrator" / "config.toml").read_text())
     assert cfg == {"schedules": {"17619": {"paused": False}}}
+    # The engine's config came from code, not from that file: escalating must not have replaced it.
+    again = eng.submit(schedule_task("17619", "nightly", "code", "go", timeout_s=0.3)).result(WAIT)
+    assert (again.status, again.dry_run, again.command[0]) == ("timeout", False, PY)
     eng.shutdown()
 
 

@@ -176,22 +176,28 @@ def node_sizes(
     return out.astype(np.float32)
 
 
-def edge_colors(graph: ThoughtGraph, theme: Theme | str = "dark", *, presence: np.ndarray | None = None) -> np.ndarray:
+def edge_colors(
+    graph: ThoughtGraph, theme: Theme | str = "dark", *, presence: np.ndarray | None = None,
+    rows: np.ndarray | slice | None = None,
+) -> np.ndarray:
     """Colour per edge, (E, 4) float32: type colour whose alpha follows weight and endpoint presence.
 
     Weight is clipped to ``[0, 1]``; weight 0 still shows at a fifth of the
     type's alpha so a link never vanishes silently.  With many edges the
     alpha is lowered so overlapping lines do not saturate into a white mass.
+    ``rows`` restricts the result to some edge rows (for appends).
     """
     th = get_theme(theme)
     ea = graph.edge_arrays()
     m = len(ea.src)
-    colors = th.edge_table[ea.type.astype(np.intp)].copy()
-    w = np.clip(ea.weight, 0.0, 1.0).astype(np.float32)
+    sel = slice(None) if rows is None else rows
+    src, dst, etype, weight = ea.src[sel], ea.dst[sel], ea.type[sel], ea.weight[sel]
+    colors = th.edge_table[etype.astype(np.intp)].copy()
+    w = np.clip(weight, 0.0, 1.0).astype(np.float32)
     density = np.float32(np.clip((4_000.0 / max(m, 1)) ** 0.3, 0.3, 1.0))
     colors[:, 3] *= (0.2 + 0.8 * w) * density
-    if presence is not None and m:
-        colors[:, 3] *= np.minimum(presence[ea.src], presence[ea.dst])
+    if presence is not None and len(src):
+        colors[:, 3] *= np.minimum(presence[src], presence[dst])
     return colors
 
 

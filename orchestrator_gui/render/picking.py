@@ -86,9 +86,12 @@ def pick(
             continue
         cand = np.flatnonzero(ok & (d2 <= np.square(reach)))
         if len(cand):
-            # lexsort: primary key depth, then screen distance for exact depth ties.
-            best = cand[np.lexsort((d2[cand], depth[cand]))[0]]
-            return int(best)
+            # Nearest in depth; exact depth ties go to the nearer on screen.  Two
+            # linear passes rather than a sort: a zoomed-out cloud can put
+            # thousands of points under the cursor.
+            dc = depth[cand]
+            tie = cand[dc == dc.min()]
+            return int(tie[np.argmin(d2[tie])])
     return None
 
 

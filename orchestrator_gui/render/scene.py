@@ -11,15 +11,15 @@ Only a structural change (nodes or edges added/removed) re-uploads whole
 buffers; moves, activation, attention, flags and selection patch the
 attribute buffers over the changed row range.
 
-Level of detail: while the camera moves (and for a short moment after),
-edges are drawn through an index subset of at most :attr:`lod_budget`
-heavy/short edges; when it stops, one full-detail frame follows.  Marker
-antialiasing is off above :attr:`aa_limit` nodes.
+Level of detail: while anything changes -- camera, model, animation -- and
+for :data:`SETTLE_S` after, edges are drawn through an index subset of the
+heavy/short edges that fits a pixel budget (:mod:`.lod`); when it all
+stops, one full-detail frame follows.  Marker antialiasing is off above
+:attr:`aa_limit` nodes.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,21 +29,26 @@ from vispy.scene.visuals import Text
 
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render import arrays
-from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation, node_frame
-from orchestrator_gui.render.camera import DEFAULT_STATE, OrbitCamera, interpolate_pose
+from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation
+from orchestrator_gui.render.camera import OrbitCamera
 from orchestrator_gui.render.labels import declutter
-from orchestrator_gui.render.picking import pick, pick_rect, project
+from orchestrator_gui.render.lod import EdgeRanking, pixels_per_unit
+from orchestrator_gui.render.scene_motion import MotionMixin
+from orchestrator_gui.render.scene_pick import PickingMixin
 from orchestrator_gui.render.theme import Theme, get_theme
 from orchestrator_gui.render.visuals import Nodes, Segments, set_fog
 
 #: Seconds without camera change after which full detail returns.
 SETTLE_S = 0.2
+#: Edge pixels per still frame under software OpenGL (llvmpipe fills roughly 50M line pixels/s on
+#: 2 cores, so this bounds a full-detail frame to a few hundred ms); a GPU draws every edge.
+SOFTWARE_STILL_PX = 20e6
 #: Depth cue strength (0 off): how far the far side of the graph fades towards the background.
 FOG_NODES = 0.5
 FOG_EDGES = 0.6
 
 
-class GraphScene:
+class GraphScene(MotionMixin, PickingMixin):
     """The 3D view of one graph inside ``canvas`` (a vispy ``SceneCanvas``).
 
     Parameters
@@ -56,8 +61,8 @@ class GraphScene:
     ----------
     flushes : int
         Number of buffer-update bursts so far (tests count them).
-    lod_budget : int
-        Edges drawn while the camera moves.
+    lod_px_moving, lod_px_still : float or None
+        Edge pixel budgets per frame while moving / when still (``None``: all edges).
     label_count : int
         Top-attention nodes that get a label.
     """
@@ -84,8 +89,14 @@ class GraphScene:
         self.labels.visible = False
         self.graph: ThoughtGraph | None = None
         self.flushes = 0
-        self.lod_budget = 12_000
+        #: Screen pixels of edges drawn per frame while moving / when still (None: no limit).
+        #: Software GL (llvmpipe) fills ~60M line pixels/s on 2 cores; a GPU does not need a still limit.
+        self.lod_px_moving: float | None = 1.0e6
+        self.lod_px_still: float | None = None
         self.aa_limit = 20_000
+        self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.zeros((0, 3)))
+        self._lod_ppu = 0.0
+        self._ranking_stale = False
         self.label_count = 10
         self._hovered: str | None = None
         self._threshold: float | None = None
@@ -107,6 +118,8 @@ class GraphScene:
         self.animator = Animator(
             make_timer=lambda cb: vapp.Timer(interval=1 / 60, connect=cb, app=canvas.app), on_frame=self._frame
         )
+        self.renderer = ""
+        canvas.events.draw.connect(self._first_draw)
         self._build_shells()
         self._ready = True
         self._apply_theme()
@@ -135,10 +148,13 @@ class GraphScene:
         self._flight = None
 
     def _on_changed(self, summary: Any) -> None:
-        if summary.structure_changed:
+        if summary.nodes_removed or summary.edges_removed:
+            # Rows moved (swap-remove): rebuild.  Animations track rows: snap them.
             self._dirty.add("structure")
-            # Animations track rows that may just have moved: snap them.
             self._anims.clear()
+        elif summary.nodes_added or summary.edges_added:
+            # Pure additions land at the end of the mirrors: append to the buffers.
+            self._dirty.update(("append", "style", "labels"))
         if summary.moved:
             self._dirty.add("positions")
             self._moved_ids.update(summary.moved)
@@ -163,6 +179,8 @@ class GraphScene:
         if "structure" in dirty:
             self._rebuild()
         else:
+            if "append" in dirty:
+                self._append()
             if "positions" in dirty:
                 self._patch_positions(self._moved_ids)
             if "style" in dirty:
@@ -171,6 +189,7 @@ class GraphScene:
                 self._update_labels()
         self._moved_ids.clear()
         self.flushes += 1
+        self._busy()
         self.canvas.update()
 
     # -- buffer building and patching ------------------------------------------------------
@@ -182,7 +201,8 @@ class GraphScene:
             self._presence = np.zeros(0, np.float32)
             self.nodes.set_data(self._pos, np.zeros((0, 4)), np.zeros((0, 4)), np.zeros(0))
             self.edges.set_data(np.zeros((0, 3)), np.zeros((0, 4)))
-            self.edges.set_subset(None)
+            self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), self._pos)
+            self._apply_lod(force=True)
             self._update_labels()
             self._pos_version += 1
             return
@@ -194,10 +214,40 @@ class GraphScene:
         self.nodes.antialias = len(g) <= self.aa_limit
         pos, col = arrays.edge_segments(g, theme=self.theme, positions=self._pos, presence=self._presence)
         self.edges.set_data(pos, col)
-        m = g.number_of_edges()
-        self.edges.set_subset(arrays.edge_lod_mask(g, self.lod_budget, self._pos) if m > self.lod_budget else None)
-        self.edges.use_subset = self.moving
+        ea = g.edge_arrays()
+        self._ranking = EdgeRanking(ea.src, ea.dst, ea.weight, self._pos)
+        self._ranking_stale = False
+        self._apply_lod(force=True)
         self._update_labels()
+
+    def _append(self) -> None:
+        """Upload the nodes and edges added at the end of the mirrors since the last update."""
+        g = self.graph
+        n_old, n = len(self._pos), len(g)
+        if n < n_old or self.nodes.buffers.n != n_old:
+            self._rebuild()
+            return
+        if n > n_old:
+            new = g.positions[n_old:].astype(np.float32)
+            self._pos = np.concatenate([self._pos, new])
+            self._pos_version += 1
+            self._radius = max(self._radius, float(np.sqrt((new.astype(np.float64) ** 2).sum(axis=1).max())))
+            self._presence = np.concatenate([self._presence, np.ones(n - n_old, np.float32)])
+            rows = slice(n_old, n)
+            # Colours and sizes for every row are recomputed by the restyle that follows.
+            self.nodes.append(new, self._node_colors()[rows], self._node_outlines()[rows], self._node_sizes()[rows])
+        m_old, m = self.edges.buffers.n // 2, g.number_of_edges()
+        if m > m_old:
+            ea = g.edge_arrays()
+            rows = slice(m_old, m)
+            pos = np.empty((2 * (m - m_old), 3), dtype=np.float32)
+            pos[0::2], pos[1::2] = self._pos[ea.src[rows]], self._pos[ea.dst[rows]]
+            col = arrays.edge_colors(g, self.theme, presence=self._presence, rows=rows)
+            self.edges.append(pos, np.repeat(col, 2, axis=0))
+            # New edges are not ranked yet: drawn in every mode until the next ranking.
+            self._ranking_stale = True
+            self._apply_lod(force=True)
+        self._degree = None
 
     def _node_presence(self) -> np.ndarray:
         return arrays.node_presence(self.graph, show_suppressed=self._show["suppressed"], threshold=self._threshold)
@@ -283,6 +333,42 @@ class GraphScene:
         self.labels.color = np.array([th.label_selected if forced[i] else th.label for i in idx])
         self.labels.visible = True
 
+    def _first_draw(self, event: Any) -> None:
+        """Learn the OpenGL renderer once a context exists; software GL gets a still-frame pixel budget."""
+        self.canvas.events.draw.disconnect(self._first_draw)
+        try:
+            from vispy.gloo import gl
+
+            self.renderer = str(gl.glGetParameter(gl.GL_RENDERER))
+        except Exception:  # noqa: BLE001 - no context/driver query: keep the defaults
+            return
+        if any(name in self.renderer.lower() for name in ("llvmpipe", "softpipe", "swrast", "software")):
+            if self.lod_px_still is None:
+                self.lod_px_still = SOFTWARE_STILL_PX
+                self._apply_lod(force=True)
+
+    def _apply_lod(self, force: bool = False) -> None:
+        """Rebuild the moving/still edge subsets for the current zoom (skipped unless it changed by >30%)."""
+        ppu = pixels_per_unit(tuple(self.canvas.size), self.camera.scale_factor)
+        if not force and self._lod_ppu and 1 / 1.3 < ppu / self._lod_ppu < 1.3:
+            return
+        self._lod_ppu = ppu
+        m = self.edges.buffers.n // 2
+        for mode, px in (("moving", self.lod_px_moving), ("still", self.lod_px_still)):
+            mask = self._ranking.mask(None if px is None else px / ppu)
+            if mask is not None and len(mask) < m:
+                mask = np.concatenate([mask, np.ones(m - len(mask), dtype=bool)])
+            self.edges.set_subset(mode, mask)
+
+    def set_lod(self, *, moving_px: float | None = ..., still_px: float | None = ...) -> None:
+        """Set the edge pixel budgets (``None``: unlimited) for moving and still frames."""
+        if moving_px is not ...:
+            self.lod_px_moving = moving_px
+        if still_px is not ...:
+            self.lod_px_still = still_px
+        self._apply_lod(force=True)
+        self.canvas.update()
+
     def _update_fog(self) -> None:
         """Fit the depth cue to the graph's extent seen from the current pose."""
         c = np.asarray(self.camera.center, dtype=np.float64)
@@ -364,214 +450,3 @@ class GraphScene:
         if self.graph is not None:
             self.graph.select([i for i in ids if i in self.graph], "replace")
             self.flush()
-
-    # -- camera --------------------------------------------------------------------------
-    def _on_camera_change(self) -> None:
-        if not self.moving:
-            self.moving = True
-            if self.edges is not None and self.edges._subset is not None:
-                self.edges.use_subset = True
-        if self._ready:
-            self._update_fog()
-        self._settle_timer.stop()
-        self._settle_timer.start()
-
-    def _settle(self, *_: Any) -> None:
-        if self._flight is not None:  # still flying: keep the cheap frames
-            self._settle_timer.start()
-            return
-        self.moving = False
-        if self.edges is not None:
-            self.edges.use_subset = False
-        self._place_labels()
-        self.canvas.update()
-
-    def reset_camera(self) -> None:
-        """Back to the default pose (whole graph, slightly from above)."""
-        self._flight = None
-        self.camera.set_pose(DEFAULT_STATE)
-
-    def fit(self) -> None:
-        """Centre and zoom so every visible node is in view."""
-        self._flight = None
-        self.camera.set_pose(self._fit_pose())
-
-    def _fit_pose(self) -> dict[str, Any]:
-        pose = self.camera.get_pose()
-        vis = self._presence > 0 if len(self._presence) else None
-        pts = self._pos[vis] if vis is not None else self._pos
-        if len(pts) == 0:
-            pose.update(center=[0.0, 0.0, 0.0], scale_factor=DEFAULT_STATE["scale_factor"])
-            return pose
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        center = (lo + hi) / 2
-        radius = float(np.linalg.norm(pts - center, axis=1).max())
-        pose.update(center=[float(v) for v in center], scale_factor=max(2.3 * radius, 0.5))
-        return pose
-
-    def camera_state(self) -> dict[str, Any]:
-        """The camera pose as a JSON-friendly dict (for settings)."""
-        return self.camera.get_pose()
-
-    def set_camera_state(self, state: dict[str, Any]) -> None:
-        """Restore a pose from :meth:`camera_state`; raises ``ValueError`` on bad values."""
-        self._flight = None
-        self.camera.set_pose(state)
-
-    def fly_to(self, node_id: str, duration_s: float = 0.6) -> None:
-        """Animate the camera to centre ``node_id`` (zooming in if far out); unknown ids raise ``KeyError``."""
-        if self.graph is None or node_id not in self.graph:
-            raise KeyError(node_id)
-        a = self.camera.get_pose()
-        b = dict(a)
-        b["center"] = [float(v) for v in self.graph.positions[self.graph.row_of(node_id)]]
-        b["scale_factor"] = min(a["scale_factor"], 3.2)
-        self._flight = CameraFlight(a, b, float(duration_s), self.animator.clock())
-        if duration_s <= 0:
-            self._frame(self.animator.clock())
-            return
-        self.animator.kick()
-
-    # -- node animations -------------------------------------------------------------------
-    def animate_growth(self, parent_id: str, child_ids: Iterable[str], duration_s: float = 0.5) -> None:
-        """New nodes grow out of their parent: they start at its position, small, and move to their own."""
-        g = self.graph
-        kids = [c for c in child_ids if g is not None and c in g]
-        if g is None or parent_id not in g or not kids:
-            return
-        self.flush()  # the children must be in the buffers first
-        rows = g.rows_of(kids)
-        start = np.repeat(g.positions[g.row_of(parent_id)][None, :], len(kids), axis=0)
-        self._start_nodes(NodeAnimation(kids, start, g.positions[rows].copy(), 0.15, 1.0, duration_s,
-                                        self.animator.clock(), kind="growth"))
-
-    def animate_converge(self, input_ids: Iterable[str], result_id: str, duration_s: float = 0.6) -> None:
-        """Aggregated inputs drift into their result and fade; the result grows where they meet."""
-        g = self.graph
-        if g is None:
-            return
-        self.flush()
-        now = self.animator.clock()
-        inputs = [i for i in input_ids if i in g and i != result_id]
-        if result_id in g:
-            end = g.positions[g.row_of(result_id)]
-            if inputs:
-                rows = g.rows_of(inputs)
-                self._start_nodes(NodeAnimation(inputs, g.positions[rows].copy(), np.repeat(end[None], len(rows), 0),
-                                                1.0, 0.6, duration_s, now, fade=0.25, kind="converge"))
-                start = g.positions[rows].mean(axis=0)[None, :]
-            else:
-                start = end[None, :]
-            self._start_nodes(NodeAnimation([result_id], start, end[None, :].copy(), 0.2, 1.0, duration_s, now,
-                                            kind="growth"))
-
-    def _start_nodes(self, anim: NodeAnimation) -> None:
-        self._anims.append(anim)
-        self._frame(self.animator.clock())
-        self.animator.kick()
-
-    @property
-    def animating(self) -> bool:
-        """True while a flight or node animation runs."""
-        return bool(self._anims) or self._flight is not None
-
-    def _frame(self, now: float) -> bool:
-        """Apply one frame of every running animation; return whether any is still running."""
-        if self._flight is not None:
-            f = self._flight
-            self.camera.set_pose(interpolate_pose(f.a, f.b, f.fraction(now)))
-            if f.fraction(now) >= 1.0:
-                self._flight = None
-        if self._anims and self.graph is not None:
-            g = self.graph
-            touched: list[np.ndarray] = []
-            base = arrays.node_sizes(g, presence=self._presence)
-            colors = self._node_colors()
-            for anim in list(self._anims):
-                live = [i for i in anim.ids if i in g]
-                keep = np.array([i in g for i in anim.ids], dtype=bool)
-                if not live:
-                    self._anims.remove(anim)
-                    continue
-                rows = g.rows_of(live)
-                pos, scale, alpha = node_frame(anim, now)
-                done = anim.fraction(now) >= 1.0
-                if done:
-                    self._anims.remove(anim)
-                    self._pos[rows] = g.positions[rows]
-                    scale, alpha = 1.0, 1.0
-                else:
-                    self._pos[rows] = pos[keep]
-                self.nodes.patch("size", rows, base[rows] * scale)
-                col = colors[rows].copy()
-                col[:, 3] *= alpha
-                self.nodes.patch("color", rows, col)
-                touched.append(rows)
-            if touched:
-                self._push_positions(np.unique(np.concatenate(touched)))
-        self.canvas.update()
-        return self.animating
-
-    # -- picking -------------------------------------------------------------------------
-    def _mvp(self) -> np.ndarray:
-        tr = self.view.scene.node_transform(self.canvas.scene)
-        return np.asarray(tr.map(np.eye(4)), dtype=np.float64)
-
-    def projected(self) -> tuple[np.ndarray, np.ndarray]:
-        """Screen positions (N, 2) in canvas pixels and depth (N,) of every node, cached per camera pose."""
-        mvp = self._mvp()
-        key = (mvp.tobytes(), self._pos_version, tuple(self.canvas.size))
-        if key != self._proj_key or self._proj is None:
-            self._proj = project(self._pos, mvp)
-            self._proj_key = key
-        return self._proj
-
-    def _visible(self) -> np.ndarray:
-        return (self.nodes.buffers.data["a_size"] > 0) & (self.nodes.buffers.data["a_color"][:, 3] > 0)
-
-    def pick_at(self, x: float, y: float, radius: float = 6.0) -> str | None:
-        """Id of the node under canvas pixel ``(x, y)`` (nearest in depth among those hit), or ``None``."""
-        if self.graph is None or len(self._pos) == 0:
-            return None
-        self.flush()
-        xy, depth = self.projected()
-        row = pick(xy, depth, x, y, radius, sizes=self.nodes.buffers.data["a_size"], visible=self._visible())
-        return None if row is None else self.graph.id_of(row)
-
-    def pick_rect(self, x0: float, y0: float, x1: float, y1: float) -> list[str]:
-        """Ids of the visible nodes whose centre lies in the canvas-pixel rectangle."""
-        if self.graph is None or len(self._pos) == 0:
-            return []
-        self.flush()
-        xy, _ = self.projected()
-        return self.graph.ids_of(pick_rect(xy, x0, y0, x1, y1, visible=self._visible()))
-
-    def screen_position(self, node_id: str) -> tuple[float, float]:
-        """Canvas pixel of ``node_id``'s centre (NaN when behind the camera)."""
-        self.flush()
-        xy, _ = self.projected()
-        x, y = xy[self.graph.row_of(node_id)]
-        return float(x), float(y)
-
-    # -- output --------------------------------------------------------------------------
-    def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
-        """Draw one frame off-screen at full detail and return it as (H, W, 4) uint8."""
-        self.flush()
-        lod = self.edges.use_subset
-        self.edges.use_subset = False
-        try:
-            return self.canvas.render(size=size)
-        finally:
-            self.edges.use_subset = lod
-
-    def stats(self) -> dict[str, Any]:
-        """Counters for tests and benchmarks."""
-        return {
-            "nodes": len(self._pos),
-            "edges": len(self.edges.buffers.data["a_position"]) // 2,
-            "flushes": self.flushes,
-            "node_uploads": self.nodes.buffers.uploads,
-            "edge_uploads": self.edges.buffers.uploads,
-            "moving": self.moving,
-            "time": time.perf_counter(),
-        }

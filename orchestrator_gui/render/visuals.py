@@ -121,42 +121,88 @@ def set_fog(visual: Visual, w_range: tuple[float, float], strength: float, color
 
 
 class _Buffers:
-    """Per-attribute vertex buffers with a CPU copy, so patches upload only what changed."""
+    """Per-attribute vertex buffers with spare capacity and a CPU copy.
+
+    Patches upload only the changed row range; appends write into the spare
+    rows (no reallocation until the capacity runs out, then it grows by half).
+    Spare rows hold zeros: a zero colour alpha makes both shaders drop the
+    vertex, so they cost a vertex-shader run and no pixels.
+    """
+
+    GROWTH = 1.5
 
     def __init__(self, visual: Visual, spec: dict[str, int]) -> None:
-        self._visual = visual
         self._spec = spec
-        self.data: dict[str, np.ndarray] = {}
+        self._store: dict[str, np.ndarray] = {}
         self.vbos: dict[str, gloo.VertexBuffer] = {}
+        self.n = 0
         self.uploads = 0
         for name, width in spec.items():
-            empty = np.zeros((1, width) if width > 1 else 1, dtype=np.float32)
-            self.vbos[name] = gloo.VertexBuffer(empty)
+            self._store[name] = self._zeros(name, 1)
+            self.vbos[name] = gloo.VertexBuffer(self._store[name])
             visual.shared_program[name] = self.vbos[name]
-            self.data[name] = empty[:0]
+
+    def _zeros(self, name: str, rows: int) -> np.ndarray:
+        width = self._spec[name]
+        return np.zeros((rows, width) if width > 1 else rows, dtype=np.float32)
+
+    @property
+    def data(self) -> dict[str, np.ndarray]:
+        """Live rows of each attribute (views into the CPU copy)."""
+        return {name: arr[: self.n] for name, arr in self._store.items()}
+
+    @property
+    def capacity(self) -> int:
+        """Rows allocated on the GPU."""
+        return len(next(iter(self._store.values())))
 
     def set(self, **arrays: np.ndarray) -> None:
-        """Replace whole attributes (size may change)."""
-        for name, arr in arrays.items():
-            width = self._spec[name]
-            arr = np.ascontiguousarray(arr, dtype=np.float32).reshape((-1, width) if width > 1 else -1)
-            self.data[name] = arr.copy()
-            # A zero-length buffer is not a valid GL allocation; keep one dummy row.
-            self.vbos[name].set_data(arr if len(arr) else np.zeros((1, width) if width > 1 else 1, np.float32))
+        """Replace every attribute (all must be given, same length) and reallocate with headroom."""
+        n = len(next(iter(arrays.values())))
+        self._allocate(n, int(n * 1.25) + 16, arrays)
+
+    def _allocate(self, n: int, cap: int, arrays: dict[str, np.ndarray]) -> None:
+        for name in self._spec:
+            buf = self._zeros(name, max(cap, 1))
+            src = arrays[name]
+            buf[: len(src)] = np.asarray(src, dtype=np.float32).reshape(buf[: len(src)].shape)
+            self._store[name] = buf
+            self.vbos[name].set_data(buf)
             self.uploads += 1
+        self.n = n
+
+    def append(self, **arrays: np.ndarray) -> None:
+        """Add rows at the end (every attribute must be given, same length)."""
+        k = len(next(iter(arrays.values())))
+        if k == 0:
+            return
+        if self.n + k > self.capacity:
+            merged = {name: np.concatenate([self._store[name][: self.n],
+                                            np.asarray(arrays[name], np.float32).reshape((k,) + self._store[name].shape[1:])])
+                      for name in self._spec}
+            self._allocate(self.n + k, int((self.n + k) * self.GROWTH) + 16, merged)
+            return
+        lo, hi = self.n, self.n + k
+        for name in self._spec:
+            buf = self._store[name]
+            buf[lo:hi] = np.asarray(arrays[name], dtype=np.float32).reshape(buf[lo:hi].shape)
+            self.vbos[name].set_subdata(np.ascontiguousarray(buf[lo:hi]), offset=lo)
+            self.uploads += 1
+        self.n = hi
 
     def patch(self, name: str, rows: np.ndarray | None, values: np.ndarray) -> None:
-        """Write ``values`` at ``rows`` (``None``: all rows, same length) and upload the spanned range only."""
-        cur = self.data[name]
+        """Write ``values`` at ``rows`` (``None``: all live rows) and upload the spanned range only."""
+        cur = self._store[name][: self.n]
         values = np.asarray(values, dtype=np.float32)
         if rows is None:
             if values.shape[0] != cur.shape[0]:
                 raise ValueError(f"{name}: {values.shape[0]} rows for a buffer of {cur.shape[0]}")
-            changed = np.flatnonzero((cur != values).reshape(len(cur), -1).any(axis=1)) if len(cur) else []
+            diff = (cur != values).reshape(len(cur), -1).any(axis=1) if len(cur) else np.zeros(0, bool)
+            changed = np.flatnonzero(diff)
             if len(changed) == 0:
                 return
-            cur[:] = values
             lo, hi = int(changed[0]), int(changed[-1]) + 1
+            cur[lo:hi] = values[lo:hi]
         else:
             rows = np.asarray(rows, dtype=np.int64)
             if len(rows) == 0:
@@ -167,8 +213,7 @@ class _Buffers:
         self.uploads += 1
 
     def __len__(self) -> int:
-        first = next(iter(self._spec))
-        return len(self.data[first])
+        return self.n
 
 
 class NodesVisual(Visual):
@@ -198,6 +243,11 @@ class NodesVisual(Visual):
     def set_data(self, pos: np.ndarray, color: np.ndarray, outline: np.ndarray, size: np.ndarray) -> None:
         """Replace all node attributes (used when nodes are added or removed)."""
         self.buffers.set(a_position=pos, a_color=color, a_outline=outline, a_size=size)
+        self.update()
+
+    def append(self, pos: np.ndarray, color: np.ndarray, outline: np.ndarray, size: np.ndarray) -> None:
+        """Add nodes at the end (rows ``n..n+k``)."""
+        self.buffers.append(a_position=pos, a_color=color, a_outline=outline, a_size=size)
         self.update()
 
     def patch(self, name: str, rows: np.ndarray | None, values: np.ndarray) -> None:
@@ -230,9 +280,10 @@ class SegmentsVisual(Visual):
         self.shared_program["u_alpha"] = float(alpha)
         set_fog(self, (0.0, 1.0), 0.0, (0, 0, 0, 1))
         self._draw_mode = "lines"
-        self._subset: gloo.IndexBuffer | None = None
-        self._subset_len = 0
-        self.use_subset = False
+        #: Index subsets per detail mode; a missing or ``None`` entry draws every segment.
+        self._subsets: dict[str, tuple[gloo.IndexBuffer, int] | None] = {}
+        #: Which subset to draw: ``"moving"`` or ``"still"``.
+        self.mode = "still"
         # depth_mask False: edges ending at node centres must not z-fight with the markers.
         self.set_gl_state(depth_test=True, depth_mask=False, blend=True,
                           blend_func=("src_alpha", "one_minus_src_alpha"), line_width=1.0, cull_face=False)
@@ -243,25 +294,40 @@ class SegmentsVisual(Visual):
         self.buffers.set(a_position=pos, a_color=color)
         self.update()
 
+    def append(self, pos: np.ndarray, color: np.ndarray) -> None:
+        """Add segment vertices at the end."""
+        self.buffers.append(a_position=pos, a_color=color)
+        self.update()
+
     def patch(self, name: str, rows: np.ndarray | None, values: np.ndarray) -> None:
         """Patch vertex rows of ``position`` or ``color``."""
         self.buffers.patch("a_" + name, rows, values)
         self.update()
 
-    def set_subset(self, segment_mask: np.ndarray | None) -> None:
-        """Segments drawn while :attr:`use_subset` is on (``None``: no subset, draw all)."""
+    def set_subset(self, mode: str, segment_mask: np.ndarray | None) -> None:
+        """Segments drawn in detail ``mode`` (``None``: draw all of them)."""
         if segment_mask is None:
-            self._subset, self._subset_len = None, 0
+            self._subsets[mode] = None
+            self.update()
             return
         seg = np.flatnonzero(segment_mask).astype(np.uint32)
         idx = np.empty(2 * len(seg), dtype=np.uint32)
         idx[0::2] = 2 * seg
         idx[1::2] = 2 * seg + 1
-        self._subset_len = len(idx)
-        if self._subset is None:
-            self._subset = gloo.IndexBuffer(idx if len(idx) else np.zeros(2, np.uint32))
+        old = self._subsets.get(mode)
+        data = idx if len(idx) else np.zeros(2, np.uint32)
+        if old is None:
+            ib = gloo.IndexBuffer(data)
         else:
-            self._subset.set_data(idx if len(idx) else np.zeros(2, np.uint32))
+            ib = old[0]
+            ib.set_data(data)
+        self._subsets[mode] = (ib, len(idx))
+        self.update()
+
+    def drawn_segments(self) -> int:
+        """Segments the current mode draws."""
+        sub = self._subsets.get(self.mode)
+        return len(self.buffers) // 2 if sub is None else sub[1] // 2
 
     @property
     def alpha(self) -> float:
@@ -279,12 +345,13 @@ class SegmentsVisual(Visual):
     def _prepare_draw(self, view) -> bool | None:
         if len(self.buffers) == 0:
             return False
-        if self.use_subset and self._subset is not None:
-            if self._subset_len == 0:
-                return False
-            self._index_buffer = self._subset
-        else:
+        sub = self._subsets.get(self.mode)
+        if sub is None:
             self._index_buffer = None
+        elif sub[1] == 0:
+            return False
+        else:
+            self._index_buffer = sub[0]
         return None
 
     def _compute_bounds(self, axis, view):

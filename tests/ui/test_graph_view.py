@@ -158,16 +158,27 @@ def test_transaction_updates_buffers_in_one_burst(qtbot, view):
     n0, e0 = len(g), g.number_of_edges()
     flushes = view.scene.flushes
     parent = g.node_ids()[0]
-    g.apply(operations.add_thought(g, "A new idea", parent=parent, now=1.0))
+    cap = view.scene.nodes.buffers.capacity
+    g.apply(operations.add_thought(g, "A new idea", parent=parent, node_id="thought-new", now=1.0))
     qtbot.waitUntil(lambda: view.scene.stats()["nodes"] == n0 + 1)
     st = view.scene.stats()
     assert st["edges"] == e0 + 1 and st["flushes"] == flushes + 1
+    # Appended into the spare rows: no reallocation, and the new node is drawn where the model puts it.
+    assert view.scene.nodes.buffers.capacity == cap
+    np.testing.assert_allclose(view.scene.nodes.buffers.data["a_position"][-1], g.positions[g.row_of("thought-new")])
+    seg = view.scene.edges.buffers.data["a_position"][-2:]
+    np.testing.assert_allclose(seg, g.positions[[g.row_of(parent), g.row_of("thought-new")]], atol=1e-6)
     # Several transactions in one event-loop turn still cost a single update.
     flushes = view.scene.flushes
     for i in range(5):
         g.apply(operations.add_thought(g, f"burst {i}", parent=parent, now=2.0 + i))
     qtbot.waitUntil(lambda: view.scene.stats()["nodes"] == n0 + 6)
     assert view.scene.flushes == flushes + 1
+    # A removal moves rows (swap-remove): the buffers are rebuilt and still match the model row by row.
+    g.apply(operations.delete(g, [g.node_ids()[5]], now=9.0))
+    qtbot.waitUntil(lambda: view.scene.stats()["nodes"] == n0 + 5)
+    np.testing.assert_allclose(view.scene.nodes.buffers.data["a_position"], g.positions, atol=1e-6)
+    assert view.scene.stats()["edges"] == g.number_of_edges()
     # Dynamic values patch in place: activation brightens the node in the buffer.
     row = g.row_of(parent)
     before = view.scene.nodes.buffers.data["a_color"][row].copy()

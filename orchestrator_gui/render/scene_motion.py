@@ -1,0 +1,182 @@
+"""Camera and animation half of :class:`~orchestrator_gui.render.scene.GraphScene` (a mixin).
+
+Level of detail follows activity: every camera change, model update or
+animation frame calls :meth:`MotionMixin._busy`, which switches the edges to
+their cheap subset and (re)starts the settle timer; when it fires, the full
+subset comes back and the labels are re-placed for the new pose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from orchestrator_gui.render import arrays
+from orchestrator_gui.render.animation import CameraFlight, NodeAnimation, node_frame
+from orchestrator_gui.render.camera import DEFAULT_STATE, interpolate_pose
+from orchestrator_gui.render.lod import EdgeRanking
+
+
+class MotionMixin:
+    """Camera control, flights, node animations and the moving/still switch of :class:`GraphScene`."""
+
+    # -- camera --------------------------------------------------------------------------
+    def _on_camera_change(self) -> None:
+        if self._ready:
+            self._update_fog()
+        self._busy()
+
+    def _busy(self) -> None:
+        """Something is changing (camera, model, animation): draw cheap frames until it settles."""
+        if not self.moving:
+            self.moving = True
+            if self.edges is not None:
+                self.edges.mode = "moving"
+        self._settle_timer.stop()
+        self._settle_timer.start()
+
+    def _settle(self, *_: Any) -> None:
+        if self._flight is not None:  # still flying: keep the cheap frames
+            self._settle_timer.start()
+            return
+        self.moving = False
+        if self.edges is not None:
+            if self._ranking_stale and self.graph is not None:
+                ea = self.graph.edge_arrays()
+                self._ranking = EdgeRanking(ea.src, ea.dst, ea.weight, self._pos)
+                self._ranking_stale = False
+                self._apply_lod(force=True)
+            else:
+                self._apply_lod()
+            self.edges.mode = "still"
+        self._place_labels()
+        self.canvas.update()
+
+    def reset_camera(self) -> None:
+        """Back to the default pose (whole graph, slightly from above)."""
+        self._flight = None
+        self.camera.set_pose(DEFAULT_STATE)
+
+    def fit(self) -> None:
+        """Centre and zoom so every visible node is in view."""
+        self._flight = None
+        self.camera.set_pose(self._fit_pose())
+
+    def _fit_pose(self) -> dict[str, Any]:
+        pose = self.camera.get_pose()
+        vis = self._presence > 0 if len(self._presence) else None
+        pts = self._pos[vis] if vis is not None else self._pos
+        if len(pts) == 0:
+            pose.update(center=[0.0, 0.0, 0.0], scale_factor=DEFAULT_STATE["scale_factor"])
+            return pose
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        center = (lo + hi) / 2
+        radius = float(np.linalg.norm(pts - center, axis=1).max())
+        pose.update(center=[float(v) for v in center], scale_factor=max(2.3 * radius, 0.5))
+        return pose
+
+    def camera_state(self) -> dict[str, Any]:
+        """The camera pose as a JSON-friendly dict (for settings)."""
+        return self.camera.get_pose()
+
+    def set_camera_state(self, state: dict[str, Any]) -> None:
+        """Restore a pose from :meth:`camera_state`; raises ``ValueError`` on bad values."""
+        self._flight = None
+        self.camera.set_pose(state)
+
+    def fly_to(self, node_id: str, duration_s: float = 0.6) -> None:
+        """Animate the camera to centre ``node_id`` (zooming in if far out); unknown ids raise ``KeyError``."""
+        if self.graph is None or node_id not in self.graph:
+            raise KeyError(node_id)
+        a = self.camera.get_pose()
+        b = dict(a)
+        b["center"] = [float(v) for v in self.graph.positions[self.graph.row_of(node_id)]]
+        b["scale_factor"] = min(a["scale_factor"], 3.2)
+        self._flight = CameraFlight(a, b, float(duration_s), self.animator.clock())
+        if duration_s <= 0:
+            self._frame(self.animator.clock())
+            return
+        self.animator.kick()
+
+    # -- node animations -------------------------------------------------------------------
+    def animate_growth(self, parent_id: str, child_ids: Iterable[str], duration_s: float = 0.5) -> None:
+        """New nodes grow out of their parent: they start at its position, small, and move to their own."""
+        g = self.graph
+        kids = [c for c in child_ids if g is not None and c in g]
+        if g is None or parent_id not in g or not kids:
+            return
+        self.flush()  # the children must be in the buffers first
+        rows = g.rows_of(kids)
+        start = np.repeat(g.positions[g.row_of(parent_id)][None, :], len(kids), axis=0)
+        self._start_nodes(NodeAnimation(kids, start, g.positions[rows].copy(), 0.15, 1.0, duration_s,
+                                        self.animator.clock(), kind="growth"))
+
+    def animate_converge(self, input_ids: Iterable[str], result_id: str, duration_s: float = 0.6) -> None:
+        """Aggregated inputs drift into their result and fade; the result grows where they meet."""
+        g = self.graph
+        if g is None:
+            return
+        self.flush()
+        now = self.animator.clock()
+        inputs = [i for i in input_ids if i in g and i != result_id]
+        if result_id in g:
+            end = g.positions[g.row_of(result_id)]
+            if inputs:
+                rows = g.rows_of(inputs)
+                self._start_nodes(NodeAnimation(inputs, g.positions[rows].copy(), np.repeat(end[None], len(rows), 0),
+                                                1.0, 0.6, duration_s, now, fade=0.25, kind="converge"))
+                start = g.positions[rows].mean(axis=0)[None, :]
+            else:
+                start = end[None, :]
+            self._start_nodes(NodeAnimation([result_id], start, end[None, :].copy(), 0.2, 1.0, duration_s, now,
+                                            kind="growth"))
+
+    def _start_nodes(self, anim: NodeAnimation) -> None:
+        self._anims.append(anim)
+        self._frame(self.animator.clock())
+        self.animator.kick()
+
+    @property
+    def animating(self) -> bool:
+        """True while a flight or node animation runs."""
+        return bool(self._anims) or self._flight is not None
+
+    def _frame(self, now: float) -> bool:
+        """Apply one frame of every running animation; return whether any is still running."""
+        self._busy()
+        if self._flight is not None:
+            f = self._flight
+            self.camera.set_pose(interpolate_pose(f.a, f.b, f.fraction(now)))
+            if f.fraction(now) >= 1.0:
+                self._flight = None
+        if self._anims and self.graph is not None:
+            g = self.graph
+            touched: list[np.ndarray] = []
+            base = arrays.node_sizes(g, presence=self._presence)
+            colors = self._node_colors()
+            for anim in list(self._anims):
+                live = [i for i in anim.ids if i in g]
+                keep = np.array([i in g for i in anim.ids], dtype=bool)
+                if not live:
+                    self._anims.remove(anim)
+                    continue
+                rows = g.rows_of(live)
+                pos, scale, alpha = node_frame(anim, now)
+                done = anim.fraction(now) >= 1.0
+                if done:
+                    self._anims.remove(anim)
+                    self._pos[rows] = g.positions[rows]
+                    scale, alpha = 1.0, 1.0
+                else:
+                    self._pos[rows] = pos[keep]
+                self.nodes.patch("size", rows, base[rows] * scale)
+                col = colors[rows].copy()
+                col[:, 3] *= alpha
+                self.nodes.patch("color", rows, col)
+                touched.append(rows)
+            if touched:
+                self._push_positions(np.unique(np.concatenate(touched)))
+        self.canvas.update()
+        return self.animating

@@ -142,12 +142,14 @@ def node_outlines(
     theme: Theme | str = "dark",
     hovered: str | None = None,
     selected: Iterable[str] | None = None,
+    running: Iterable[str] | None = None,
 ) -> np.ndarray:
-    """Outline colour per node (alpha 0: no outline): selected nodes, then the hovered one on top."""
+    """Outline colour per node (alpha 0: no outline): selected, then running, then the hovered one on top."""
     th = get_theme(theme)
     out = np.zeros((len(graph), 4), dtype=np.float32)
     rows = selected_rows(graph, selected)
     out[rows] = th.selected
+    out[_rows(graph, list(running) if running else None)] = th.running
     hov = _rows(graph, [hovered] if hovered else None)
     out[hov] = th.hovered
     return out

@@ -99,6 +99,7 @@ class GraphScene(MotionMixin, PickingMixin):
         self._ranking_stale = False
         self.label_count = 10
         self._hovered: str | None = None
+        self._running: list[str] = []
         self._threshold: float | None = None
         self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
         self._dirty: set[str] = set()
@@ -256,7 +257,7 @@ class GraphScene(MotionMixin, PickingMixin):
         return arrays.node_colors(self.graph, self.theme, self._hovered, None, presence=self._presence)
 
     def _node_outlines(self) -> np.ndarray:
-        return arrays.node_outlines(self.graph, self.theme, self._hovered, None)
+        return arrays.node_outlines(self.graph, self.theme, self._hovered, None, self._running)
 
     def _node_sizes(self) -> np.ndarray:
         return arrays.node_sizes(self.graph, presence=self._presence)
@@ -444,6 +445,12 @@ class GraphScene(MotionMixin, PickingMixin):
     def hovered(self) -> str | None:
         """The hovered node id."""
         return self._hovered
+
+    def set_running(self, ids: Iterable[str]) -> None:
+        """Outline the nodes a transform is working on (``[]`` clears)."""
+        self._running = list(ids)
+        self._restyle()
+        self.canvas.update()
 
     def set_selection(self, ids: Iterable[str]) -> None:
         """Replace the graph's selection (the ``SELECTED`` flags); the outline follows via the change burst."""

@@ -37,8 +37,8 @@ class Theme:
         Edge type name -> RGBA (alpha is the maximum; weight scales it down).
     shell : tuple
         Colour of the guide spheres (alpha already faint).
-    selected, hovered : tuple
-        Outline colours.
+    selected, hovered, running : tuple
+        Outline colours (``running``: a transform is working on the node).
     label, label_selected : tuple
         Text colours.
     """
@@ -52,6 +52,7 @@ class Theme:
     hovered: tuple[float, float, float, float]
     label: tuple[float, float, float, float]
     label_selected: tuple[float, float, float, float]
+    running: tuple[float, float, float, float] = (0.3, 0.79, 0.94, 1.0)
     #: How far activation pushes a node colour towards ``highlight`` (0..1).
     activation_gain: float = 0.65
     highlight: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
@@ -105,6 +106,7 @@ DARK = Theme(
     hovered=_hex("#ffe66d"),
     label=_hex("#c9d1d9", 0.95),
     label_selected=_hex("#ffffff"),
+    running=_hex("#4cc9f0"),
     highlight=_hex("#ffffff"),
 )
 
@@ -139,6 +141,7 @@ LIGHT = Theme(
     hovered=_hex("#e67700"),
     label=_hex("#2b3340", 0.95),
     label_selected=_hex("#000000"),
+    running=_hex("#0077b6"),
     activation_gain=0.55,
     highlight=_hex("#ffeb3b"),
 )

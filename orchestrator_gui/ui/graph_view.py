@@ -136,6 +136,10 @@ class GraphView(QWidget):
         if fly and ids and self._graph is not None and ids[0] in self._graph:
             self.scene.fly_to(ids[0])
 
+    def set_running(self, ids: Iterable[str]) -> None:
+        """Mark the nodes a running transform works on (outlined until cleared with ``[]``)."""
+        self.scene.set_running(ids)
+
     def set_theme(self, theme: str) -> None:
         """``"dark"`` or ``"light"``."""
         self.scene.set_theme(theme)

@@ -81,6 +81,8 @@ def test_outlines_mark_selected_then_hovered():
     np.testing.assert_allclose(out[0], DARK.selected)
     np.testing.assert_allclose(out[2], DARK.hovered)
     assert (out[[1, 3, 4], 3] == 0).all()
+    running = arrays.node_outlines(g, "dark", selected=[], running=["b"])
+    np.testing.assert_allclose(running[1], DARK.running)
     # An explicit selection overrides the flags.
     out2 = arrays.node_outlines(g, LIGHT, selected=["d"])
     assert out2[0, 3] == 0 and np.allclose(out2[3], LIGHT.selected)

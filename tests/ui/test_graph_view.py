@@ -244,3 +244,13 @@ def test_theme_visibility_and_active_region(qtbot, view):
     assert view.scene.nodes.buffers.data["a_size"][g.row_of(a)] == 0
     x, y = view.scene.screen_position(a)
     assert view.scene.pick_at(x, y, radius=0.5) != a
+
+
+def test_running_transform_outlines_its_node(view):
+    g = view.graph
+    a = g.node_ids()[2]
+    row = g.row_of(a)
+    view.set_running([a])
+    np.testing.assert_allclose(view.scene.nodes.buffers.data["a_outline"][row], DARK.running)
+    view.set_running([])
+    assert view.scene.nodes.buffers.data["a_outline"][row, 3] == 0

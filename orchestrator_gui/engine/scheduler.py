@@ -25,7 +25,8 @@ runs instead of Roo's task stack:
 holds a valid time (the extension keeps it current while VS Code is open),
 otherwise the time computed by :func:`~orchestrator_gui.formats.nextrun.next_execution_ms`.
 Everything here is a pure function of its arguments; the loop that acts on
-the decisions is :class:`orchestrator_gui.engine.scheduler_loop.Scheduler`.
+the decisions is :class:`orchestrator_gui.engine.scheduler_loop.Scheduler`
+(kept in its own module for size).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Action(enum.StrEnum):
     EXPIRE = "expire"            # past its expiration: deactivated
     NOT_DUE = "not_due"
     INACTIVE = "inactive"
+    PAUSED = "paused"            # paused in our config (3-strike escalation or by hand)
     UNSUPPORTED = "unsupported"  # scheduleType other than "time": the extension never runs it
     NO_NEXT = "no_next"          # no next time can be computed (no interval/unit, invalid date)
 
@@ -261,6 +263,10 @@ def decide(schedule: Mapping[str, Any], now_ms: int, tz: tzinfo, *, armed: int |
     exp = expiration_ms(schedule, tz)
     if exp is not None and now_ms > exp:
         return out(Action.EXPIRE, f"expired at {iso_ms(exp)}: deactivated", due_ms=due, updates=expired_updates())
+    if exp is not None and due is not None and due > exp:
+        # setupTimerForSchedule deactivates a schedule whose next run falls after its expiration.
+        return out(Action.EXPIRE, f"next run {iso_ms(due)} is after the expiration {iso_ms(exp)}: deactivated",
+                   due_ms=due, updates=expired_updates())
     if due is None:
         return out(Action.NO_NEXT, "no next run can be computed (check timeInterval, timeUnit and dates)")
     if now_ms < due:

@@ -1,0 +1,191 @@
+"""``run``: the scheduler without the GUI, or one TODO item as a task.
+
+* ``run --once`` fires what is due now, waits for those runs and exits
+  (status 1 when a run failed or a write-back was refused);
+* ``run`` keeps firing schedules until SIGINT or SIGTERM, then cancels the
+  running tasks (their process groups are stopped) and exits 0;
+* ``run --todo LINE`` runs the TODO.md item on LINE and exits.
+
+Progress goes to stderr; ``--json`` prints a summary on stdout at the end.
+``--dry-run`` records runs without starting anything, whatever the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from orchestrator_gui.cli.cmd_schedules import parse_now, parse_zone
+from orchestrator_gui.cli.output import CliError, emit_json, workspace
+from orchestrator_gui.formats.nextrun import iso_ms, to_ms
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("run", parents=[common], help="run due schedules (or a TODO item) without the GUI")
+    p.add_argument("--once", action="store_true", help="fire what is due now, wait for those runs, exit")
+    p.add_argument("--now", metavar="ISO", help="pretend the clock starts at this time (testing, replays)")
+    p.add_argument("--tz", metavar="ZONE", help="time zone of schedule dates and hours (default: local)")
+    p.add_argument("--dry-run", action="store_true", help="record runs but start nothing, whatever the config")
+    p.add_argument("--missed", choices=["once", "skip", "all"],
+                   help="missed-run policy for this invocation (default: [scheduler] missed, else once)")
+    p.add_argument("--todo", type=int, metavar="LINE", help="run the TODO.md item on LINE as a task, then exit")
+    p.add_argument("--mode", help="mode of the TODO task (default: [todo] mode, else code)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--check-off", dest="check_off", action="store_true", default=None,
+                   help="check the TODO item off if its run completes")
+    g.add_argument("--no-check-off", dest="check_off", action="store_false",
+                   help="never check the TODO item off (overrides the config)")
+    p.set_defaults(handler=cmd_run)
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _clock(now: str | None, frozen: bool):
+    """``--now``: a clock that starts there (and stays there for a one-shot run, so results are repeatable)."""
+    if not now:
+        return None, None
+    base = to_ms(parse_now(now))
+    if frozen:
+        return base, (lambda: base)
+    m0 = time.monotonic()
+    return base, (lambda: base + int((time.monotonic() - m0) * 1000))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator_gui.engine.config import load_config
+    from orchestrator_gui.engine.executor import ThreadExecutor
+    from orchestrator_gui.engine.graph_sync import GraphSync
+    from orchestrator_gui.engine.missed import MissedPolicy
+    from orchestrator_gui.engine.scheduler_loop import Scheduler
+    from orchestrator_gui.engine.scheduler_settings import load_settings
+
+    if args.todo is None and (args.mode or args.check_off is not None):
+        raise CliError("--mode, --check-off and --no-check-off go with --todo LINE")
+    ws = workspace(args)
+    root = ws.root
+    tz = parse_zone(args.tz)
+    base, clock = _clock(args.now, frozen=args.once or args.todo is not None)
+    config = load_config(root)
+    settings = load_settings(root)
+    if args.missed:
+        settings = dataclasses.replace(
+            settings, scheduler=settings.scheduler.model_copy(update={"missed": MissedPolicy(args.missed)}))
+    dry = args.dry_run or (config.runner is None and not any(m.runner for m in config.modes.values()))
+    if dry:
+        _err("dry run: " + ("--dry-run given" if args.dry_run else
+                            "no runner is configured in .orchestrator/config.toml") + "; nothing will be started")
+    engine = ThreadExecutor(root, config, dry_run=args.dry_run)
+    graph = GraphSync.open_workspace(root)
+    graph.attach(engine)
+    sched = Scheduler(root, engine, settings=settings, tz=tz, clock=clock, log=_err,
+                      on_due=lambda sid: graph.subject_due("schedule", sid))
+    summary: dict[str, Any] = {"workspace": str(root), "now": iso_ms(base if base is not None else sched.clock()),
+                               "dry_run": dry, "missed_policy": settings.scheduler.missed.value}
+    status = 0
+    try:
+        if args.todo is not None:
+            status = _run_todo(args, root, engine, graph, settings, summary)
+        elif args.once:
+            sched.run_once(idle=graph.process)
+            status = 1 if _failed(sched) else 0
+        else:
+            _loop(sched, graph)
+    finally:
+        running = len(engine.running()) + len(engine.queued())
+        if running:
+            _err(f"stopping: cancelling {running} task(s)")
+        engine.shutdown(wait=True, cancel=True)
+        graph.process()
+        graph.close()
+    _summarise(sched, graph, summary)
+    if args.json:
+        emit_json(summary)
+    else:
+        _print_text(summary)
+    return status
+
+
+def _failed(sched: Any) -> bool:
+    results = [f.to_dict()["result"] for f in sched.fired]
+    return bool(sched.problems) or any(r is None or r["status"] in ("failed", "timeout") for r in results)
+
+
+def _loop(sched: Any, graph: Any) -> None:
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        _err(f"received {signal.Signals(signum).name}: shutting down")
+        stop.set()
+        sched.wake.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    _err(f"scheduler running for {sched.root} (tick {sched.settings.scheduler.tick_s:g} s); "
+         "stop with Ctrl-C or SIGTERM")
+    try:
+        sched.run_forever(stop, idle=graph.process)
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _run_todo(args: argparse.Namespace, root: Any, engine: Any, graph: Any, settings: Any,
+              summary: dict[str, Any]) -> int:
+    from orchestrator_gui.engine.graph_sync import summary_of
+    from orchestrator_gui.engine.todo_runs import finish, prepare_todo_run
+
+    mode = args.mode or settings.todo.mode
+    run = prepare_todo_run(root, args.todo, mode=mode)
+    run.check_off = args.check_off if args.check_off is not None else settings.check_off_for(run.key, run.text)
+    if engine.is_paused("todo", run.key):
+        raise CliError(f"TODO item on line {args.todo} is paused in .orchestrator/config.toml "
+                       f"([todos.\"{run.key}\"] paused = true); clear it first")
+    graph.subject_due("todo", run.key)
+    _err(f"TODO line {run.line}: {run.text!r}: started task {run.task.task_id}")
+    run.handle = engine.submit(run.task)
+    while True:
+        try:
+            result = run.handle.result(0.2)
+            break
+        except TimeoutError:
+            graph.process()
+    finish(run, root, result)
+    _err(f"TODO line {run.line}: {summary_of(result)}" + (f"; {run.note}" if run.note else "")
+         + ("; checked off" if run.checked else ""))
+    summary["todo"] = run.to_dict()
+    return 0 if result.status == "completed" and run.checked is not False else 1
+
+
+def _summarise(sched: Any, graph: Any, summary: dict[str, Any]) -> None:
+    from orchestrator_gui.engine.scheduler import SKIPPED, Action
+
+    summary["fired"] = [f.to_dict() for f in sched.fired]
+    summary["skipped"] = [d.to_dict() for d in sched.decisions if d.action in SKIPPED or d.action is Action.PAUSED]
+    summary["waiting"] = [d.to_dict() for d in sched.decisions if d.action is Action.WAIT]
+    summary["problems"] = list(dict.fromkeys(sched.problems + graph.problems))
+
+
+def _print_text(summary: dict[str, Any]) -> None:
+    todo = summary.get("todo")
+    if todo:
+        res = todo["result"] or {}
+        print(f"todo     line {todo['line']}  task {todo['task_id']}  {res.get('status', '?')}"
+              f"{'  checked off' if todo['checked'] else ''}  log {res.get('log_path') or '-'}")
+    for f in summary["fired"]:
+        res = f["result"] or {}
+        print(f"fired    {f['name']} ({f['schedule_id']})  task {f['task_id']}  {res.get('status', 'not started')}"
+              f"  log {res.get('log_path') or '-'}")
+    for d in summary["skipped"]:
+        print(f"skipped  {d['name']} ({d['schedule_id']})  {d['action']}: {d['reason']}")
+    for d in summary["waiting"]:
+        print(f"waiting  {d['name']} ({d['schedule_id']})  {d['reason']}")
+    for p in summary["problems"]:
+        print(f"problem  {p}")
+    if not (todo or summary["fired"] or summary["skipped"] or summary["waiting"]):
+        print("nothing was due")

@@ -1,0 +1,351 @@
+"""Runs in the thought graph: a ``run`` node per run, linked to its schedule or TODO item, and live activation.
+
+Identity
+--------
+A run node gets the id the workspace migration gives the same run when it
+reads ``task_timing.tsv`` (``task_timing.tsv::run/<task_id>``, see
+:mod:`orchestrator_gui.migration.extract`), so a later ``graph build``/sync
+updates our node instead of adding a twin. It is linked to its subject with a
+``scheduled_by`` edge (the migration's relation for "this run was launched by
+that schedule / worked on that TODO item"), marked ``{"by": "engine"}`` so a
+rebuild treats it as a user-drawn edge and keeps it.
+
+Activation (set directly on the dynamic mirrors; they are not undoable)
+-----------------------------------------------------------------------
+* a due schedule (or a TODO item about to run): activation 1, flag ``ACTIVE``;
+* a running task: its run node activation 1, flag ``ACTIVE``;
+* a finished run: ``ACTIVE`` cleared on it and its subject; a failed or
+  timed-out run keeps activation 1 and gets ``ESCALATED`` (drawn red); a
+  successful one settles at :data:`DONE_ACTIVATION`;
+* :meth:`GraphSync.set_escalated` is for the 3-strike escalation (the
+  schedule or TODO node turns red).
+
+The structural changes go through one :class:`Transaction` per event, applied
+through the :class:`~orchestrator_gui.store.store.GraphStore` when the
+workspace has one (``.orchestrator/graph.db``), so they are journaled and
+undoable. A graph problem never stops a run: it is recorded in
+:attr:`GraphSync.problems` and reported by the caller.
+
+All methods are thread-safe (one lock) but must be called on the thread that
+owns the graph: a store's SQLite connection belongs to the thread that opened
+it. Engine events arrive in worker threads, so :meth:`GraphSync.listener`
+only queues them and the owning thread applies them with :meth:`GraphSync.process`.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator_gui.migration.extract import SCHEDULES_FILE, TIMING_FILE, TODO_FILE, node_id, text_hash
+from orchestrator_gui.migration.place import ShellPlanner
+from orchestrator_gui.model.graph import ThoughtGraph
+from orchestrator_gui.model.nodes import Edge, EdgeType, Layer, Node, NodeFlag, NodeKind, NodeStatus, Source
+from orchestrator_gui.model.transactions import AddEdge, AddNode, Transaction, UpdateNode
+
+#: ``Provenance.actor`` of the engine's graph transactions and ``metadata["by"]`` of its edges.
+ACTOR = "engine"
+#: Activation a successful run settles at (a failed one stays at 1).
+DONE_ACTIVATION = 0.4
+_STATUS = {"completed": NodeStatus.DONE, "failed": NodeStatus.FAILED, "timeout": NodeStatus.FAILED,
+           "cancelled": NodeStatus.CANCELLED}
+
+
+def run_node_id(task_id: str) -> str:
+    """Id of the run node of ``task_id`` (the migration's id for the same run)."""
+    return node_id(TIMING_FILE, f"run/{task_id}")
+
+
+def schedule_node_id(schedule_id: str) -> str:
+    """Id of the node of a Roo schedule."""
+    return node_id(SCHEDULES_FILE, f"schedule/{schedule_id}")
+
+
+def todo_node_id(item_key: str) -> str:
+    """Id of the node of a TODO item, from its key (see :func:`todo_item_key`)."""
+    return node_id(TODO_FILE, item_key)
+
+
+def todo_item_key(items: list[Any], line: int) -> str:
+    """The migration's stable key of the TODO item on ``line``: ``item/<hash of text>``, ``~n`` for repeats.
+
+    Parameters
+    ----------
+    items : list of TodoItem
+        ``TodoDocument.items`` in file order.
+    line : int
+        The item's line.
+    """
+    target = next((it for it in items if it.line == line), None)
+    if target is None:
+        raise KeyError(f"no TODO item on line {line}")
+    h = text_hash(target.text)
+    n = sum(1 for it in items if it.line < line and text_hash(it.text) == h)
+    return f"item/{h}" if n == 0 else f"item/{h}~{n}"
+
+
+def todo_item_keys(items: list[Any]) -> dict[int, str]:
+    """:func:`todo_item_key` of every item at once (line -> key), in one pass."""
+    seen: dict[str, int] = {}
+    out: dict[int, str] = {}
+    for it in sorted(items, key=lambda it: it.line):
+        h = text_hash(it.text)
+        n = seen.get(h, 0)
+        seen[h] = n + 1
+        out[it.line] = f"item/{h}" if n == 0 else f"item/{h}~{n}"
+    return out
+
+
+def subject_node_id(kind: str, subject_id: str | None) -> str | None:
+    """The graph node of a task's subject (schedule id, or TODO item key), or None."""
+    if not subject_id:
+        return None
+    if kind == "schedule":
+        return schedule_node_id(subject_id)
+    if kind == "todo":
+        return todo_node_id(subject_id)
+    return None
+
+
+def _seconds(value: Any) -> float:
+    if value is None:
+        return time.time()
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    return float(value)
+
+
+def summary_of(result: Any) -> str:
+    """``result.summary()``, or the bare status when that cannot be formatted."""
+    try:
+        return str(result.summary())
+    except Exception:  # noqa: BLE001 - an odd result (timeout without a limit) must not lose the status
+        return str(result.status)
+
+
+class GraphSync:
+    """Mirrors engine runs into a thought graph.
+
+    Parameters
+    ----------
+    graph : ThoughtGraph or None
+        The graph to update; ``None`` disables everything (no store in the workspace).
+    apply : callable, optional
+        How to commit a transaction; by default ``graph.apply`` (pass
+        ``store.apply`` so it is journaled).
+    workspace : path-like, optional
+        Root used to make log paths workspace-relative.
+    close : callable, optional
+        Called by :meth:`close` (closes the store that :meth:`open_workspace` opened).
+    """
+
+    def __init__(self, graph: ThoughtGraph | None, *, apply: Callable[[Transaction], Any] | None = None,
+                 workspace: str | os.PathLike[str] | None = None, close: Callable[[], None] | None = None) -> None:
+        self.graph = graph
+        self._apply = apply or (graph.apply if graph is not None else None)
+        self.workspace = Path(workspace) if workspace is not None else None
+        self._close = close
+        self._lock = threading.RLock()
+        #: Messages about graph updates that could not be made (the runs themselves are unaffected).
+        self.problems: list[str] = []
+        self._inbox: collections.deque[tuple[Any, dict[str, Any]]] = collections.deque()
+        self._engine: Any = None
+
+    # -- engine events ----------------------------------------------------------------------
+    def attach(self, engine: Any) -> Callable[[], None]:
+        """Listen to ``engine``'s events (see :meth:`listener`); returns the remover."""
+        self._engine = engine
+        return engine.add_listener(self.listener)
+
+    def listener(self, event: Any) -> None:
+        """Engine listener (any thread): queue ``started``/``finished``/``escalated`` events for :meth:`process`."""
+        if self.graph is None or event.type not in ("started", "finished", "escalated") \
+                or event.kind not in ("schedule", "todo"):
+            return
+        info: dict[str, Any] = {}
+        if event.type == "started":
+            handle = self._engine.handle(event.task_id) if self._engine is not None else None
+            task = getattr(handle, "task", None)
+            info = {"title": getattr(task, "title", ""), "mode": getattr(task, "mode", ""),
+                    "started_at": time.time()}
+        self._inbox.append((event, info))
+
+    def process(self) -> int:
+        """Apply the queued engine events (call on the graph's thread); returns how many."""
+        from orchestrator_gui.engine.runner import run_paths
+        from orchestrator_gui.engine.tasks import RunResult
+
+        n = 0
+        while self._inbox:
+            ev, info = self._inbox.popleft()
+            n += 1
+            if ev.type == "started":
+                log = str(run_paths(self.workspace, ev.task_id)[0]) if self.workspace is not None else None
+                self.run_started(task_id=ev.task_id, kind=ev.kind, subject_id=ev.subject_id,
+                                 title=str(info.get("title") or ""), mode=str(info.get("mode") or ""),
+                                 started_at=info.get("started_at"), log_path=log)
+            elif ev.type == "finished":
+                try:
+                    result = RunResult.model_validate(ev.data)
+                except Exception as exc:  # noqa: BLE001
+                    self.problems.append(f"graph not updated (run finished): {exc}")
+                    continue
+                self.run_finished(result)
+            elif ev.type == "escalated":
+                self.set_escalated(ev.kind, ev.subject_id, True)
+        return n
+
+    # -- opening ----------------------------------------------------------------------------
+    @classmethod
+    def open_workspace(cls, workspace: str | os.PathLike[str]) -> GraphSync:
+        """Attach to the workspace's graph store if it has one; otherwise a disabled sync.
+
+        Never raises: a store that cannot be opened (another writer, damage)
+        gives a disabled sync with the reason in :attr:`problems`.
+        """
+        from orchestrator_gui.store.schema import store_path
+        from orchestrator_gui.store.store import GraphStore
+
+        path = store_path(workspace)
+        if not path.is_file():
+            return cls(None, workspace=workspace)
+        try:
+            store = GraphStore.open_workspace(workspace)
+        except Exception as exc:  # noqa: BLE001 - any failure only disables the mirroring
+            sync = cls(None, workspace=workspace)
+            sync.problems.append(f"{path}: graph not updated: {exc}")
+            return sync
+        return cls(store.graph, apply=store.apply, workspace=workspace, close=store.close)
+
+    @property
+    def enabled(self) -> bool:
+        """True when there is a graph to update."""
+        return self.graph is not None
+
+    def close(self) -> None:
+        """Close the store opened by :meth:`open_workspace` (a final snapshot keeps the activation)."""
+        with self._lock:
+            if self._close is not None:
+                try:
+                    self._close()
+                except Exception as exc:  # noqa: BLE001
+                    self.problems.append(f"graph store not closed cleanly: {exc}")
+                self._close = None
+            self.graph = None
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _guard(self, what: str, fn: Callable[[ThoughtGraph], Any]) -> Any:
+        with self._lock:
+            if self.graph is None:
+                return None
+            try:
+                return fn(self.graph)
+            except Exception as exc:  # noqa: BLE001 - the graph is a mirror; a run never fails because of it
+                self.problems.append(f"graph not updated ({what}): {type(exc).__name__}: {exc}")
+                return None
+
+    @staticmethod
+    def _light(g: ThoughtGraph, ids: list[str], activation: float, flag: NodeFlag, on: bool) -> None:
+        present = [i for i in ids if i and i in g]
+        if present:
+            with g.batch():
+                g.set_activation([activation] * len(present), present)
+                g.set_flags(present, flag, on)
+
+    def _rel_log(self, log_path: str | None) -> str | None:
+        if not log_path:
+            return None
+        if self.workspace is not None:
+            try:
+                return Path(os.path.relpath(Path(log_path).resolve(), self.workspace.resolve())).as_posix()
+            except ValueError:
+                pass
+        return log_path
+
+    # -- events -----------------------------------------------------------------------------
+    def subject_due(self, kind: str, subject_id: str | None) -> None:
+        """A schedule became due (or a TODO item is about to run): light it up."""
+        sid = subject_node_id(kind, subject_id)
+        self._guard("due", lambda g: self._light(g, [sid], 1.0, NodeFlag.ACTIVE, True))
+
+    def run_started(self, *, task_id: str, kind: str, subject_id: str | None, title: str, mode: str,
+                    started_at: Any = None, log_path: str | None = None) -> str | None:
+        """Add (or revive) the run node, link it to its subject, light both up; returns the run node id."""
+
+        def do(g: ThoughtGraph) -> str:
+            rid, sid = run_node_id(task_id), subject_node_id(kind, subject_id)
+            t = _seconds(started_at)
+            meta = {"task_id": task_id, "mode": mode, "priority": kind, "subject_id": subject_id,
+                    "result": "started", "duration_s": None, "log": self._rel_log(log_path), "by": ACTOR}
+            edits: list[Any] = []
+            if rid in g:
+                old = g.node(rid)
+                for name, new in (("status", NodeStatus.ACTIVE.value), ("metadata", {**old.metadata, **meta})):
+                    before = old.model_dump(mode="json", include={name})[name]
+                    if before != new:
+                        edits.append(UpdateNode(node_id=rid, field=name, old=before, new=new))
+            else:
+                near = [sid] if sid and sid in g else []
+                theta, phi, r = ShellPlanner(g, {Layer.EXECUTION: 1}).place(rid, Layer.EXECUTION, near=near)
+                node = Node(id=rid, kind=NodeKind.RUN, title=title or task_id, content="", metadata=meta,
+                            status=NodeStatus.ACTIVE, theta=theta, phi=phi, r=r, created=t, updated=t,
+                            source=Source(file=TIMING_FILE, key=f"run/{task_id}"))
+                edits.append(AddNode(node=node))
+            if sid and sid in g and not g.has_edge(rid, sid, EdgeType.SCHEDULED_BY):
+                edits.append(AddEdge(edge=Edge(src=rid, dst=sid, type=EdgeType.SCHEDULED_BY,
+                                               metadata={"by": ACTOR, "via": "run"})))
+            if edits:
+                self._apply(Transaction.create("engine_run_started", edits, params={"task_id": task_id},
+                                               description=f"Run started: {title or task_id}", actor=ACTOR))
+            self._light(g, [rid, sid or ""], 1.0, NodeFlag.ACTIVE, True)
+            g.set_flags([rid], NodeFlag.ESCALATED, False)
+            return rid
+
+        return self._guard("run started", do)
+
+    def run_finished(self, result: Any) -> None:
+        """Record a :class:`~orchestrator_gui.engine.tasks.RunResult`: status, duration, log; update activation."""
+
+        def do(g: ThoughtGraph) -> None:
+            rid = run_node_id(result.task_id)
+            sid = subject_node_id(result.kind, result.subject_id)
+            if rid not in g:
+                self.run_started(task_id=result.task_id, kind=result.kind, subject_id=result.subject_id,
+                                 title=result.title, mode=result.mode, started_at=result.started_at,
+                                 log_path=result.log_path)
+            if rid not in g:
+                return
+            old = g.node(rid)
+            status = _STATUS.get(result.status, NodeStatus.FAILED)
+            meta = {**old.metadata, "result": summary_of(result), "status": result.status,
+                    "duration_s": round(float(result.duration_s), 3), "exit_code": result.exit_code,
+                    "log": self._rel_log(result.log_path) or old.metadata.get("log"),
+                    "dry_run": bool(result.dry_run)}
+            end = _seconds(result.ended_at)
+            edits = []
+            for name, new in (("status", status.value), ("metadata", meta), ("updated", end)):
+                before = old.model_dump(mode="json", include={name})[name]
+                if before != new:
+                    edits.append(UpdateNode(node_id=rid, field=name, old=before, new=new))
+            if edits:
+                self._apply(Transaction.create("engine_run_finished", edits,
+                                               params={"task_id": result.task_id, "status": result.status},
+                                               description=f"Run {result.status}: {result.title or result.task_id}",
+                                               actor=ACTOR))
+            self._light(g, [rid, sid or ""], 0.0, NodeFlag.ACTIVE, False)
+            failed = result.status in ("failed", "timeout")
+            self._light(g, [rid], 1.0 if failed else DONE_ACTIVATION, NodeFlag.ESCALATED, failed)
+            if sid and sid in g:
+                g.set_activation([1.0 if failed else DONE_ACTIVATION], [sid])
+
+        self._guard("run finished", do)
+
+    def set_escalated(self, kind: str, subject_id: str | None, on: bool = True) -> None:
+        """Turn a schedule's or TODO item's node red (3-strike escalation), or clear it."""
+        sid = subject_node_id(kind, subject_id)
+        self._guard("escalation", lambda g: self._light(g, [sid or ""], 1.0 if on else 0.0, NodeFlag.ESCALATED, on))

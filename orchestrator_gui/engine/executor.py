@@ -278,6 +278,11 @@ class Engine:
             A task with that id is pending; a transform without ``fn``.
         DependencyCycleError
             Its dependencies form a cycle.
+
+        Notes
+        -----
+        The engine runs what it is given: whoever fires schedules checks
+        :meth:`is_paused` first.
         """
         return self.submit_batch([task])[0]
 
@@ -413,15 +418,27 @@ class Engine:
         self._finish(h, result)
 
     def _run_transform(self, h: TaskHandle, started: Any, t0: float) -> RunResult:
+        # A thread cannot be killed: a transform's time limit ([timeouts]
+        # transform_s, 0 = none) cancels its token, and the function is
+        # expected to poll ``token.cancelled``.
         t = h.task
         assert t.fn is not None
         status, value, error = "completed", None, None
+        timer = None
+        if h.timeout_s:
+            timer = threading.Timer(h.timeout_s, h.token.cancel, ("timeout",))
+            timer.daemon = True
+            timer.start()
         try:
-            value = t.fn(h.token)
+            if not h.token.cancelled:
+                value = t.fn(h.token)
         except Exception as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            if timer is not None:
+                timer.cancel()
         if h.token.cancelled:
-            status = "cancelled"
+            status = "timeout" if h.token.reason == "timeout" else "cancelled"
         return RunResult(task_id=t.task_id, kind=t.kind, subject_id=t.subject_id, title=t.title, mode=t.mode,
                          status=status, started_at=started, ended_at=utcnow(),  # type: ignore[arg-type]
                          duration_s=time.monotonic() - t0, timeout_s=h.timeout_s, error=error, value=value,

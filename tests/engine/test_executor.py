@@ -290,3 +290,14 @@ def test_many_mixed_tasks_all_finish_exactly_once(tmp_path):
     assert all(h.result(WAIT).ok for h in handles)
     assert eng.wait_idle(WAIT) and set(finished.values()) == {1} and len(finished) == 60
     eng.shutdown()
+
+
+def test_a_transform_time_limit_cancels_its_token(tmp_path):
+    eng = engine(tmp_path, timeouts={"transform_s": 0.2})
+
+    def polite(token):
+        assert token.wait(WAIT)  # returns as soon as the limit cancels the token
+        return "stopped"
+    r = eng.submit(transform_task(polite)).result(WAIT)
+    assert (r.status, r.timeout_s, r.value) == ("timeout", 0.2, "stopped")
+    eng.shutdown()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fixture
+from shared_fixtures import fixture
 from orchestrator_gui.cli.main import main
 
 

@@ -8,7 +8,7 @@ import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
 
-from conftest import fixture
+from shared_fixtures import fixture
 from orchestrator_gui.engine.failures import FailureTracker
 from orchestrator_gui.engine.tasks import RunResult
 from orchestrator_gui.formats.memory import load_memory

@@ -10,7 +10,7 @@ from datetime import timezone
 
 import pytest
 
-from conftest import fixture, fixture_files
+from shared_fixtures import fixture, fixture_files
 from orchestrator_gui.engine import writeback
 from orchestrator_gui.engine.scheduler import skipped_updates, started_updates, waiting_updates
 from orchestrator_gui.engine.writeback import write_runtime_fields

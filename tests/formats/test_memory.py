@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import fixture, fixture_files
+from shared_fixtures import fixture, fixture_files
 
 from orchestrator_gui.formats.memory import (
     MemoryDocument,

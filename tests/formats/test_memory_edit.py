@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from conftest import fixture, fixture_files
+from shared_fixtures import fixture, fixture_files
 
 from orchestrator_gui.formats.memory import MemoryDocument, load_memory
 from orchestrator_gui.formats.problems import ConflictError, FormatError

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import fixture
+from shared_fixtures import fixture
 from orchestrator_gui.formats.nextrun import iso_ms, next_execution_ms, parse_js_iso, upcoming_runs
 from orchestrator_gui.formats.schedules import load_schedules
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LOCAL_DATA, fixture, fixture_files
+from shared_fixtures import LOCAL_DATA, fixture, fixture_files
 from orchestrator_gui.formats.problems import ConflictError
 from orchestrator_gui.formats.roomodes import ModesDocument, load_modes
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conftest import fixture, fixture_files
+from shared_fixtures import fixture, fixture_files
 from orchestrator_gui.formats.problems import ConflictError, FormatError, ReadOnlyError
 from orchestrator_gui.formats.schedules import UI_KEY_ORDER, empty_schedules, load_schedules
 

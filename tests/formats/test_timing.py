@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import LOCAL_DATA, fixture_files
+from shared_fixtures import LOCAL_DATA, fixture_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import LOCAL_DATA, REPO_ROOT, fixture_files
+from shared_fixtures import LOCAL_DATA, REPO_ROOT, fixture_files
 from pydantic import ValidationError
 
 from orchestrator_gui.formats.problems import FormatError, ReadOnlyError

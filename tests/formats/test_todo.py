@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LOCAL_DATA, fixture_files
+from shared_fixtures import LOCAL_DATA, fixture_files
 from orchestrator_gui.formats.problems import FormatError
 from orchestrator_gui.formats.todo import TodoDocument, load_todo
 

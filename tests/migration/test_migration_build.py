@@ -265,7 +265,7 @@ PLACES = {"schedules": ".roo/schedules.json", "todo": "TODO.md", "memory": "pers
 
 
 def test_each_fixture_alone_gives_one_node_per_listed_item(tmp_path):
-    from conftest import fixture_files
+    from shared_fixtures import fixture_files
 
     loaders = {"schedules": lambda p: load_schedules(p).schedules, "todo": lambda p: load_todo(p).items,
                "memory": lambda p: load_memory(p).entries, "timing": lambda p: list(load_timing(p).tasks()),

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import fixture
+from shared_fixtures import fixture
 
 from orchestrator_gui.cli.main import main
 from orchestrator_gui.demo import BUNDLED_DEMO

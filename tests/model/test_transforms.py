@@ -6,7 +6,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import fixture
+from shared_fixtures import fixture
 
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.model import ThoughtGraph, mutate

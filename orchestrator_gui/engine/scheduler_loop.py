@@ -32,7 +32,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -364,10 +364,13 @@ class Scheduler:
     def run_forever(self, stop: threading.Event, *, idle: Callable[[], None] | None = None) -> None:
         """Tick every ``tick_s`` (sooner when a run ends) until ``stop`` is set."""
         while not stop.is_set():
-            self.tick()
-            self.pump()
-            if idle is not None:
-                idle()
+            try:
+                self.tick()
+                self.pump()
+                if idle is not None:
+                    idle()
+            except Exception as exc:  # noqa: BLE001 - a long-running loop reports a bug and keeps going
+                self._problem(f"scheduler error: {type(exc).__name__}: {exc}")
             self.wake.wait(self.settings.scheduler.tick_s)
             self.wake.clear()
 

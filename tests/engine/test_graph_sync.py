@@ -166,3 +166,51 @@ def test_graph_errors_are_recorded_not_raised(ws):
     assert run_node_id("t-6") not in g
     assert "store is read-only" in sync.problems[0]
     assert np.all(g.flags == 0)
+
+
+class FakeEngine:
+    """Just what GraphSync.attach needs: listeners and handle look-ups."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+        self.listeners = []
+
+    def add_listener(self, fn):
+        self.listeners.append(fn)
+        return lambda: self.listeners.remove(fn)
+
+    def handle(self, task_id):
+        from types import SimpleNamespace
+        return SimpleNamespace(task=self.tasks[task_id]) if task_id in self.tasks else None
+
+    def emit(self, event):
+        for fn in self.listeners:
+            fn(event)
+
+
+def test_engine_events_are_queued_and_applied_on_the_owning_thread(ws):
+    import threading
+
+    from orchestrator_gui.engine.executor import EngineEvent
+    from orchestrator_gui.engine.tasks import schedule_task
+
+    g = build_graph(ws)
+    sync = GraphSync(g, workspace=ws)
+    sid = schedule_id(ws)
+    task = schedule_task(sid, "Work through TODO.md", "code", "x", task_id="t-7")
+    eng = FakeEngine({"t-7": task})
+    sync.attach(eng)
+    finished = result("t-7", "schedule", sid, "failed", exit_code=1)
+    events = [EngineEvent("started", "t-7", "schedule", sid, {"timeout_s": 10}),
+              EngineEvent("output", "t-7", "schedule", sid, {"stream": "stdout", "text": "x"}),
+              EngineEvent("finished", "t-7", "schedule", sid, finished.model_dump(mode="json")),
+              EngineEvent("escalated", "t-7", "schedule", sid, {})]
+    worker = threading.Thread(target=lambda: [eng.emit(e) for e in events])
+    worker.start()
+    worker.join()
+    assert run_node_id("t-7") not in g  # nothing touched the graph from the worker thread
+    assert sync.process() == 3          # output events are not queued
+    node = g.node(run_node_id("t-7"))
+    assert (node.title, node.status, node.metadata["exit_code"]) == ("Work through TODO.md", NodeStatus.FAILED, 1)
+    assert node.metadata["log"] == ".orchestrator/runs/t-7.log"
+    assert flags(g, schedule_node_id(sid)) & NodeFlag.ESCALATED

@@ -253,3 +253,11 @@ def test_day_interval_with_start_date_counts_grid_days():
               lastExecutionTime="2025-10-28T08:00:01.000Z", nextExecutionTime="2025-10-29T08:00:00.000Z")
     d = decide(s, ms("2025-11-01T09:00:00.000Z"), UTC, policy="once")
     assert (d.action, d.missed, d.runs) == (Action.FIRE, 4, 1)  # 29, 30, 31 Oct and 1 Nov
+
+
+def test_a_next_run_after_the_expiration_deactivates_like_timer_setup():
+    s = sched(expirationDate="2025-11-01", expirationHour="06", expirationMinute="30",
+              nextExecutionTime="2025-11-01T07:00:00.500Z")
+    d = decide(s, ms("2025-11-01T06:10:00.000Z"), UTC)
+    assert d.action is Action.EXPIRE and "after the expiration" in d.reason
+    assert d.updates == {"active": False, "nextExecutionTime": None}

@@ -21,7 +21,6 @@ from orchestrator_gui.formats.nextrun import parse_js_iso
 from orchestrator_gui.formats.problems import FormatError
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timing import load_timing
-from test_runner import alive, wait_dead
 
 PY = sys.executable
 UTC = timezone.utc
@@ -286,3 +285,31 @@ def test_settings_are_read_with_file_and_line_errors(tmp_path):
     with pytest.raises(FormatError) as exc:
         load_settings(tmp_path)
     assert exc.value.line == 3
+
+
+def test_the_loop_survives_an_error_and_reports_it_once(tmp_path, monkeypatch):
+    import threading
+
+    root = workspace(tmp_path, sched("A"))
+
+    def broken(*a, **kw):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scheduler_loop, "decide", broken)
+    engine, s, lines = setup(root)
+    stop = threading.Event()
+    report = s._problem
+
+    def problem(msg):  # let the loop go round twice, then stop it
+        report(msg)
+        s.wake.set()
+        if len(s.problems) == 2:
+            stop.set()
+
+    s._problem = problem
+    try:
+        s.run_forever(stop)
+    finally:
+        engine.shutdown()
+    assert s.problems == ["scheduler error: RuntimeError: boom"] * 2
+    assert lines.count("problem: scheduler error: RuntimeError: boom") == 1

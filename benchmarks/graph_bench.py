@@ -27,6 +27,11 @@ Figures (targets at 100k/500k on the 2-core reference machine in brackets):
 * ``peak_rss_mb_before_export``: peak resident memory after build, queries and commits
 * ``peak_rss_mb``: peak resident memory of the whole run, exports included (< 1.5 GB)
 
+With ``--dynamics`` (on by default; ``--no-dynamics`` skips it) the same run adds the thought-dynamics
+figures of ``dynamics_bench.py`` and ``transform_bench.py`` on a graph of the same size:
+``pagerank_ms``, ``networkx_pagerank_ms`` (networkx on the same graph, same run), ``pagerank_ratio``
+(< 200 ms and ≥ 20×), ``activation_ms`` (< 10 ms) and ``transform_commit_ms`` (< 10 ms).
+
 The store figures come from :func:`orchestrator_gui.store.bench.measure_store`, run on the same graph
 in a temporary folder.
 """
@@ -45,6 +50,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from orchestrator_gui.model import ThoughtGraph  # noqa: E402
 from orchestrator_gui.model import operations as ops  # noqa: E402
@@ -183,8 +189,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edges", type=int, default=50_000)
     parser.add_argument("--json", action="store_true", help="print one flat JSON object")
     parser.add_argument("--relayout", action="store_true", help="also time a full relayout (slow at 100k)")
+    parser.add_argument("--dynamics", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure PageRank, activation and transform commits (default: on)")
     args = parser.parse_args(argv)
     result = run(args.nodes, args.edges, args.relayout)
+    if args.dynamics:
+        import dynamics_bench
+        import transform_bench
+
+        dyn = dynamics_bench.run(args.nodes, args.edges)
+        result.update({"pagerank_ms": dyn["pagerank_ms"], "networkx_pagerank_ms": dyn["networkx_pagerank_ms"],
+                       "pagerank_ratio": dyn["ratio"], "pagerank_max_diff": dyn["pagerank_max_diff"],
+                       "activation_ms": dyn["activation_ms"]})
+        result["transform_commit_ms"] = transform_bench.run(args.nodes, args.edges)["transform_commit_ms"]
+        result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     if args.json:
         print(json.dumps(result))
     else:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import stat
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -226,14 +227,33 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
     return os.read(fd, size)
 
 
+#: (st_dev, st_ino) -> (offset, newlines before offset) of the last row we counted up to.
+#: The file is append-only, so a prefix once counted never changes; the next
+#: append only counts the bytes added since (by us or by other appenders).
+#: A file that shrank (rewritten by another tool) is simply counted again.
+_LINE_CACHE: dict[tuple[int, int], tuple[int, int]] = {}
+_LINE_CACHE_LOCK = threading.Lock()
+
+
 def _count_newlines(fd: int, end: int) -> int:
-    count, pos = 0, 0
+    st = os.fstat(fd)
+    key = (st.st_dev, st.st_ino)
+    with _LINE_CACHE_LOCK:
+        pos, count = _LINE_CACHE.get(key, (0, 0))
+    if pos > end or pos > st.st_size:
+        pos, count = 0, 0
+    start_pos = pos
     while pos < end:
         chunk = _pread(fd, min(1 << 20, end - pos), pos)
         if not chunk:
             break
         count += chunk.count(b"\n")
         pos += len(chunk)
+    if pos != start_pos:
+        with _LINE_CACHE_LOCK:
+            if len(_LINE_CACHE) > 64:
+                _LINE_CACHE.clear()
+            _LINE_CACHE[key] = (pos, count)
     return count
 
 
@@ -269,10 +289,11 @@ def append_row(path: str | os.PathLike[str], row: NewTimingRow, *, create: bool 
     flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     if create:
         flags |= os.O_CREAT
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise FormatError(name, f"cannot create folder: {exc.strerror or exc}") from None
+        if not p.parent.is_dir():  # checked first: a mkdir on every append is measurable
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FormatError(name, f"cannot create folder: {exc.strerror or exc}") from None
     try:
         fd = os.open(p, flags, 0o666)
     except FileNotFoundError:

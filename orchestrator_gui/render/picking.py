@@ -33,20 +33,27 @@ def project(
 
     Returns
     -------
-    xy : ndarray, shape (N, 2), float64
-        Pixel coordinates; NaN for points behind the camera.
-    depth : ndarray, shape (N,), float64
+    xy : ndarray, shape (N, 2)
+        Pixel coordinates (float32 for float32 points, else float64); NaN behind the camera.
+    depth : ndarray, shape (N,)
         Normalised depth ``z / w``: smaller is nearer; ``inf`` behind the camera.
     """
-    pts = np.asarray(points, dtype=np.float64)
-    m = np.asarray(mvp, dtype=np.float64)
-    # p @ M with p = (x, y, z, 1), without materialising the (N, 4) array.
-    h = pts @ m[:3] + m[3]
-    w = h[:, 3]
+    pts = np.asarray(points)
+    # Work in the points' own precision: float32 positions (the scene's) project in well under a
+    # millisecond at 100k, while an upcast to float64 and a BLAS product cost ~6 ms on 2 cores.
+    dt = np.float32 if pts.dtype == np.float32 else np.float64
+    m = np.asarray(mvp, dtype=dt)
+    x, y, z = np.ascontiguousarray(pts.T, dtype=dt).reshape(3, -1)
+    # p @ M for p = (x, y, z, 1), column by column.
+    hx = x * m[0, 0] + y * m[1, 0] + z * m[2, 0] + m[3, 0]
+    hy = x * m[0, 1] + y * m[1, 1] + z * m[2, 1] + m[3, 1]
+    hz = x * m[0, 2] + y * m[1, 2] + z * m[2, 2] + m[3, 2]
+    w = x * m[0, 3] + y * m[1, 3] + z * m[2, 3] + m[3, 3]
     behind = w <= 1e-12
     with np.errstate(divide="ignore", invalid="ignore"):
-        xy = h[:, :2] / w[:, None]
-        depth = h[:, 2] / w
+        inv = 1.0 / w
+        xy = np.column_stack([hx * inv, hy * inv])
+        depth = hz * inv
     if viewport is not None:
         x0, y0, vw, vh = viewport
         xy = np.column_stack([x0 + (xy[:, 0] + 1.0) * 0.5 * vw, y0 + (1.0 - xy[:, 1]) * 0.5 * vh])

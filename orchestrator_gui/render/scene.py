@@ -32,7 +32,7 @@ from orchestrator_gui.render import arrays
 from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation
 from orchestrator_gui.render.camera import OrbitCamera
 from orchestrator_gui.render.labels import declutter
-from orchestrator_gui.render.lod import EdgeRanking, pixels_per_unit
+from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking, pixels_per_unit
 from orchestrator_gui.render.scene_motion import MotionMixin
 from orchestrator_gui.render.scene_pick import PickingMixin
 from orchestrator_gui.render.theme import Theme, get_theme
@@ -43,6 +43,9 @@ SETTLE_S = 0.2
 #: Edge pixels per still frame under software OpenGL (llvmpipe fills roughly 50M line pixels/s on
 #: 2 cores, so this bounds a full-detail frame to a few hundred ms); a GPU draws every edge.
 SOFTWARE_STILL_PX = 20e6
+#: Least detail of a moving frame: nodes, and edge pixel equivalents (~3k typical edges).
+MOVING_NODES_FLOOR = 50_000
+MOVING_EDGE_PX_FLOOR = 150_000.0
 #: Depth cue strength (0 off): how far the far side of the graph fades towards the background.
 FOG_NODES = 0.5
 FOG_EDGES = 0.6
@@ -61,8 +64,13 @@ class GraphScene(MotionMixin, PickingMixin):
     ----------
     flushes : int
         Number of buffer-update bursts so far (tests count them).
-    lod_px_moving, lod_px_still : float or None
-        Edge pixel budgets per frame while moving / when still (``None``: all edges).
+    lod_edge_px_moving, lod_nodes_moving : float
+        Edge pixel equivalents and nodes drawn per moving frame at full detail; the
+        :class:`~orchestrator_gui.render.lod.DetailController` scales both from frame times.
+    lod_px_still : float or None
+        Edge pixel equivalents per still frame (``None``: every edge).
+    detail : DetailController
+        Adaptive detail of moving frames (fed by :meth:`frame_done`).
     label_count : int
         Top-attention nodes that get a label.
     """
@@ -75,7 +83,7 @@ class GraphScene(MotionMixin, PickingMixin):
         self._ready = False
         self._flight: CameraFlight | None = None
         self._settle_timer = vapp.Timer(interval=SETTLE_S, connect=self._settle, iterations=1, app=canvas.app)
-        self.edges = None
+        self.edges = self.nodes = None
         self.view = canvas.central_widget.add_view()
         self.view.camera = OrbitCamera(on_change=self._on_camera_change)
         self.camera: OrbitCamera = self.view.camera
@@ -89,14 +97,16 @@ class GraphScene(MotionMixin, PickingMixin):
         self.labels.visible = False
         self.graph: ThoughtGraph | None = None
         self.flushes = 0
-        #: Screen pixels of edges drawn per frame while moving / when still (None: no limit).
-        #: Software GL (llvmpipe) fills ~60M line pixels/s on 2 cores; a GPU does not need a still limit.
-        self.lod_px_moving: float | None = 1.0e6
+        self.lod_edge_px_moving = 3.0e6
+        self.lod_nodes_moving = 300_000
         self.lod_px_still: float | None = None
+        self.detail = DetailController()
         self.aa_limit = 20_000
         self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.zeros((0, 3)))
+        self._node_ranking = NodeRanking(np.empty(0))
         self._lod_ppu = 0.0
         self._ranking_stale = False
+        self._frame_mode = "still"
         self.label_count = 10
         self._hovered: str | None = None
         self._running: list[str] = []
@@ -121,6 +131,7 @@ class GraphScene(MotionMixin, PickingMixin):
         )
         self.renderer = ""
         canvas.events.draw.connect(self._first_draw)
+        canvas.events.draw.connect(self._on_draw)
         self._build_shells()
         self._ready = True
         self._apply_theme()
@@ -202,7 +213,7 @@ class GraphScene(MotionMixin, PickingMixin):
             self._presence = np.zeros(0, np.float32)
             self.nodes.set_data(self._pos, np.zeros((0, 4)), np.zeros((0, 4)), np.zeros(0))
             self.edges.set_data(np.zeros((0, 3)), np.zeros((0, 4)))
-            self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), self._pos)
+            self._rank()
             self._apply_lod(force=True)
             self._update_labels()
             self._pos_version += 1
@@ -215,9 +226,7 @@ class GraphScene(MotionMixin, PickingMixin):
         self.nodes.antialias = len(g) <= self.aa_limit
         pos, col = arrays.edge_segments(g, theme=self.theme, positions=self._pos, presence=self._presence)
         self.edges.set_data(pos, col)
-        ea = g.edge_arrays()
-        self._ranking = EdgeRanking(ea.src, ea.dst, ea.weight, self._pos)
-        self._ranking_stale = False
+        self._rank()
         self._apply_lod(force=True)
         self._update_labels()
 
@@ -348,25 +357,66 @@ class GraphScene(MotionMixin, PickingMixin):
                 self.lod_px_still = SOFTWARE_STILL_PX
                 self._apply_lod(force=True)
 
+    def _on_draw(self, event: Any) -> None:
+        self._frame_mode = self.edges.mode
+
+    def _rank(self) -> None:
+        """Rank edges and nodes for level of detail (after structural changes)."""
+        g = self.graph
+        if g is None or len(g) == 0:
+            self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), self._pos)
+            self._node_ranking = NodeRanking(np.empty(0))
+        else:
+            ea = g.edge_arrays()
+            self._ranking = EdgeRanking(ea.src, ea.dst, ea.weight, self._pos)
+            if self._degree is None:
+                self._degree = arrays.node_degree(g)
+            self._node_ranking = NodeRanking(arrays.importance(g, self._degree))
+        self._ranking_stale = False
+
     def _apply_lod(self, force: bool = False) -> None:
-        """Rebuild the moving/still edge subsets for the current zoom (skipped unless it changed by >30%)."""
+        """Rebuild the moving/still subsets for the current zoom (skipped unless it changed by >30%)."""
         ppu = pixels_per_unit(tuple(self.canvas.size), self.camera.scale_factor)
         if not force and self._lod_ppu and 1 / 1.3 < ppu / self._lod_ppu < 1.3:
             return
         self._lod_ppu = ppu
-        m = self.edges.buffers.n // 2
-        for mode, px in (("moving", self.lod_px_moving), ("still", self.lod_px_still)):
-            mask = self._ranking.mask(None if px is None else px / ppu)
-            if mask is not None and len(mask) < m:
-                mask = np.concatenate([mask, np.ones(m - len(mask), dtype=bool)])
-            self.edges.set_subset(mode, mask)
+        self._apply_moving_lod()
+        self.edges.set_subset("still", self._edge_mask(self.lod_px_still))
 
-    def set_lod(self, *, moving_px: float | None = ..., still_px: float | None = ...) -> None:
-        """Set the edge pixel budgets (``None``: unlimited) for moving and still frames."""
+    def _edge_mask(self, budget_px: float | None) -> np.ndarray | None:
+        m = self.edges.buffers.n // 2
+        mask = self._ranking.mask(budget_px, self._lod_ppu)
+        if mask is not None and len(mask) < m:  # edges appended since the ranking: always drawn
+            mask = np.concatenate([mask, np.ones(m - len(mask), dtype=bool)])
+        return mask
+
+    def _apply_moving_lod(self) -> None:
+        """Subsets for moving frames at the controller's current detail."""
+        d = self.detail.detail
+        # Floors keep a moving frame recognisable even on a starved machine: the frame rate
+        # gives way before the picture does.
+        self.edges.set_subset("moving", self._edge_mask(max(d * self.lod_edge_px_moving, MOVING_EDGE_PX_FLOOR)))
+        n = len(self._pos)
+        always = None
+        if self.graph is not None and n:
+            extra = [i for i in [self._hovered, *self._running] if i and i in self.graph]
+            always = np.concatenate([arrays.selected_rows(self.graph), self.graph.rows_of(extra)])
+            for anim in self._anims:
+                always = np.concatenate([always, self.graph.rows_of([i for i in anim.ids if i in self.graph])])
+        count = max(int(d * self.lod_nodes_moving), MOVING_NODES_FLOOR)
+        self.nodes.set_subset("moving", self._node_ranking.mask(count, always, n))
+
+    def set_lod(self, *, moving_px: float | None = ..., moving_nodes: int | None = ...,
+                still_px: float | None = ..., target_ms: float | None = None) -> None:
+        """Tune level of detail: budgets at full detail, the still budget (``None``: all) and the frame target."""
         if moving_px is not ...:
-            self.lod_px_moving = moving_px
+            self.lod_edge_px_moving = float("inf") if moving_px is None else moving_px
+        if moving_nodes is not ...:
+            self.lod_nodes_moving = 10**12 if moving_nodes is None else moving_nodes
         if still_px is not ...:
             self.lod_px_still = still_px
+        if target_ms is not None:
+            self.detail.target_ms = float(target_ms)
         self._apply_lod(force=True)
         self.canvas.update()
 

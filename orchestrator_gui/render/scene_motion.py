@@ -16,7 +16,6 @@ import numpy as np
 from orchestrator_gui.render import arrays
 from orchestrator_gui.render.animation import CameraFlight, NodeAnimation, node_frame
 from orchestrator_gui.render.camera import DEFAULT_STATE, interpolate_pose
-from orchestrator_gui.render.lod import EdgeRanking
 
 
 class MotionMixin:
@@ -30,12 +29,24 @@ class MotionMixin:
 
     def _busy(self) -> None:
         """Something is changing (camera, model, animation): draw cheap frames until it settles."""
-        if not self.moving:
-            self.moving = True
-            if self.edges is not None:
-                self.edges.mode = "moving"
+        self.moving = True
+        if self.edges is not None and self.nodes is not None:
+            self.edges.mode = self.nodes.mode = "moving"
         self._settle_timer.stop()
         self._settle_timer.start()
+
+    def frame_done(self, frame_ms: float) -> None:
+        """A frame was presented after ``frame_ms`` of drawing (the Qt widget reports it).
+
+        Moving frames feed the detail controller; and the settle timer
+        restarts only now, because a slow frame must not count as the quiet
+        period after the change that caused it.
+        """
+        if self._frame_mode == "moving" and self.detail.update(frame_ms):
+            self._apply_moving_lod()
+        if self.moving:
+            self._settle_timer.stop()
+            self._settle_timer.start()
 
     def _settle(self, *_: Any) -> None:
         if self._flight is not None:  # still flying: keep the cheap frames
@@ -44,13 +55,11 @@ class MotionMixin:
         self.moving = False
         if self.edges is not None:
             if self._ranking_stale and self.graph is not None:
-                ea = self.graph.edge_arrays()
-                self._ranking = EdgeRanking(ea.src, ea.dst, ea.weight, self._pos)
-                self._ranking_stale = False
+                self._rank()
                 self._apply_lod(force=True)
             else:
                 self._apply_lod()
-            self.edges.mode = "still"
+            self.edges.mode = self.nodes.mode = "still"
         self._place_labels()
         self.canvas.update()
 

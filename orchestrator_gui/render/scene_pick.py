@@ -63,12 +63,12 @@ class PickingMixin:
     def render(self, size: tuple[int, int] | None = None) -> np.ndarray:
         """Draw one frame off-screen at full detail and return it as (H, W, 4) uint8."""
         self.flush()
-        mode = self.edges.mode
-        self.edges.mode = "still"
+        modes = self.edges.mode, self.nodes.mode
+        self.edges.mode = self.nodes.mode = "still"
         try:
             return self.canvas.render(size=size)
         finally:
-            self.edges.mode = mode
+            self.edges.mode, self.nodes.mode = modes
 
     def stats(self) -> dict[str, Any]:
         """Counters for tests and benchmarks."""
@@ -76,6 +76,8 @@ class PickingMixin:
             "nodes": len(self._pos),
             "edges": len(self.edges.buffers.data["a_position"]) // 2,
             "edges_drawn": self.edges.drawn_segments(),
+            "nodes_drawn": self.nodes.drawn(),
+            "detail": self.detail.detail,
             "flushes": self.flushes,
             "node_uploads": self.nodes.buffers.uploads,
             "edge_uploads": self.edges.buffers.uploads,

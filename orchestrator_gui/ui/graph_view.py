@@ -24,6 +24,7 @@ whatever source.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -99,6 +100,10 @@ class GraphView(QWidget):
         self._banding = False
         self._graph: ThoughtGraph | None = None
         ev = self.canvas.events
+        # Frame timing for the adaptive level of detail: from the start of the draw to the swap.
+        self._frame_t0 = 0.0
+        ev.draw.connect(self._on_draw_start, position="first")
+        self.canvas.native.frameSwapped.connect(self._on_frame_swapped)
         ev.mouse_press.connect(self._on_press)
         ev.mouse_move.connect(self._on_move)
         ev.mouse_release.connect(self._on_release)
@@ -203,6 +208,14 @@ class GraphView(QWidget):
         self.set_graph(None) if self._graph is not None else None
         self.scene.disconnect()
         super().closeEvent(event)
+
+    def _on_draw_start(self, event) -> None:
+        self._frame_t0 = time.perf_counter()
+
+    def _on_frame_swapped(self) -> None:
+        if self._frame_t0:
+            self.scene.frame_done((time.perf_counter() - self._frame_t0) * 1000.0)
+            self._frame_t0 = 0.0
 
     # -- mouse -------------------------------------------------------------------------------
     def _on_press(self, event) -> None:

@@ -254,3 +254,35 @@ def test_running_transform_outlines_its_node(view):
     np.testing.assert_allclose(view.scene.nodes.buffers.data["a_outline"][row], DARK.running)
     view.set_running([])
     assert view.scene.nodes.buffers.data["a_outline"][row, 3] == 0
+
+
+def test_level_of_detail_while_moving_and_full_detail_when_still(qtbot, monkeypatch):
+    from orchestrator_gui.model import ThoughtGraph
+    from orchestrator_gui.render import scene as scene_mod
+
+    monkeypatch.setattr(scene_mod, "MOVING_NODES_FLOOR", 0)
+    monkeypatch.setattr(scene_mod, "MOVING_EDGE_PX_FLOOR", 0.0)
+    n = 3000
+    rng = np.random.default_rng(2)
+    src = rng.integers(0, n, 12000)
+    dst = (src + rng.integers(1, n - 1, 12000)) % n
+    pairs = np.unique(np.stack([src, dst], 1), axis=0)
+    g = ThoughtGraph.from_arrays([f"n{i}" for i in range(n)], ["thought"] * n, edge_src=pairs[:, 0],
+                                 edge_dst=pairs[:, 1], edge_types=["similar"] * len(pairs), now=0.0)
+    v = GraphView()
+    qtbot.addWidget(v)
+    v.resize(800, 600)
+    v.set_graph(g, fit=True)
+    v.show()
+    qtbot.waitExposed(v)
+    v.scene.set_lod(moving_px=20_000, moving_nodes=500)
+    g.select(["n7"])
+    v.scene.camera.azimuth += 10  # a camera change: cheap frames until things settle
+    st = v.scene.stats()
+    assert st["moving"]
+    assert 0 < st["edges_drawn"] < len(pairs) and st["nodes_drawn"] <= 501
+    assert v.scene.nodes._subsets["moving"] is not None
+    qtbot.waitUntil(lambda: not v.scene.moving, timeout=3000)
+    st = v.scene.stats()
+    assert st["edges_drawn"] == len(pairs) or v.scene.lod_px_still is not None
+    assert st["nodes_drawn"] == n

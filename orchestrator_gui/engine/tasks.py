@@ -265,6 +265,8 @@ class RunResult(BaseModel):
         if self.dry_run:
             return f"{self.status} - dry run, no runner configured, nothing was started"
         if self.status == "timeout":
+            if self.timeout_s is None:
+                return "timeout - killed at its time limit"
             return f"timeout - killed after {self.timeout_s:g} s"
         if self.error:
             return f"{self.status} - {self.error}"

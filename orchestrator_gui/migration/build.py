@@ -43,6 +43,8 @@ from orchestrator_gui.model.transactions import AddEdge, AddNode, RemoveEdge, Re
 #: ``Provenance.actor`` of migration transactions.
 ACTOR = "migration"
 #: Fields a rebuild keeps equal to the files, in the order their updates are emitted.
+#: Metadata keys the execution engine writes on run nodes (engine/graph_sync.py); not file-backed.
+ENGINE_METADATA_KEYS = frozenset({"log", "exit_code", "duration_s", "result", "dry_run"})
 SYNCED_FIELDS = ("title", "content", "status", "metadata", "tags", "source")
 _CONTENT_FIELDS = frozenset({"title", "content", "status", "metadata", "tags"})
 _VERSIONED_FIELDS = frozenset({"title", "content"})
@@ -121,6 +123,11 @@ def _node_updates(old: Node, new: Node, actor: str) -> list[UpdateNode]:
     changed: set[str] = set()
     for name in SYNCED_FIELDS:
         before, after = _json(old, name), _json(new, name)
+        if name == "metadata":
+            # The engine records what a run did (log path, exit code, ...) on the same node;
+            # the files know nothing of it, so a rebuild keeps those keys.
+            kept = {k: v for k, v in before.items() if k in ENGINE_METADATA_KEYS and k not in after}
+            after = {**after, **kept}
         if before != after:
             edits.append(UpdateNode(node_id=old.id, field=name, old=before, new=after))
             changed.add(name)

@@ -289,3 +289,19 @@ def test_retitled_item_keeps_position_history_and_user_edges(workspace):
     assert new.history[-1].title == old.title
     assert g.edge(thought.id, new_id, "mentions").weight == 0.7
     assert update_graph(g, workspace).edits == ()
+
+
+def test_rebuild_keeps_what_the_engine_recorded_on_run_nodes(tmp_path):
+    from orchestrator_gui.model.transactions import UpdateNode
+
+    ws = demo_copy(tmp_path)
+    g = build_graph(ws)
+    run = next(n for n in g.nodes() if n.kind is NodeKind.RUN)
+    meta = {**run.metadata, "log": ".orchestrator/runs/x.log", "exit_code": 2}
+    g.apply(Transaction.create("run_finished", [UpdateNode(node_id=run.id, field="metadata",
+                                                           old=run.metadata, new=meta)]))
+    tx = update_graph(g, ws)
+    assert not [e for e in tx.edits if getattr(e, "node_id", None) == run.id]
+    g.apply(tx)
+    assert g.node(run.id).metadata["log"] == ".orchestrator/runs/x.log"
+    assert g.node(run.id).metadata["exit_code"] == 2

@@ -53,9 +53,11 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
 
     m = mb.addMenu("&Edit")
     a["undo"] = _act(win, "&Undo", lambda: win.session and win.session.undo.stack.undo(),
-                     QKeySequence.StandardKey.Undo, icon=sp.SP_ArrowBack)
+                     QKeySequence.StandardKey.Undo)
     a["redo"] = _act(win, "&Redo", lambda: win.session and win.session.undo.stack.redo(),
-                     QKeySequence.StandardKey.Redo, icon=sp.SP_ArrowForward)
+                     QKeySequence.StandardKey.Redo)
+    a["undo"].setIconText("Undo")  # toolbar label; the menu shows what will be undone
+    a["redo"].setIconText("Redo")
     m.addAction(a["undo"])
     m.addAction(a["redo"])
     m.addSeparator()

@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         self._hook_graph(session.graph)
         for p in self.panels:
             p.set_session(session)
+        self._on_selection(list(session.graph.selected_ids()))  # the store keeps the last selection
         self.settings.add_recent(session.root)
         self.update_dynamics()
         self._period.start()

@@ -7,7 +7,9 @@ a list as in the view.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QPalette
+import re
+
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEMES = ("dark", "light")
@@ -134,3 +136,44 @@ def kind_color(kind: str) -> QColor:
 def status_color(status: str | None) -> QColor:
     """Colour of a run/item status word (grey when unknown)."""
     return QColor(STATUS_COLORS.get((status or "").lower(), "#9e9e9e"))
+
+
+_EMPHASIS = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+
+
+def plain(text: str) -> str:
+    """A Markdown line for a read-only cell: no leading list marker, no ``**bold**`` markers."""
+    text = text.strip()
+    if text[:2] in ("- ", "* ", "+ "):
+        text = text[2:]
+    return _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+_INVISIBLE = {0x200D, 0xFE0E, 0xFE0F}  # zero-width joiner and emoji variation selectors
+_GLYPHS: dict[tuple[str, int], bool] = {}
+
+
+def displayable(text: str, font: QFont | None = None) -> str:
+    """``text`` without the characters the UI font cannot draw (emoji would show as empty boxes).
+
+    Only for read-only labels: editable fields always show the exact text.
+    """
+    if text.isascii():
+        return text
+    fm = QFontMetrics(font or QFont())
+    family = (font or QFont()).family()
+    out = []
+    for ch in text:
+        cp = ord(ch)
+        if cp < 0x2000:
+            out.append(ch)
+            continue
+        if cp in _INVISIBLE:
+            continue
+        key = (family, cp)
+        ok = _GLYPHS.get(key)
+        if ok is None:
+            ok = _GLYPHS[key] = fm.inFontUcs4(cp)
+        if ok:
+            out.append(ch)
+    return " ".join("".join(out).split()) if len(out) != len(text) else text

@@ -79,7 +79,7 @@ def changed_lines(before: bytes, after: bytes) -> list[str]:
     """The lines removed or added between two versions of a file (diff order)."""
     a = before.decode("utf-8").splitlines(keepends=True)
     b = after.decode("utf-8").splitlines(keepends=True)
-    return [ln for ln in difflib.unified_diff(a, b, n=0, lineterm="")
+    return [ln.rstrip("\r\n") for ln in difflib.unified_diff(a, b, n=0, lineterm="")
             if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
 
 

@@ -163,9 +163,13 @@ class Panel(QWidget):
                 self.reload()
                 return None
         if choice == "Reload":
+            self.drop_unsaved()
             self.reload()
             self.ctx.reporter.info(f"Reloaded {self.FILE}; your change was not applied")
         return None
+
+    def drop_unsaved(self) -> None:
+        """Forget edits not written yet (the user chose Reload after a conflict)."""
 
     def after_write(self) -> None:
         """Hook run after a successful write (the schedules panel shows its one-time notice)."""
@@ -181,7 +185,7 @@ class FilterTable(QWidget):
     activated = Signal(object)  # key of the row the user selected
 
     def __init__(self, columns: list[str], choice_column: int | None = None, choice_label: str = "All",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, stretch_column: int | None = None) -> None:
         super().__init__(parent)
         self.columns = columns
         self.choice_column = choice_column
@@ -193,14 +197,20 @@ class FilterTable(QWidget):
         self.view = QTableView()
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # logs read newest first
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(22)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        if stretch_column is None:
+            header.setStretchLastSection(True)
+        else:
+            header.setStretchLastSection(False)
+            header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
         self.view.selectionModel().currentRowChanged.connect(self._on_row)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter…")

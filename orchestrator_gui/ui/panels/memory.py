@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from orchestrator_gui.formats.memory import MemoryDocument
 from orchestrator_gui.formats.workspace import MEMORY
 from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
+from orchestrator_gui.ui.theme import displayable, plain
 
 FILE = MEMORY.as_posix()
 COLUMNS = ["Time", "Mode", "Id", "Summary", "Section", "Line"]
@@ -22,7 +23,7 @@ class MemoryPanel(Panel):
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.doc: MemoryDocument | None = None
-        self.table = FilterTable(COLUMNS, choice_column=1, choice_label="All modes")
+        self.table = FilterTable(COLUMNS, choice_column=1, choice_label="All modes", stretch_column=3)
         self.table.activated.connect(self._on_activated)
         self.status = QLabel()
         self.status.setProperty("role", "muted")
@@ -30,10 +31,8 @@ class MemoryPanel(Panel):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.status)
-        self.table.view.setColumnWidth(0, 170)
-        self.table.view.setColumnWidth(1, 110)
-        self.table.view.setColumnWidth(2, 150)
-        self.table.view.setColumnWidth(3, 360)
+        for col, width in ((0, 200), (1, 120), (2, 170), (4, 170), (5, 50)):
+            self.table.view.setColumnWidth(col, width)
 
     def make_doc(self, path: Path, data: bytes | None) -> MemoryDocument:
         return MemoryDocument(path, data if data is not None else b"")
@@ -45,7 +44,7 @@ class MemoryPanel(Panel):
             summary = e.summary or next((b.strip() for b in e.body if b.strip()), "")
             rows.append((e.line, [e.timestamp.timestamp(), e.mode or "", e.id or "", summary.lower(),
                                   e.section or "", e.line],
-                         [e.timestamp_raw, e.mode or "", e.id or "", summary, e.section or "", str(e.line)]))
+                         [e.timestamp_raw, e.mode or "", e.id or "", displayable(plain(summary)), displayable(e.section or ""), str(e.line)]))
         self.table.set_rows(rows)
         n = len(rows)
         self.status.setText(f"{n} entries" if self.doc else ("" if self.session is None else f"{FILE} not found"))

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from orchestrator_gui.formats.timing import TimingDocument, parse_instant, parse_timing
 from orchestrator_gui.formats.workspace import TIMING, TIMING_CSV
 from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
-from orchestrator_gui.ui.theme import status_color
+from orchestrator_gui.ui.theme import displayable, status_color
 
 FILE = TIMING.as_posix()
 COLUMNS = ["Started", "Mode", "Task id", "Task", "Duration", "Status", "Result", "Priority"]
@@ -158,7 +158,7 @@ class RunsPanel(Panel):
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.runs: list[Run] = []
-        self.table = FilterTable(COLUMNS, choice_column=5, choice_label="All statuses")
+        self.table = FilterTable(COLUMNS, choice_column=5, choice_label="All statuses", stretch_column=3)
         self.table.activated.connect(self._on_activated)
         self.chart = DurationChart()
         self.chart.picked.connect(lambda tid: self.table.select_key(tid))
@@ -169,11 +169,12 @@ class RunsPanel(Panel):
         split.addWidget(self.chart)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([900, 500])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
-        for col, width in enumerate((165, 110, 110, 260, 70, 80, 200)):
+        for col, width in ((0, 185), (1, 115), (2, 80), (4, 65), (5, 75), (6, 200), (7, 65)):
             self.table.view.setColumnWidth(col, width)
 
     def on_files_changed(self, names: list[str]) -> None:
@@ -202,7 +203,7 @@ class RunsPanel(Panel):
             rows.append((r.task_id,
                          [r.start or 0.0, r.mode, r.task_id, r.task.lower(), r.duration_s or -1.0, r.status,
                           r.result.lower(), r.priority],
-                         [r.start_raw, r.mode, r.task_id, r.task, format_duration(r.duration_s), r.status, r.result,
+                         [r.start_raw, r.mode, r.task_id, displayable(r.task), format_duration(r.duration_s), r.status, displayable(r.result),
                           r.priority]))
         self.table.set_rows(rows)
         for i in range(self.table.model.rowCount()):

@@ -37,6 +37,7 @@ from orchestrator_gui.formats.workspace import SCHEDULES
 from orchestrator_gui.migration.extract import node_id
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
 from orchestrator_gui.ui.panels.schedule_form import ScheduleForm, describe_delta
+from orchestrator_gui.ui.theme import displayable
 
 FILE = SCHEDULES.as_posix()
 NOTICE_FLAG = "told/reload_window"
@@ -184,7 +185,7 @@ class SchedulesPanel(Panel):
         with QSignalBlocker(self.list):
             self.list.clear()
             for s in self.doc.schedules if self.doc else []:
-                item = QTreeWidgetItem([s.name or s.id, s.mode_display_name or s.mode, "", "", ""])
+                item = QTreeWidgetItem([displayable(s.name or s.id), displayable(s.mode_display_name or s.mode), "", "", ""])
                 item.setData(0, Qt.ItemDataRole.UserRole, s.id)
                 item.setToolTip(0, f"id {s.id}, line {s.line}")
                 self.list.addTopLevelItem(item)
@@ -361,6 +362,9 @@ class SchedulesPanel(Panel):
         self.btn_run.setEnabled(have and self._run_now is not None)
         self.btn_run.setToolTip("Start this schedule's task now" if self._run_now is not None else
                                 "Running a schedule needs the execution engine, which is not available here")
+
+    def drop_unsaved(self) -> None:
+        self.form.load(None)
 
     def after_write(self) -> None:
         if not self.ctx.settings.flag(NOTICE_FLAG):

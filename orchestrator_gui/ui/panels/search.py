@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWi
 from orchestrator_gui.model.nodes import NodeKind
 from orchestrator_gui.model.queries import search
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
-from orchestrator_gui.ui.theme import kind_color
+from orchestrator_gui.ui.theme import displayable, kind_color
 
 LIMIT = 200
 
@@ -79,7 +79,7 @@ class SearchPanel(Panel):
         for node_id in ids:
             node = g.node(node_id)
             where = f"{node.source.file}:{node.source.line}" if node.source and node.source.line else node.kind.value
-            item = QListWidgetItem(_dot(kind_color(node.kind.value)), f"{node.title or node_id}    — {where}")
+            item = QListWidgetItem(_dot(kind_color(node.kind.value)), f"{displayable(node.title or node_id)}    — {where}")
             item.setData(Qt.ItemDataRole.UserRole, node_id)
             item.setToolTip(node.content[:400] if node.content else node.title)
             self.results.addItem(item)

@@ -13,7 +13,6 @@ agent's).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -36,12 +35,12 @@ from PySide6.QtWidgets import (
 from orchestrator_gui.formats.todo import TodoDocument
 from orchestrator_gui.formats.workspace import TODO
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
+from orchestrator_gui.ui.theme import displayable, plain
 
 FILE = TODO.as_posix()
 ROLE = Qt.ItemDataRole.UserRole
 #: (kind, text, occurrence) of a tree row; kind is "heading", "item" or "detail".
 Key = tuple[str, str, int]
-_EMPH = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
 
 
 def rkey(row: QTreeWidgetItem | None) -> Key | None:
@@ -50,13 +49,6 @@ def rkey(row: QTreeWidgetItem | None) -> Key | None:
         return None
     value = row.data(0, ROLE)
     return tuple(value) if value else None
-
-
-def _detail_text(line: str) -> str:
-    text = line.strip()
-    if text[:2] in ("- ", "* ", "+ "):
-        text = text[2:]
-    return _EMPH.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def item_keys(doc: TodoDocument) -> dict[int, Key]:
@@ -200,7 +192,7 @@ class TodoPanel(Panel):
                 if not is_item:
                     while stack and stack[-1][0] >= obj.level:
                         stack.pop()
-                    row = QTreeWidgetItem([obj.text, "", str(line)])
+                    row = QTreeWidgetItem([displayable(obj.text), "", str(line)])
                     row.setFont(0, bold)
                     row.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                                  | Qt.ItemFlag.ItemIsDropEnabled)
@@ -228,7 +220,7 @@ class TodoPanel(Panel):
                     parent.addChild(row)
                     by_line[line] = row
                     for k, detail in enumerate(d for d in obj.details if d.strip()):
-                        sub = QTreeWidgetItem([_detail_text(detail), "", ""])
+                        sub = QTreeWidgetItem([displayable(plain(detail)), "", ""])
                         sub.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                         sub.setForeground(0, self.palette().color(self.palette().ColorRole.PlaceholderText))
                         sub.setData(0, ROLE, ("detail", obj.text, key[2] * 1000 + k))

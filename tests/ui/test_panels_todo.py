@@ -1,0 +1,154 @@
+"""TODO panel on the demo: every action is the same minimal edit the TodoDocument API makes, undoable."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from window_helpers import byte_diff_positions, window  # noqa: F401 - fixture
+from orchestrator_gui.formats.todo import TodoDocument, load_todo
+from orchestrator_gui.ui.panels.todo import item_keys
+
+
+def _doc(window) -> TodoDocument:
+    return load_todo(window.session.workspace.todo)
+
+
+def _expected(before: bytes, path, edit) -> bytes:
+    doc = TodoDocument(path, before)
+    edit(doc)
+    return doc.data
+
+
+def test_checkbox_toggle_changes_exactly_one_byte_and_undo_restores(window, qtbot):
+    path = window.session.workspace.todo
+    before = path.read_bytes()
+    item = next(i for i in _doc(window).items if i.state == "open")
+    row = window.todo.row_of_line(item.line)
+    row.setCheckState(0, Qt.CheckState.Checked)
+    after = path.read_bytes()
+    assert len(byte_diff_positions(before, after)) == 1
+    assert after[byte_diff_positions(before, after)[0]:][:1] in (b"x", b"X")
+    # the graph follows the file, the panel shows it
+    nid = window.session.node_for("TODO.md", line=item.line)
+    assert window.session.graph.node(nid).status.value == "done"
+    assert window.todo.row_of_line(item.line).checkState(0) == Qt.CheckState.Checked
+    window.acts["undo"].trigger()
+    assert path.read_bytes() == before
+    assert window.session.graph.node(nid).status.value == "open"
+    assert window.todo.row_of_line(item.line).checkState(0) == Qt.CheckState.Unchecked
+    window.acts["redo"].trigger()
+    assert path.read_bytes() == after
+
+
+def test_filters_and_search(window):
+    doc = _doc(window)
+    panel = window.todo
+    panel.filter.setCurrentText("Open")
+    assert sorted(panel.visible_items()) == sorted(i.text for i in doc.items if i.state == "open")
+    panel.filter.setCurrentText("Done")
+    done = {i.text for i in doc.items if i.state == "done"}
+    # an open parent stays visible (greyed context) when one of its sub-items is done
+    parents = {i.text for i in doc.items if any(c.parent_line == i.line and c.state == "done" for c in doc.items)}
+    shown = set(panel.visible_items())
+    assert done <= shown and shown - done <= parents
+    panel.filter.setCurrentText("All")
+    panel.search.setText("tidewatch command")
+    hits = panel.visible_items()
+    assert hits and all("tidewatch" in h.lower() or "command" in h.lower() for h in hits)
+    assert len(hits) < len(doc.items)
+    panel.search.setText("")
+    assert len(panel.visible_items()) == len(doc.items)
+
+
+def test_add_edit_indent_outdent_delete_match_the_document_api(window):
+    path = window.session.workspace.todo
+    panel = window.todo
+    prompter = panel.ctx.prompter
+    doc = _doc(window)
+    heading = next(h for h in doc.headings if h.text == "Command line")
+
+    # add in the selected heading's section
+    before = path.read_bytes()
+    panel.select_line(heading.line)
+    prompter.texts = ["TW-050 Added from the panel"]
+    panel.add_item()
+    assert path.read_bytes() == _expected(before, path, lambda d: d.add("TW-050 Added from the panel",
+                                                                       section="Command line"))
+    new_line = next(i.line for i in _doc(window).items if i.text == "TW-050 Added from the panel")
+    assert panel.current_key()[1] == "TW-050 Added from the panel"
+
+    # edit the title in place
+    before = path.read_bytes()
+    row = panel.row_of_line(new_line)
+    row.setText(0, "TW-050 Renamed in place")
+    assert path.read_bytes() == _expected(before, path, lambda d: d.edit(new_line, "TW-050 Renamed in place"))
+
+    # indent under the item above, then outdent back
+    before = path.read_bytes()
+    panel.select_line(new_line)
+    panel.indent_current()
+    assert path.read_bytes() == _expected(before, path, lambda d: d.indent(new_line))
+    indented = path.read_bytes()
+    panel.outdent_current()
+    assert path.read_bytes() == _expected(indented, path, lambda d: d.outdent(new_line))
+
+    # delete (confirmed)
+    before = path.read_bytes()
+    panel.select_line(new_line)
+    panel.delete_current()
+    assert path.read_bytes() == _expected(before, path, lambda d: d.remove(new_line))
+    assert "TW-050 Renamed in place" not in panel.visible_items()
+
+    # every step is on the one undo stack: undo them all and the file is back
+    stack = window.session.undo.stack
+    while stack.canUndo():
+        stack.undo()
+    assert b"TW-050" not in path.read_bytes()
+
+
+def test_drag_reorder_moves_the_item_with_its_details(window):
+    path = window.session.workspace.todo
+    panel = window.todo
+    doc = _doc(window)
+    keys = item_keys(doc)
+    first, second = [i for i in doc.items if i.section == "Foundations"][:2]
+    before = path.read_bytes()
+    assert panel.move_item(keys[second.line], keys[first.line])
+    assert path.read_bytes() == _expected(before, path, lambda d: d.move(second.line, first.line))
+    moved = _doc(window)
+    titles = [i.text for i in moved.items if i.section == "Foundations"]
+    assert titles[:2] == [second.text, first.text]
+    assert sorted(path.read_bytes().split(b"\n")) == sorted(before.split(b"\n"))  # same lines, new order
+    # dropping below an item: first goes back below second, i.e. the original order
+    keys = item_keys(moved)
+    line_first = next(i.line for i in moved.items if i.text == first.text)
+    line_second = next(i.line for i in moved.items if i.text == second.text)
+    assert panel.move_item(keys[line_first], keys[line_second], below=False)
+    assert path.read_bytes() == before
+
+
+def test_conflict_offers_merge_and_reload(window):
+    path = window.session.workspace.todo
+    panel = window.todo
+    prompter = panel.ctx.prompter
+    items = [i for i in _doc(window).items if i.state == "open"]
+    mine, theirs = items[0], items[1]
+    original = path.read_bytes()
+    # another program ticks "theirs" and the watcher has not reported it yet
+    outside = _expected(original, path, lambda d: d.check(theirs.line))
+    path.write_bytes(outside)
+
+    prompter.choice = "Merge"
+    assert panel.set_done(mine.line, True)
+    merged = path.read_bytes()
+    assert merged == _expected(outside, path, lambda d: d.check(mine.line))
+    assert ("choose", "TODO.md was changed by another program since this panel loaded it.") in prompter.asked
+
+    # Reload: the outside version wins, ours is not written
+    prompter.choice = "Reload"
+    outside2 = _expected(merged, path, lambda d: d.uncheck(theirs.line))
+    path.write_bytes(outside2)
+    assert not panel.set_done(items[2].line, True)
+    assert path.read_bytes() == outside2
+    row = panel.row_of_line(items[2].line)
+    assert row.checkState(0) == Qt.CheckState.Unchecked

@@ -290,6 +290,7 @@ class NodesVisual(_SubsetMixin, Visual):
         self.shared_program["u_outline"] = 2.0
         set_fog(self, (0.0, 1.0), 0.0, (0, 0, 0, 1))
         self.shared_program["u_antialias"] = 1.0
+        self._antialias = True
         self._draw_mode = "points"
         self._init_subsets()
         self.set_gl_state(depth_test=True, depth_mask=True, blend=True,
@@ -298,12 +299,12 @@ class NodesVisual(_SubsetMixin, Visual):
 
     @property
     def antialias(self) -> bool:
-        """Soft disc edges and shading; switched off at high counts for speed."""
-        return bool(self.shared_program["u_antialias"] > 0)
+        """Soft disc edges and shading in still frames; off at high counts (moving frames never have it)."""
+        return self._antialias
 
     @antialias.setter
     def antialias(self, on: bool) -> None:
-        self.shared_program["u_antialias"] = 1.0 if on else 0.0
+        self._antialias = bool(on)
         self.update()
 
     def set_data(self, pos: np.ndarray, color: np.ndarray, outline: np.ndarray, size: np.ndarray) -> None:
@@ -323,6 +324,7 @@ class NodesVisual(_SubsetMixin, Visual):
 
     def _prepare_draw(self, view) -> bool | None:
         view.view_program["u_px_scale"] = view.transforms.pixel_scale
+        self.shared_program["u_antialias"] = 1.0 if self._antialias and self.mode == "still" else 0.0
         return self._prepare_subset_draw(view)
 
     def _compute_bounds(self, axis, view):

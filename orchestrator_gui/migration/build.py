@@ -37,14 +37,16 @@ from orchestrator_gui.migration.extract import MIGRATION_FILES, Item, read_works
 from orchestrator_gui.migration.place import ShellPlanner
 from orchestrator_gui.migration.relate import BY, EdgeKey, derive_edges
 from orchestrator_gui.model.graph import ThoughtGraph
+from orchestrator_gui.model.pruning import PRUNED_KEY
 from orchestrator_gui.model.nodes import ContentVersion, Edge, EdgeType, Layer, Node, NodeKind
 from orchestrator_gui.model.transactions import AddEdge, AddNode, RemoveEdge, RemoveNode, Transaction, UpdateNode
 
 #: ``Provenance.actor`` of migration transactions.
 ACTOR = "migration"
 #: Fields a rebuild keeps equal to the files, in the order their updates are emitted.
-#: Metadata keys the execution engine writes on run nodes (engine/graph_sync.py); not file-backed.
-ENGINE_METADATA_KEYS = frozenset({"log", "exit_code", "duration_s", "result", "dry_run"})
+#: Metadata keys that other parts of the app write on file-backed nodes and the files know nothing
+#: of: what the engine recorded about a run (engine/graph_sync.py) and prune marks (model/pruning.py).
+PRESERVED_METADATA_KEYS = frozenset({"log", "exit_code", "duration_s", "result", "dry_run", PRUNED_KEY})
 SYNCED_FIELDS = ("title", "content", "status", "metadata", "tags", "source")
 _CONTENT_FIELDS = frozenset({"title", "content", "status", "metadata", "tags"})
 _VERSIONED_FIELDS = frozenset({"title", "content"})
@@ -124,9 +126,9 @@ def _node_updates(old: Node, new: Node, actor: str) -> list[UpdateNode]:
     for name in SYNCED_FIELDS:
         before, after = _json(old, name), _json(new, name)
         if name == "metadata":
-            # The engine records what a run did (log path, exit code, ...) on the same node;
-            # the files know nothing of it, so a rebuild keeps those keys.
-            kept = {k: v for k, v in before.items() if k in ENGINE_METADATA_KEYS and k not in after}
+            # The engine records what a run did (log path, exit code, ...) and pruning marks
+            # branches on the same nodes; the files know nothing of it, so a rebuild keeps them.
+            kept = {k: v for k, v in before.items() if k in PRESERVED_METADATA_KEYS and k not in after}
             after = {**after, **kept}
         if before != after:
             edits.append(UpdateNode(node_id=old.id, field=name, old=before, new=after))

@@ -305,3 +305,16 @@ def test_rebuild_keeps_what_the_engine_recorded_on_run_nodes(tmp_path):
     g.apply(tx)
     assert g.node(run.id).metadata["log"] == ".orchestrator/runs/x.log"
     assert g.node(run.id).metadata["exit_code"] == 2
+
+
+def test_rebuild_keeps_prune_marks(tmp_path):
+    from orchestrator_gui.model.pruning import PRUNED_KEY, prune
+
+    ws = demo_copy(tmp_path)
+    g = build_graph(ws)
+    heading = next(n for n in g.nodes() if n.kind is NodeKind.PLAN and n.source.file == "TODO.md")
+    g.apply(prune(g, [heading.id]))
+    marked = {n.id for n in g.nodes() if PRUNED_KEY in n.metadata}
+    assert heading.id in marked and len(marked) > 1
+    g.apply(update_graph(g, ws))
+    assert {n.id for n in g.nodes() if PRUNED_KEY in n.metadata} == marked

@@ -114,6 +114,10 @@ class GraphActions(QObject):
         """Number of transforms in flight."""
         return len(self._jobs)
 
+    def running_titles(self) -> list[str]:
+        """What the transforms in flight are doing ("Generate from “…”"), oldest first."""
+        return [title for title, _, _ in self._jobs.values()]
+
     def _graph(self):
         if self.session is None:
             raise ValueError("no workspace is open")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QSizePolicy, QSlider, QStyle, QToolBar, QToolButton, QWidget
 
 if TYPE_CHECKING:
     from orchestrator_gui.ui.main_window import MainWindow
@@ -182,3 +182,47 @@ def build_context_menu(win: MainWindow, ids: list[str]) -> QMenu:
         menu.addAction("Fly to", lambda: win.view.fly_to(ids[0]))
     menu.addAction("Fit to view", win.view.fit)
     return menu
+
+
+def build_status_bar(win: MainWindow) -> None:
+    """Status bar: background work (label, progress, Cancel), counts; and the threshold slider."""
+    sb = win.statusBar()
+    win.counts_label = QLabel()
+    win.progress = QProgressBar()
+    win.progress.setRange(0, 0)
+    win.progress.setMaximumWidth(140)
+    win.progress.setMaximumHeight(14)
+    win.progress.setTextVisible(False)
+    win.busy_label = QLabel()
+    win.cancel_btn = QToolButton()
+    win.cancel_btn.setText("Cancel")
+    win.cancel_btn.setToolTip("Cancel the running transforms and tasks")
+    win.cancel_btn.clicked.connect(win.cancel_work)
+    for w in (win.busy_label, win.progress, win.cancel_btn):
+        sb.addPermanentWidget(w)
+        w.hide()
+    sb.addPermanentWidget(win.counts_label)
+    win.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+    win.threshold_slider.setRange(0, 200)
+    win.threshold_slider.setMaximumWidth(140)
+    win.threshold_slider.setToolTip("Activation threshold of the active region (0 = off)")
+    win.threshold_label = QLabel()
+    win.threshold_slider.valueChanged.connect(win._on_threshold)
+
+
+def fill_recent_menu(win: MainWindow) -> None:
+    """Rebuild File ▸ Open Recent from the settings."""
+    menu = win.recent_menu
+    menu.clear()
+    recent = win.settings.recent_workspaces()
+    for path in recent:
+        act = menu.addAction(path)
+        act.triggered.connect(lambda _c=False, p=path: win.open_workspace(p))
+    if recent:
+        menu.addSeparator()
+
+        def clear() -> None:
+            win.settings.clear_recent()
+            win.refresh_recent_menu()
+        menu.addAction("Clear list", clear)
+    menu.setEnabled(bool(recent))

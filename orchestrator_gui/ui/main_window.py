@@ -19,21 +19,23 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
-    QSlider,
-    QToolButton,
     QWidget,
 )
 
+from orchestrator_gui.ui import export
 from orchestrator_gui.ui import theme as themes
 from orchestrator_gui.ui.errors import ErrorReporter
 from orchestrator_gui.ui.graph_actions import GraphActions
-from orchestrator_gui.ui import export
-from orchestrator_gui.ui.main_menus import build_context_menu, build_menus, build_toolbar
+from orchestrator_gui.ui.main_menus import (
+    build_context_menu,
+    build_menus,
+    build_status_bar,
+    build_toolbar,
+    fill_recent_menu,
+)
 from orchestrator_gui.ui.panels.base import PanelContext
 from orchestrator_gui.ui.panels.inspector import InspectorPanel
 from orchestrator_gui.ui.panels.memory import MemoryPanel
@@ -85,6 +87,7 @@ class MainWindow(QMainWindow):
         self.executor: Any = None
         self._executor_factory = executor_factory
         self._tasks: set[str] = set()
+        self._task_titles: dict[str, str] = {}
         self.theme = settings.theme
 
         self.view = view_factory(self, self.theme)
@@ -128,7 +131,7 @@ class MainWindow(QMainWindow):
         if hasattr(self.view, "delete_requested"):
             self.view.delete_requested.connect(lambda ids: self.actions_.delete(list(ids)))
 
-        self._build_status_bar()
+        build_status_bar(self)
         self.acts = build_menus(self)
         build_toolbar(self)
         self._visibility = settings.visibility()
@@ -161,30 +164,6 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(area, dock)
         self.docks[title] = dock
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.counts_label = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(140)
-        self.progress.setMaximumHeight(14)
-        self.progress.setTextVisible(False)
-        self.busy_label = QLabel()
-        self.cancel_btn = QToolButton()
-        self.cancel_btn.setText("Cancel")
-        self.cancel_btn.setToolTip("Cancel the running transforms and tasks")
-        self.cancel_btn.clicked.connect(self.cancel_work)
-        for w in (self.busy_label, self.progress, self.cancel_btn):
-            sb.addPermanentWidget(w)
-            w.hide()
-        sb.addPermanentWidget(self.counts_label)
-        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
-        self.threshold_slider.setRange(0, 200)
-        self.threshold_slider.setMaximumWidth(140)
-        self.threshold_slider.setToolTip("Activation threshold of the active region (0 = off)")
-        self.threshold_label = QLabel()
-        self.threshold_slider.valueChanged.connect(self._on_threshold)
 
     def _dialog(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
@@ -322,16 +301,7 @@ class MainWindow(QMainWindow):
 
     def refresh_recent_menu(self) -> None:
         """Rebuild File ▸ Open Recent from the settings."""
-        menu = self.recent_menu
-        menu.clear()
-        recent = self.settings.recent_workspaces()
-        for path in recent:
-            act = menu.addAction(path)
-            act.triggered.connect(lambda _c=False, p=path: self.open_workspace(p))
-        if recent:
-            menu.addSeparator()
-            menu.addAction("Clear list", lambda: (self.settings.clear_recent(), self.refresh_recent_menu()))
-        menu.setEnabled(bool(recent))
+        fill_recent_menu(self)
 
     def choose_workspace(self) -> None:
         """File ▸ Open Folder."""
@@ -446,7 +416,9 @@ class MainWindow(QMainWindow):
 
         doc = self.schedules.doc
         s = doc.get(schedule_id)
-        self.executor.submit(schedule_task(s.id, s.name, s.mode, s.task_instructions))
+        task = schedule_task(s.id, s.name, s.mode, s.task_instructions)
+        self._task_titles[task.task_id] = f"Run “{s.name}”"
+        self.executor.submit(task)
         self.reporter.info(f"Started “{s.name}” now")
 
     def _on_task_started(self, task_id: str, kind: str, info: dict) -> None:
@@ -457,6 +429,7 @@ class MainWindow(QMainWindow):
     def _on_task_finished(self, task_id: str, result: dict) -> None:
         if task_id in self._tasks:
             self._tasks.discard(task_id)
+            self._task_titles.pop(task_id, None)
             self._update_busy()
             if result.get("kind") != "transform":
                 status = result.get("status")
@@ -467,7 +440,10 @@ class MainWindow(QMainWindow):
         n = self.actions_.running + len(self._tasks)
         for w in (self.busy_label, self.progress, self.cancel_btn):
             w.setVisible(n > 0)
-        self.busy_label.setText(f"{n} running")
+        titles = self.actions_.running_titles() + [self._task_titles.get(t, "agent task") for t in self._tasks]
+        first = titles[0] if titles else "task"
+        self.busy_label.setText(first if n == 1 else f"{first} and {n - 1} more")
+        self.busy_label.setToolTip("\n".join(titles) or f"{n} running")
 
     def cancel_work(self) -> None:
         """Cancel running transforms and tasks (status bar button)."""

@@ -8,6 +8,7 @@ a list as in the view.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
@@ -154,9 +155,12 @@ _GLYPHS: dict[tuple[str, int], bool] = {}
 
 
 def displayable(text: str, font: QFont | None = None) -> str:
-    """``text`` without the characters the UI font cannot draw (emoji would show as empty boxes).
+    """``text`` without the pictographs the UI font cannot draw (emoji would show as empty boxes).
 
-    Only for read-only labels: editable fields always show the exact text.
+    Only symbols (Unicode category ``So``: emoji, dingbats) are dropped, never
+    letters: CJK text must stay even where the primary font lacks it, because
+    Qt falls back to other fonts for letters. Only for read-only labels;
+    editable fields always show the exact text.
     """
     if text.isascii():
         return text
@@ -169,6 +173,9 @@ def displayable(text: str, font: QFont | None = None) -> str:
             out.append(ch)
             continue
         if cp in _INVISIBLE:
+            continue
+        if unicodedata.category(ch) != "So":
+            out.append(ch)
             continue
         key = (family, cp)
         ok = _GLYPHS.get(key)

@@ -190,6 +190,21 @@ def test_cli_usage_errors_are_readable(tmp_path, capsys):
     assert main(["--demo", str(tmp_path)]) == 2
 
 
+def test_which_command_lines_open_the_gui():
+    from orchestrator_gui.cli.cmd_gui import wants_gui
+
+    cmds = ["check", "schedules", "todo", "graph", "demo"]
+    assert wants_gui([], cmds, bare=True)              # the console command alone
+    assert not wants_gui([], cmds, bare=False)         # main([]) prints usage
+    assert wants_gui(["--demo"], cmds, bare=False)
+    assert wants_gui(["~/loop"], cmds, bare=False)
+    assert wants_gui(["-w", "check"], cmds, bare=False)  # a folder named like a command, given with -w
+    assert wants_gui(["--screenshot", "todo", "--demo"], cmds, bare=False)
+    assert not wants_gui(["--demo", "check", "--json"], cmds, bare=False)
+    assert not wants_gui(["-w", "dir", "todo", "list"], cmds, bare=False)
+    assert not wants_gui(["--help"], cmds, bare=False)
+
+
 def test_settings_persist_theme_recent_and_layout(qtbot, tmp_path):
     settings = AppSettings.at(tmp_path / "s.ini")
     win = make_window(qtbot, tmp_path, settings=settings)
@@ -239,7 +254,7 @@ def test_quit_while_a_transform_runs_waits_for_it_cleanly(window, qtbot):
 
     window.actions_.build("slow", [nid], slow)
     qtbot.waitUntil(lambda: bool(started))
-    assert window.cancel_btn.isVisible()
+    assert window.cancel_btn.isVisible() and window.busy_label.text() == "slow"
     pool = window.executor.pool
     window.close()
     assert pool.activeThreadCount() == 0

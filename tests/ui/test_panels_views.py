@@ -132,3 +132,37 @@ def test_outside_schedule_change_reloads_the_list(window, qtbot):
     path.write_bytes(data.replace(b'"name": "Loop heartbeat"', b'"name": "Loop heartbeat (edited by hand)"', 1))
     qtbot.waitUntil(lambda: any(window.schedules.list.topLevelItem(i).text(0) == "Loop heartbeat (edited by hand)"
                                 for i in range(window.schedules.list.topLevelItemCount())), timeout=2000)
+
+
+def test_small_helpers_say_things_plainly(qapp):
+    from orchestrator_gui.app import parse_size
+    from orchestrator_gui.formats.problems import ConflictError, FormatError
+    from orchestrator_gui.ui.errors import describe
+    from orchestrator_gui.ui.theme import displayable, plain
+
+    assert displayable("🔁 Loop Orchestrator") == "Loop Orchestrator"
+    assert displayable("合併 feature → master") == "合併 feature → master"  # letters are never dropped
+    assert plain("- **Finding**: strip `\\r`") == "Finding: strip `\\r`"
+    assert format_duration(128) == "2m 08s" and format_duration(3700) == "1h 01m" and format_duration(None) == "—"
+    assert parse_size("1600x1000") == (1600, 1000)
+    conflict = describe(ConflictError("TODO.md", "file changed on disk since it was read (another program wrote "
+                                                 "to it); nothing was written. Reload it and repeat the change"))
+    assert conflict == "TODO.md: changed on disk by another program; nothing was written. Reload it and repeat the change"
+    assert describe(FormatError("TODO.md", "invalid UTF-8", 3)) == "TODO.md:3: error: invalid UTF-8"
+    assert describe(PermissionError(13, "Permission denied", "/x/TODO.md")) == "permission denied: /x/TODO.md"
+    assert "Traceback" not in describe(RuntimeError("boom"))
+
+
+def test_a_half_written_file_keeps_the_last_good_version_shown(window, qtbot):
+    path = window.session.workspace.schedules
+    good = path.read_bytes()
+    count = window.schedules.list.topLevelItemCount()
+    nodes = window.session.graph.number_of_nodes()
+    path.write_bytes(good[: len(good) // 2])  # an agent's write caught half-way
+    window.session.watcher.check_now()
+    assert window.schedules.list.topLevelItemCount() == count
+    assert window.session.graph.number_of_nodes() == nodes  # a half-read workspace never deletes nodes
+    assert "schedules.json" in window.reporter.last
+    path.write_bytes(good.replace(b'"Loop heartbeat"', b'"Loop heartbeat 2"', 1))
+    window.session.watcher.check_now()
+    assert window.schedules.list.topLevelItem(0).text(0) == "Loop heartbeat 2"

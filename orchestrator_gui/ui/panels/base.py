@@ -96,17 +96,23 @@ class Panel(QWidget):
             self.node_requested.emit(node_id)
 
     def read_doc(self) -> Any | None:
-        """The panel's file as a document, or ``None`` when absent/unreadable (reported)."""
+        """The panel's file as a document (an empty one when the file is absent).
+
+        When the file cannot be read or parsed -- often an agent's write caught
+        half-way -- the problem is reported and the last good document stays
+        shown; editing it then meets the conflict check, never a blind write.
+        """
         if self.session is None:
             return None
         path = self.session.path(self.FILE)
-        if not path.exists():
-            return self.make_doc(path, None)
         try:
+            if not path.exists():
+                return self.make_doc(path, None)
             return self.make_doc(path, read_bytes(path))
         except FormatError as exc:
-            self.ctx.reporter.report(exc)
-            return None
+            self.ctx.reporter.report(exc, context="Showing the last readable version")
+            previous = getattr(self, "doc", None)
+            return previous if previous is not None and Path(previous.path) == path else None
 
     def commit_edit(self, doc: Any, op: Callable[[Any], Any], text: str) -> Any | None:
         """Apply ``op`` to a copy of ``doc`` and save it through the undo stack.

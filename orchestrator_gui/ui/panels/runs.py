@@ -195,8 +195,9 @@ class RunsPanel(Panel):
                     from orchestrator_gui.formats.timing import load_timing
 
                     doc = load_timing(path)
-                except Exception as exc:  # noqa: BLE001 - shown in the status bar
-                    self.ctx.reporter.report(exc)
+                except Exception as exc:  # noqa: BLE001 - shown in the status bar; the last good runs stay
+                    self.ctx.reporter.report(exc, context="Showing the last readable version")
+                    return
         self.runs = fold_runs(doc) if doc is not None else []
         rows = []
         for r in self.runs:

@@ -44,7 +44,7 @@ SETTLE_S = 0.2
 #: 2 cores, so this bounds a full-detail frame to a few hundred ms); a GPU draws every edge.
 SOFTWARE_STILL_PX = 20e6
 #: Least detail of a moving frame: nodes, and edge pixel equivalents (~3k typical edges).
-MOVING_NODES_FLOOR = 50_000
+MOVING_NODES_FLOOR = 30_000
 MOVING_EDGE_PX_FLOOR = 150_000.0
 #: Depth cue strength (0 off): how far the far side of the graph fades towards the background.
 FOG_NODES = 0.5
@@ -116,6 +116,8 @@ class GraphScene(MotionMixin, PickingMixin):
         self._moved_ids: set[str] = set()
         self._pos = np.zeros((0, 3), np.float32)
         self._presence = np.zeros(0, np.float32)
+        self._colors = np.zeros((0, 4), np.float32)
+        self._sizes = np.zeros(0, np.float32)
         self._degree: np.ndarray | None = None
         self._proj_key: Any = None
         self._proj: tuple[np.ndarray, np.ndarray] | None = None
@@ -243,9 +245,10 @@ class GraphScene(MotionMixin, PickingMixin):
             self._pos_version += 1
             self._radius = max(self._radius, float(np.sqrt((new.astype(np.float64) ** 2).sum(axis=1).max())))
             self._presence = np.concatenate([self._presence, np.ones(n - n_old, np.float32)])
-            rows = slice(n_old, n)
-            # Colours and sizes for every row are recomputed by the restyle that follows.
-            self.nodes.append(new, self._node_colors()[rows], self._node_outlines()[rows], self._node_sizes()[rows])
+            # Zero colour and size (invisible) for now: the restyle that always follows an
+            # append computes every row once and patches the new ones in.
+            k = n - n_old
+            self.nodes.append(new, np.zeros((k, 4)), np.zeros((k, 4)), np.zeros(k))
         m_old, m = self.edges.buffers.n // 2, g.number_of_edges()
         if m > m_old:
             ea = g.edge_arrays()
@@ -254,22 +257,33 @@ class GraphScene(MotionMixin, PickingMixin):
             pos[0::2], pos[1::2] = self._pos[ea.src[rows]], self._pos[ea.dst[rows]]
             col = arrays.edge_colors(g, self.theme, presence=self._presence, rows=rows)
             self.edges.append(pos, np.repeat(col, 2, axis=0))
-            # New edges are not ranked yet: drawn in every mode until the next ranking.
-            self._ranking_stale = True
+            # New edges are not ranked yet: drawn in every mode until enough pile up for a re-rank
+            # (a full ranking sorts every edge: ~0.3 s at 500k, too much for every small addition).
+            if m - self._ranking.m > max(1000, self._ranking.m // 50):
+                self._ranking_stale = True
             self._apply_lod(force=True)
-        self._degree = None
+            if self._degree is not None:
+                # Keep the degree current by counting only the new edges.
+                self._degree = np.concatenate([self._degree, np.zeros(n - len(self._degree), np.int64)])
+                np.add.at(self._degree, ea.src[rows], 1)
+                np.add.at(self._degree, ea.dst[rows], 1)
+        elif self._degree is not None and len(self._degree) < n:
+            self._degree = np.concatenate([self._degree, np.zeros(n - len(self._degree), np.int64)])
 
     def _node_presence(self) -> np.ndarray:
         return arrays.node_presence(self.graph, show_suppressed=self._show["suppressed"], threshold=self._threshold)
 
     def _node_colors(self) -> np.ndarray:
-        return arrays.node_colors(self.graph, self.theme, self._hovered, None, presence=self._presence)
+        # Kept: animation frames recolour a few rows from it without recomputing all.
+        self._colors = arrays.node_colors(self.graph, self.theme, self._hovered, None, presence=self._presence)
+        return self._colors
 
     def _node_outlines(self) -> np.ndarray:
         return arrays.node_outlines(self.graph, self.theme, self._hovered, None, self._running)
 
     def _node_sizes(self) -> np.ndarray:
-        return arrays.node_sizes(self.graph, presence=self._presence)
+        self._sizes = arrays.node_sizes(self.graph, presence=self._presence)
+        return self._sizes
 
     def _restyle(self) -> None:
         """Recompute colours, outlines and sizes (vectorised) and patch only the rows that differ."""

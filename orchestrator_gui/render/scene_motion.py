@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from orchestrator_gui.render import arrays
 from orchestrator_gui.render.animation import CameraFlight, NodeAnimation, node_frame
 from orchestrator_gui.render.camera import DEFAULT_STATE, interpolate_pose
 
@@ -163,8 +162,7 @@ class MotionMixin:
         if self._anims and self.graph is not None:
             g = self.graph
             touched: list[np.ndarray] = []
-            base = arrays.node_sizes(g, presence=self._presence)
-            colors = self._node_colors()
+            base, colors = self._sizes, self._colors
             for anim in list(self._anims):
                 live = [i for i in anim.ids if i in g]
                 keep = np.array([i in g for i in anim.ids], dtype=bool)

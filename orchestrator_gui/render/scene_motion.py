@@ -82,7 +82,7 @@ class MotionMixin:
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         center = (lo + hi) / 2
         radius = float(np.linalg.norm(pts - center, axis=1).max())
-        pose.update(center=[float(v) for v in center], scale_factor=max(2.3 * radius, 0.5))
+        pose.update(center=[float(v) for v in center], scale_factor=max(2.6 * radius, 0.5))
         return pose
 
     def camera_state(self) -> dict[str, Any]:

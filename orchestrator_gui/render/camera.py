@@ -1,7 +1,7 @@
 """Camera of the 3D view: a turntable with middle-drag pan, a change hook, state and eased flights.
 
-Mouse: left-drag rotates, right-drag or wheel/pinch zooms, middle-drag or
-ctrl-less shift-free *middle* pans.  Shift + left-drag is left to the view
+Mouse: left-drag rotates, right-drag or wheel/pinch zooms, middle-drag pans.
+Shift + left-drag is left to the view
 (rubber-band selection), so this camera ignores it.
 """
 

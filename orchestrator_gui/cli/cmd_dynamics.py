@@ -69,6 +69,8 @@ def register_graph_actions(ss: argparse._SubParsersAction, common: argparse.Argu
                        ("compress", "fold the subtree under ID into one summary node (reversible)")):
         t = ts.add_parser(name, parents=[common], help=what)
         t.add_argument("ids", nargs=1, metavar="ID")
+    for name in ("generate", "refine", "aggregate", "score"):
+        _thinker_options(ts.choices[name], speculative=name in ("generate", "refine"))
     for t in ts.choices.values():
         t.set_defaults(handler=cmd_transform)
 
@@ -76,6 +78,56 @@ def register_graph_actions(ss: argparse._SubParsersAction, common: argparse.Argu
     p.set_defaults(handler=cmd_undo)
     p = ss.add_parser("redo", parents=[common], help="redo the last undone transaction")
     p.set_defaults(handler=cmd_redo)
+
+
+def _thinker_options(t: argparse.ArgumentParser, *, speculative: bool) -> None:
+    t.add_argument("--thinker", action="append", metavar="NAME",
+                   help="a thinker from [thinkers.backends] in .orchestrator/config.toml, or 'offline' (default: "
+                        "[thinkers] default); with --speculative, repeat it to vary the thinker")
+    if speculative:
+        t.add_argument("--speculative", type=int, metavar="K",
+                       help="run K candidates in parallel (the thinkers in turn, at spread temperatures), "
+                            "score them and keep the best --keep")
+        t.add_argument("--keep", type=int, default=1, metavar="N", help="candidates kept with --speculative")
+        t.add_argument("--scorer", metavar="NAME", help="the thinker that scores candidates (default: [thinkers] "
+                                                        "scorer, else the default thinker)")
+
+
+def _thinker_run(args: argparse.Namespace, store: Any) -> tuple[Any, Any]:
+    """The thinker for a transform, and for ``--speculative`` a function ``(graph, ids) -> SpeculativeResult``."""
+    from pathlib import Path
+
+    names = getattr(args, "thinker", None) or [None]
+    k = getattr(args, "speculative", None)
+    if k is None and len(names) > 1:
+        raise CliError("--thinker: give one thinker, or several with --speculative K")
+    from orchestrator_gui.engine.config import load_config
+    from orchestrator_gui.engine.thinkers import make_scorer, make_thinker
+
+    root = Path(store.path).parent.parent
+    config = load_config(root)
+    thinkers = [make_thinker(config, name, workspace=root) for name in names]
+    if k is None:
+        return thinkers[0], None
+    if k < 1 or not 1 <= args.keep <= k:
+        raise CliError("--speculative K needs K >= 1 and 1 <= --keep <= K")
+    from orchestrator_gui.engine import speculative as sp
+    from orchestrator_gui.engine.executor import ThreadExecutor
+
+    variants = sp.make_variants(thinkers, k, sp.spread_temperatures(k) if k > 1 else None)
+    scorer = make_scorer(config, args.scorer, workspace=root)
+
+    def run(graph: Any, ids: list[str]) -> Any:
+        engine = ThreadExecutor(root, config, track_time=False, track_failures=False)
+        try:
+            if args.transform == "generate":
+                return sp.speculative_generate(graph, ids[0], args.n, variants=variants, keep=args.keep,
+                                               scorer=scorer, engine=engine)
+            return sp.speculative_refine(graph, ids[0], args.feedback, variants=variants, keep=args.keep,
+                                         scorer=scorer, engine=engine)
+        finally:
+            engine.shutdown(wait=False)
+    return thinkers[0], run
 
 
 # -- store access ----------------------------------------------------------------------------
@@ -135,16 +187,23 @@ def cmd_transform(args: argparse.Namespace) -> int:
         g = store.graph
         ids = [resolve_id(g, i) for i in args.ids]
         op = args.transform
+        spec = None
         try:
-            if op == "generate":
-                tx = tf.generate(g, ids[0], args.n)
+            thinker, speculate = _thinker_run(args, store)
+            if speculate is not None:
+                if getattr(args, "in_place", False):
+                    raise ValueError("--speculative makes new nodes; it cannot be combined with --in-place")
+                spec = speculate(g, ids)
+                tx = spec.transaction
+            elif op == "generate":
+                tx = tf.generate(g, ids[0], args.n, thinker=thinker)
             elif op == "refine":
-                tx = tf.refine(g, ids[0], args.feedback, in_place=args.in_place)
+                tx = tf.refine(g, ids[0], args.feedback, in_place=args.in_place, thinker=thinker)
             elif op == "aggregate":
-                tx = tf.aggregate(g, ids)
+                tx = tf.aggregate(g, ids, thinker=thinker)
             elif op == "score":
                 _refresh(g, None)  # score reads attention: compute it from the current activation first
-                tx = tf.score(g, ids)
+                tx = tf.score(g, ids, thinker=thinker)
             elif op == "keep-best":
                 tx = tf.keep_best(g, ids, args.n)
             else:
@@ -156,6 +215,10 @@ def cmd_transform(args: argparse.Namespace) -> int:
                                                           "removed": []}
         if op == "score":
             result["scores"] = {i: g.node(i).score for i in ids}
+        if spec is not None:
+            result["candidates"] = [{k: r[k] for k in ("candidate", "variant", "status", "score", "error")}
+                                    | {"seconds": r["cost"]["seconds"], "tokens": r["cost"]["tokens"]}
+                                    for r in (c.record() for c in spec.candidates)]
         titles = {i: g.node(i).title for i in (*result["created"], *result["changed"])}
     _report(args, op, result, titles, tx.description)
     return 0
@@ -178,6 +241,11 @@ def _report(args: argparse.Namespace, what: str, result: dict[str, Any], titles:
         print(f"{what}: nothing changed")
         return
     print(f"{what}: {description} (transaction {result['transaction']})")
+    for c in result.get("candidates", ()):
+        score = "-" if c["score"] is None else f"{c['score']:.3f}"
+        tokens = "" if c["tokens"] is None else f", {c['tokens']} tokens"
+        print(f"  candidate {c['candidate']} {c['variant']}: {c['status']}, score {score}, "
+              f"{c['seconds']:.2f} s{tokens}" + (f" ({c['error']})" if c["error"] else ""))
     scores = result.get("scores", {})
     for key in ("created", "changed", "removed"):
         ids = result[key]

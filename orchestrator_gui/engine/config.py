@@ -37,6 +37,22 @@ Example
     [todos."<todo item id>"]          # same keys for TODO items
     no_timeout = true
 
+    [thinkers]                        # content sources of the graph transforms
+    default = "local"                 # used without --thinker (default: the built-in "offline")
+    scorer = "local"                  # scores speculative candidates (default: ``default``)
+
+    [thinkers.backends.local]         # an OpenAI-compatible server (Ollama, llama.cpp, ...)
+    type = "http"
+    base_url = "http://127.0.0.1:11434/v1"
+    model = "llama3.2"
+    api_key_env = "OPENAI_API_KEY"    # the *name* of the variable holding the key; optional
+
+    [thinkers.backends.tool]          # any local program: JSON on stdin, JSON on stdout
+    type = "command"
+    command = ["python", "think.py"]
+
+    See :mod:`orchestrator_gui.engine.thinkers` for every backend key.
+
 Placeholders in runner templates (each argument is expanded on its own, in
 one pass, so text never gets re-expanded): ``{instructions}``,
 ``{instructions_file}``, ``{mode}``, ``{task_id}``, ``{schedule_id}``,
@@ -49,9 +65,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orchestrator_gui.engine.config_toml import key_lines, line_of, toml_error
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
@@ -123,6 +139,75 @@ class SubjectConfig(_Section):
     paused: bool = False
 
 
+#: The built-in deterministic thinker's name (always available, never configured).
+OFFLINE_THINKER = "offline"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ThinkerBackendConfig(_Section):
+    """``[thinkers.backends.<name>]``: one command or OpenAI-compatible HTTP thinker.
+
+    ``type = "command"`` needs ``command`` (an argument list, run without a
+    shell); ``type = "http"`` needs ``base_url`` and ``model``. ``api_key_env``
+    names the environment variable holding the API key: the key itself is
+    never stored here.
+    """
+
+    type: Literal["command", "http"]
+    command: list[str] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    timeout_s: float = Field(60.0, gt=0)
+    retries: int = Field(3, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "ThinkerBackendConfig":
+        if self.type == "command":
+            if not self.command or not self.command[0].strip():
+                raise ValueError("a command thinker needs command = [\"program\", \"arg\", ...]")
+            wrong = [k for k in ("base_url", "model", "api_key_env", "max_tokens") if getattr(self, k) is not None]
+        elif self.type == "http":
+            if not self.base_url or not re.match(r"^https?://[^/\s]+", self.base_url):
+                raise ValueError("an http thinker needs base_url = \"http(s)://host[:port]/...\"")
+            if not self.model:
+                raise ValueError("an http thinker needs model = \"...\"")
+            wrong = [k for k in ("command", "cwd") if getattr(self, k) is not None] + (["env"] if self.env else [])
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} cannot be used with type = \"{self.type}\"")
+        if self.api_key_env is not None and not _ENV_NAME.match(self.api_key_env):
+            raise ValueError("api_key_env must name an environment variable (never put the key itself here)")
+        return self
+
+
+def _backend_name(name: str) -> str:
+    if name == OFFLINE_THINKER:
+        raise ValueError(f"{OFFLINE_THINKER!r} is the built-in thinker's name; name the backend otherwise")
+    return name
+
+
+class ThinkersConfig(_Section):
+    """``[thinkers]``: named backends, the default thinker and the scorer of speculative transforms."""
+
+    default: str = OFFLINE_THINKER
+    scorer: str | None = None
+    # The name is checked as a dict key so the error points at the backend's own table.
+    backends: dict[Annotated[str, AfterValidator(_backend_name)], ThinkerBackendConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> "ThinkersConfig":
+        known = {OFFLINE_THINKER, *self.backends}
+        for key in ("default", "scorer"):
+            name = getattr(self, key)
+            if name is not None and name not in known:
+                raise ValueError(f"{key} = {name!r} is not a thinker (known: {', '.join(sorted(known))})")
+        return self
+
+
 class EngineConfig(_Section):
     """The whole ``config.toml``; every key is optional.
 
@@ -140,6 +225,8 @@ class EngineConfig(_Section):
     modes : dict of str to ModeConfig
     schedules, todos : dict of str to SubjectConfig
         Keyed by schedule id / TODO item id.
+    thinkers : ThinkersConfig
+        Named thinker backends and the default thinker.
     """
 
     runner: list[str] | None = None
@@ -151,6 +238,7 @@ class EngineConfig(_Section):
     modes: dict[str, ModeConfig] = Field(default_factory=dict)
     schedules: dict[str, SubjectConfig] = Field(default_factory=dict)
     todos: dict[str, SubjectConfig] = Field(default_factory=dict)
+    thinkers: ThinkersConfig = Field(default_factory=ThinkersConfig)
 
     @field_validator("runner")
     @classmethod
@@ -365,7 +453,10 @@ __all__ = [
     "EngineConfig",
     "LimitsConfig",
     "ModeConfig",
+    "OFFLINE_THINKER",
     "SubjectConfig",
+    "ThinkerBackendConfig",
+    "ThinkersConfig",
     "TimeoutsConfig",
     "config_path",
     "config_problems",

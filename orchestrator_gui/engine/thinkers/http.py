@@ -1,0 +1,381 @@
+"""The OpenAI-compatible HTTP thinker: chat completions from a local or remote server.
+
+Each call is one ``POST {base_url}/chat/completions`` with ``model``,
+``messages`` and ``temperature`` (and ``max_tokens`` when set), made with
+:mod:`urllib.request` only. The answer's ``choices[0].message.content`` is
+parsed by :mod:`.prompts`; its ``usage`` gives the token counts.
+
+Servers
+-------
+Any server that speaks the OpenAI chat-completions API:
+
+================  ==========================================  =====================
+server            ``base_url``                                key
+================  ==========================================  =====================
+Ollama            ``http://127.0.0.1:11434/v1``               none needed
+llama.cpp server  ``http://127.0.0.1:8080/v1``                ``--api-key`` if set
+vLLM, LM Studio   ``http://127.0.0.1:8000/v1``, ``:1234/v1``   if configured
+OpenAI            ``https://api.openai.com/v1``               ``OPENAI_API_KEY``
+================  ==========================================  =====================
+
+The API key is read, at each call, from the environment variable named by
+``api_key_env`` and sent as ``Authorization: Bearer …``; it is never stored
+in the config. Without ``api_key_env`` no ``Authorization`` header is sent.
+
+Only ever the configured URL
+----------------------------
+Proxy variables (``HTTP_PROXY`` …) are ignored and redirects are not
+followed (a redirect is reported as an error naming where it pointed), so
+requests, and the key, go to ``base_url``'s host and nowhere else.
+
+Retries
+-------
+HTTP 429 and 5xx answers, refused or dropped connections and timeouts are
+retried up to ``retries`` times. The wait before retry ``i`` (0-based) is the
+server's ``Retry-After`` (seconds or an HTTP date) when given, else
+``min(backoff_s * 2**i, max_backoff_s)``; a ``Retry-After`` longer than
+``max_retry_after_s`` fails at once with a clear error. Other HTTP errors
+(400, 401, 404 …) fail at once, quoting the server's error message. A cancel
+(``context.extra[CANCEL]``) shuts the socket down, so even a request in
+flight stops at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import email.utils
+import http.client
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from orchestrator_gui.engine.tasks import CancelToken
+from orchestrator_gui.engine.thinkers import prompts
+from orchestrator_gui.engine.thinkers.base import (
+    BackendError,
+    BackendResult,
+    ThinkerCancelled,
+    ThinkerTimeout,
+    cancel_token,
+    check_cancelled,
+    snippet,
+    usage_tokens,
+)
+from orchestrator_gui.model.thinker import ThinkerContext
+
+#: Status codes worth retrying.
+RETRY_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
+
+
+class _Retry(Exception):
+    """A failure worth retrying, with the server's Retry-After (seconds) if it sent one."""
+
+    def __init__(self, message: str, retry_after: float | None = None, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.timeout = timeout
+
+
+def _connection_factory(cls: type[http.client.HTTPConnection], sink: list[http.client.HTTPConnection]):
+    def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+        conn = cls(host, **kwargs)
+        sink.append(conn)  # so a cancel can shut its socket down
+        return conn
+    return make
+
+
+class _HTTP(urllib.request.HTTPHandler):
+    def __init__(self, sink: list[http.client.HTTPConnection]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_connection_factory(http.client.HTTPConnection, self._sink), req)
+
+
+class _HTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, sink: list[http.client.HTTPConnection]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_connection_factory(http.client.HTTPSConnection, self._sink), req,
+                            context=self._context)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx then surfaces as an HTTPError
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds (delta-seconds or an HTTP date); ``None`` if absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    current = datetime.now(timezone.utc).timestamp() if now is None else now
+    return max(when.timestamp() - current, 0.0)
+
+
+def _error_message(body: bytes) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return snippet(text) if text else ""
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        return err["message"]
+    if isinstance(err, str):
+        return err
+    return snippet(text)
+
+
+class HttpThinker:
+    """A thinker backed by an OpenAI-compatible chat-completions endpoint (see the module docstring).
+
+    Parameters
+    ----------
+    base_url : str
+        e.g. ``http://127.0.0.1:11434/v1``; requests go to ``{base_url}/chat/completions``.
+    model : str
+        The model name the server knows.
+    name : str
+        Names the thinker in errors and as the actor of its transactions.
+    api_key_env : str, optional
+        Name of the environment variable holding the API key.
+    temperature : float
+        Sampling temperature for generate, refine and aggregate.
+    score_temperature : float
+        Temperature for score (0: as repeatable as the server allows).
+    max_tokens : int, optional
+        Sent as ``max_tokens`` when set.
+    timeout_s : float
+        Socket timeout of each request (connect and each read).
+    retries : int
+        Extra attempts after a retryable failure.
+    backoff_s, max_backoff_s, max_retry_after_s : float
+        The waits between attempts (see "Retries").
+    environ : mapping, optional
+        Where ``api_key_env`` is looked up (default :data:`os.environ`, read at each call).
+    sleep : callable, optional
+        ``sleep(seconds)`` used for the waits instead of a cancellable wait (for tests).
+    """
+
+    def __init__(self, base_url: str, model: str, *, name: str = "http", api_key_env: str | None = None,
+                 temperature: float = 0.7, score_temperature: float = 0.0, max_tokens: int | None = None,
+                 timeout_s: float = 60.0, retries: int = 3, backoff_s: float = 0.5, max_backoff_s: float = 8.0,
+                 max_retry_after_s: float = 60.0, environ: Mapping[str, str] | None = None,
+                 sleep: Callable[[float], None] | None = None) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, not {base_url!r}")
+        if timeout_s <= 0 or retries < 0:
+            raise ValueError("timeout_s must be positive and retries not negative")
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
+        self.model = model
+        self.name = name
+        self.api_key_env = api_key_env
+        self.temperature = float(temperature)
+        self.score_temperature = float(score_temperature)
+        self.max_tokens = max_tokens
+        self.timeout_s = float(timeout_s)
+        self.retries = int(retries)
+        self.backoff_s = float(backoff_s)
+        self.max_backoff_s = float(max_backoff_s)
+        self.max_retry_after_s = float(max_retry_after_s)
+        self._environ = environ
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"HttpThinker({self.url!r}, model={self.model!r}, name={self.name!r})"
+
+    def with_temperature(self, temperature: float) -> HttpThinker:
+        """A copy sampling at ``temperature`` (for speculative variants)."""
+        other = copy.copy(self)
+        other.temperature = float(temperature)
+        return other
+
+    # ------------------------------------------------------------ the protocol
+
+    def generate(self, text: str, context: ThinkerContext, n: int) -> BackendResult[list[str]]:
+        """Up to ``n`` new thoughts: asks for ``n`` numbered lines and parses them."""
+        content, result = self.chat(prompts.generate_messages(text, context, n), context)
+        return result(prompts.parse_lines(self.name, content, n, context.existing))
+
+    def refine(self, text: str, feedback: str, context: ThinkerContext) -> BackendResult[str]:
+        """``text`` rewritten according to ``feedback``."""
+        content, result = self.chat(prompts.refine_messages(text, feedback, context), context)
+        return result(prompts.parse_text(self.name, "refine", content))
+
+    def aggregate(self, texts: Sequence[str], context: ThinkerContext) -> BackendResult[str]:
+        """One thought merging ``texts``."""
+        content, result = self.chat(prompts.aggregate_messages(texts, context), context)
+        return result(prompts.parse_text(self.name, "aggregate", content))
+
+    def score(self, items: Sequence[str], context: ThinkerContext) -> BackendResult[list[float]]:
+        """One score in ``[0, 1]`` per item (numbers outside are clamped)."""
+        content, result = self.chat(prompts.score_messages(items, context), context,
+                                    temperature=self.score_temperature)
+        return result(prompts.parse_scores(self.name, content, len(items)))
+
+    # ------------------------------------------------------------ the exchange
+
+    def api_key(self) -> str | None:
+        """The key from ``api_key_env`` (``None`` without one); a :class:`BackendError` when the variable is unset."""
+        if self.api_key_env is None:
+            return None
+        env = os.environ if self._environ is None else self._environ
+        key = env.get(self.api_key_env)
+        if not key:
+            raise BackendError(f"thinker {self.name!r}: the environment variable {self.api_key_env} "
+                               "(api_key_env) is not set")
+        return key
+
+    def chat(self, messages: list[dict[str, str]], context: ThinkerContext, *,
+             temperature: float | None = None) -> tuple[str, Callable[[Any], BackendResult[Any]]]:
+        """POST ``messages``; return the answer's content and a function that wraps a value into a
+        :class:`BackendResult` with this call's cost (time over all attempts, tokens)."""
+        check_cancelled(context, self.name)
+        token = cancel_token(context)
+        body: dict[str, Any] = {"model": self.model, "messages": messages,
+                                "temperature": self.temperature if temperature is None else temperature}
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "User-Agent": "orchestrator-gui-thinker"}
+        key = self.api_key()
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        t0 = time.perf_counter()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                answer = self._post(data, headers, token)
+                break
+            except _Retry as exc:
+                if attempts > self.retries:
+                    tries = f" after {attempts} attempts" if attempts > 1 else ""
+                    cls = ThinkerTimeout if exc.timeout else BackendError
+                    raise cls(f"thinker {self.name!r}: {exc}{tries}") from None
+                delay = exc.retry_after
+                if delay is not None and delay > self.max_retry_after_s:
+                    raise BackendError(f"thinker {self.name!r}: {exc}; the server asks to wait {delay:g} s, "
+                                       f"more than max_retry_after_s = {self.max_retry_after_s:g}") from None
+                if delay is None:
+                    delay = min(self.backoff_s * 2 ** (attempts - 1), self.max_backoff_s)
+                self._wait(delay, token)
+        seconds = time.perf_counter() - t0
+        content, usage = self._content(answer)
+        prompt, completion, total = usage_tokens(usage)
+
+        def result(value: Any) -> BackendResult[Any]:
+            return BackendResult(value, seconds, total, self.name, prompt, completion, attempts)
+
+        return content, result
+
+    def _wait(self, delay: float, token: CancelToken | None) -> None:
+        if self._sleep is not None:
+            self._sleep(delay)
+        elif token is not None:
+            token.wait(delay)
+        else:
+            time.sleep(delay)
+        if token is not None and token.cancelled:
+            raise ThinkerCancelled(f"thinker {self.name!r}: cancelled ({token.reason})")
+
+    def _post(self, data: bytes, headers: dict[str, str], token: CancelToken | None) -> Any:
+        conns: list[http.client.HTTPConnection] = []
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect(), _HTTP(conns),
+                                             _HTTPS(conns))
+
+        def cancel() -> None:
+            for conn in list(conns):
+                sock = conn.sock
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read in the calling thread
+                    except OSError:
+                        pass
+
+        if token is not None:
+            token.add_callback(cancel)
+        try:
+            req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            try:
+                with opener.open(req, timeout=self.timeout_s) as resp:
+                    raw = resp.read()
+            except urllib.error.HTTPError as exc:
+                self._raise_for(exc)
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                if token is not None and token.cancelled:
+                    raise ThinkerCancelled(f"thinker {self.name!r}: cancelled ({token.reason})") from None
+                reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+                if isinstance(reason, TimeoutError | socket.timeout):
+                    raise _Retry(f"no answer from {self.url} within {self.timeout_s:g} s", timeout=True) from None
+                raise _Retry(f"cannot reach {self.url}: {reason or type(exc).__name__}") from None
+        finally:
+            if token is not None:
+                token.remove_callback(cancel)
+            for conn in conns:
+                conn.close()
+        if token is not None and token.cancelled:
+            raise ThinkerCancelled(f"thinker {self.name!r}: cancelled ({token.reason})")
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise BackendError(f"thinker {self.name!r}: {self.url} answered with invalid JSON "
+                               f"{snippet(raw.decode('utf-8', 'replace'))}") from None
+
+    def _raise_for(self, exc: urllib.error.HTTPError) -> None:
+        try:
+            body = exc.read()
+        except (OSError, http.client.HTTPException):
+            body = b""
+        finally:
+            exc.close()
+        code = exc.code
+        detail = _error_message(body)
+        what = f"{self.url} answered HTTP {code}" + (f": {detail}" if detail else "")
+        if code in RETRY_STATUS:
+            raise _Retry(what, retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None))
+        if 300 <= code < 400:
+            where = exc.headers.get("Location") if exc.headers else None
+            raise BackendError(f"thinker {self.name!r}: {self.url} redirects to {where or '?'} (HTTP {code}); "
+                               "redirects are not followed: set base_url to the final address")
+        hint = ""
+        if code in (401, 403):
+            hint = (f" (check the key in ${self.api_key_env})" if self.api_key_env
+                    else " (the server wants a key: set api_key_env to the variable that holds it)")
+        raise BackendError(f"thinker {self.name!r}: {what}{hint}")
+
+    def _content(self, answer: Any) -> tuple[str, Any]:
+        try:
+            content = answer["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            content = None
+        if not isinstance(content, str):
+            shown = snippet(json.dumps(answer)[:400])
+            raise BackendError(f"thinker {self.name!r}: the answer has no choices[0].message.content text: {shown}")
+        return content, answer.get("usage")
+
+
+__all__ = ["RETRY_STATUS", "HttpThinker", "retry_after_seconds"]

@@ -25,6 +25,7 @@ def test_checkbox_toggle_changes_exactly_one_byte_and_undo_restores(window, qtbo
     item = next(i for i in _doc(window).items if i.state == "open")
     row = window.todo.row_of_line(item.line)
     row.setCheckState(0, Qt.CheckState.Checked)
+    qtbot.waitUntil(lambda: path.read_bytes() != before)
     after = path.read_bytes()
     assert len(byte_diff_positions(before, after)) == 1
     assert after[byte_diff_positions(before, after)[0]:][:1] in (b"x", b"X")
@@ -60,7 +61,7 @@ def test_filters_and_search(window):
     assert len(panel.visible_items()) == len(doc.items)
 
 
-def test_add_edit_indent_outdent_delete_match_the_document_api(window):
+def test_add_edit_indent_outdent_delete_match_the_document_api(window, qtbot):
     path = window.session.workspace.todo
     panel = window.todo
     prompter = panel.ctx.prompter
@@ -81,6 +82,7 @@ def test_add_edit_indent_outdent_delete_match_the_document_api(window):
     before = path.read_bytes()
     row = panel.row_of_line(new_line)
     row.setText(0, "TW-050 Renamed in place")
+    qtbot.waitUntil(lambda: path.read_bytes() != before)
     assert path.read_bytes() == _expected(before, path, lambda d: d.edit(new_line, "TW-050 Renamed in place"))
 
     # indent under the item above, then outdent back

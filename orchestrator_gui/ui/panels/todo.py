@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QDropEvent, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -355,18 +355,26 @@ class TodoPanel(Panel):
         key = rkey(row)
         if column != 0 or not key or key[0] != "item" or self.doc is None:
             return
+        # Qt emits itemChanged from inside the row's own setData(); handling it there
+        # rebuilds the tree and deletes that row while Qt still uses it (a crash).
+        # So take plain values now and act once control is back in the event loop.
+        text, checked = row.text(0), row.checkState(0) == Qt.CheckState.Checked
+        QTimer.singleShot(0, self, lambda: self._apply_change(key, text, checked))
+
+    def _apply_change(self, key, text: str, checked: bool) -> None:
+        if self.doc is None:
+            return
         line = line_of(self.doc, key)
         if line is None:
             return
         item = self.doc.item_at(line)
-        if row.text(0) != item.text:
-            title = row.text(0).strip()
+        if text != item.text:
+            title = text.strip()
             if not title:
                 self.reload()
                 return
             self._edit(key, lambda d, ln: d.edit(ln, title), "Edit TODO item")
             return
-        checked = row.checkState(0) == Qt.CheckState.Checked
         if item.state != "other" and checked != (item.state == "done"):
             self.set_done(line, checked)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestrator_gui.cli.output import CliError, emit_json, print_problems, workspace
-from orchestrator_gui.engine.config import config_problems
+from orchestrator_gui.engine.config import config_path, config_problems
 from orchestrator_gui.formats.fileio import atomic_write
 from orchestrator_gui.formats.jsonpos import stringify
 from orchestrator_gui.formats.nextrun import iso_ms, to_ms
@@ -36,7 +37,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     print_problems(problems, args.json)
     if not args.json:  # a human wants to know the check ran; scripts read stdout only
         count = {s: sum(p.severity == s for p in problems) for s in ("error", "warning", "info")}
-        print(f"checked {len(present_files(ws))} files in {ws.root}: {count['error']} errors, "
+        checked = len(present_files(ws)) + os.path.lexists(config_path(ws.root))
+        print(f"checked {checked} files in {ws.root}: {count['error']} errors, "
               f"{count['warning']} warnings, {count['info']} notes", file=sys.stderr)
     failing = [p for p in problems if p.severity == "error" or (args.strict and p.severity == "warning")]
     return 1 if failing else 0

@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orchestrator_gui.engine.config_toml import key_lines, line_of, toml_error
+from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
 from orchestrator_gui.formats.problems import FormatError, Problem
 
@@ -131,12 +132,45 @@ class ModeConfig(_Section):
         return _check_runner(value)
 
 
+class SchedulerSettings(BaseModel):
+    """``[scheduler]`` in ``.orchestrator/config.toml``.
+
+    Attributes
+    ----------
+    missed : {"once", "skip", "all"}
+        Missed-run policy (see :mod:`.missed`).
+    missed_grace_s : float
+        How late a due time may be and still count as on time.
+    max_backfill : int
+        Most catch-up runs of one schedule under ``all``.
+    tick_s : float
+        How often the loop looks at the schedules.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    missed: MissedPolicy = Field(MissedPolicy.ONCE, strict=False)  # TOML gives a string
+    missed_grace_s: float = Field(DEFAULT_GRACE_MS / 1000, ge=0)
+    max_backfill: int = Field(MAX_BACKFILL, ge=1)
+    tick_s: float = Field(1.0, gt=0)
+
+
+class TodoSettings(BaseModel):
+    """``[todo]`` in ``.orchestrator/config.toml`` (and ``check_off_on_success`` in ``[todos."<key>"]``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    check_off_on_success: bool = False
+    mode: str = "code"
+
+
 class SubjectConfig(_Section):
     """``[schedules."<id>"]`` / ``[todos."<id>"]``: per-item overrides and state."""
 
     timeout_s: float | None = Field(None, ge=0)
     no_timeout: bool = False
     paused: bool = False
+    check_off_on_success: bool | None = None  # TODO items: check off after a successful run
 
 
 #: The built-in deterministic thinker's name (always available, never configured).
@@ -239,6 +273,8 @@ class EngineConfig(_Section):
     schedules: dict[str, SubjectConfig] = Field(default_factory=dict)
     todos: dict[str, SubjectConfig] = Field(default_factory=dict)
     thinkers: ThinkersConfig = Field(default_factory=ThinkersConfig)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    todo: TodoSettings = Field(default_factory=TodoSettings)
 
     @field_validator("runner")
     @classmethod

@@ -27,41 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orchestrator_gui.engine.config import RUNS_DIR, config_path, read_config
+from orchestrator_gui.engine.config import RUNS_DIR, SchedulerSettings, TodoSettings, config_path, read_config
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy
 from orchestrator_gui.formats.problems import FormatError
-
-
-class SchedulerSettings(BaseModel):
-    """``[scheduler]`` in ``.orchestrator/config.toml``.
-
-    Attributes
-    ----------
-    missed : {"once", "skip", "all"}
-        Missed-run policy (see :mod:`.missed`).
-    missed_grace_s : float
-        How late a due time may be and still count as on time.
-    max_backfill : int
-        Most catch-up runs of one schedule under ``all``.
-    tick_s : float
-        How often the loop looks at the schedules.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    missed: MissedPolicy = Field(MissedPolicy.ONCE, strict=False)  # TOML gives a string
-    missed_grace_s: float = Field(DEFAULT_GRACE_MS / 1000, ge=0)
-    max_backfill: int = Field(MAX_BACKFILL, ge=1)
-    tick_s: float = Field(1.0, gt=0)
-
-
-class TodoSettings(BaseModel):
-    """``[todo]`` in ``.orchestrator/config.toml`` (and ``check_off_on_success`` in ``[todos."<key>"]``)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    check_off_on_success: bool = False
-    mode: str = "code"
 
 
 def _section(cf: Any, name: str, model: type[BaseModel], data: Any) -> Any:

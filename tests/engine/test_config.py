@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -187,3 +188,17 @@ def test_read_config_keeps_the_bytes(tmp_path):
     path = write(tmp_path, FULL)
     doc = read_config(path)
     assert doc.data == FULL.encode() and doc.line_of(("schedules", "1761981872582", "timeout_s")) == 19
+
+
+def test_scheduler_and_todo_tables_are_known_keys(tmp_path, capsys):
+    from orchestrator_gui.cli.main import main
+
+    cfg = tmp_path / ".orchestrator" / "config.toml"
+    cfg.parent.mkdir()
+    cfg.write_text('[scheduler]\nmissed = "all"\n[todo]\ncheck_off_on_success = true\n'
+                   '[todos."TODO.md::item/abc"]\ncheck_off_on_success = false\n')
+    assert main(["-w", str(tmp_path), "check", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    cfg.write_text('[scheduler]\nmissed = "sometimes"\n')
+    assert main(["-w", str(tmp_path), "check"]) == 1
+    assert f"{cfg}:2: error: scheduler.missed" in capsys.readouterr().out

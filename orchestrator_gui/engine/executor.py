@@ -177,8 +177,9 @@ class Engine:
         self.runner = ProcessRunner(self.workspace, self._config, dry_run=dry_run)
         self.timing: TimeTracker | None = None
         if track_time:
-            self.timing = TimeTracker(timing_path) if timing_path is not None else \
-                TimeTracker.for_workspace(self.workspace)
+            # parse=False: the engine never looks at the written rows (see TimeTracker).
+            self.timing = TimeTracker(timing_path, parse=False) if timing_path is not None else \
+                TimeTracker.for_workspace(self.workspace, parse=False)
         self.failures: FailureTracker | None = None
         if track_failures:
             self.failures = failures or FailureTracker(self.workspace)

@@ -17,7 +17,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -184,7 +184,11 @@ def _exclusive(fd: int, name: str) -> Iterator[None]:
 
 def _header_columns(fd: int, size: int, name: str) -> int:
     """Return the header's column count for 8/9-field rows (9 when there is no header)."""
-    head = _pread(fd, min(size, _HEAD_BYTES), 0)
+    # Most headers fit in the first few hundred bytes: read 4 KB, and only
+    # read up to _HEAD_BYTES when the first line is longer.
+    head = _pread(fd, min(size, 4096), 0)
+    if b"\n" not in head and size > len(head):
+        head = _pread(fd, min(size, _HEAD_BYTES), 0)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FormatError(name, "file is UTF-16 encoded; refusing to append UTF-8 rows to it", line=1)
     first = head.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
@@ -196,25 +200,54 @@ def _header_columns(fd: int, size: int, name: str) -> int:
     return 9 if "priority" in (f.strip().lower() for f in fields) else 8
 
 
-def _plan(fd: int, size: int, row: NewTimingRow, name: str) -> tuple[bytes, int, list[str]]:
-    """Return (payload, offset of the row in it, header columns) for an append at ``size``."""
+def _plan(fd: int, size: int, lines: list[tuple[str, str]], name: str,
+          key: tuple[int, int]) -> tuple[bytes, list[int], list[str]]:
+    """Return (payload, row start offsets in it + its end, header columns) for an append at ``size``.
+
+    ``lines`` holds each row's 8-field line and its priority field, formatted
+    before the lock was taken (see :func:`append_rows`).
+    """
     if size == 0:
-        text = HEADER + "\n" + format_row(row, len(STANDARD_COLUMNS)) + "\n"
-        return text.encode("utf-8"), len(HEADER) + 1, list(STANDARD_COLUMNS)
-    ncols = _header_columns(fd, size, name)
-    tail = _pread(fd, min(size, _TAIL_BYTES), size - min(size, _TAIL_BYTES))
-    crlf = tail.count(b"\r\n")
-    nl = b"\r\n" if crlf > tail.count(b"\n") - crlf else b"\n"
-    if tail.endswith(b"\n"):
-        sep, after = b"", nl
+        ncols, sep, nl, after, prefix = len(STANDARD_COLUMNS), b"", b"\n", b"\n", (HEADER + "\n").encode("utf-8")
     else:
-        # The file has no final terminator (most real versions): end the last
-        # line first, and leave ours unterminated too. A lone \r is a cut CRLF.
-        sep = b"\n" if (tail.endswith(b"\r") and nl == b"\r\n") else nl
-        after = b""
-    line = format_row(row, ncols).encode("utf-8")
-    columns = STANDARD_COLUMNS[:9 if ncols >= 9 else 8]
-    return sep + line + after, len(sep), columns
+        ncols = _cached_columns(fd, size, name, key)
+        tail = _pread(fd, min(size, _TAIL_BYTES), size - min(size, _TAIL_BYTES))
+        crlf = tail.count(b"\r\n")
+        nl = b"\r\n" if crlf > tail.count(b"\n") - crlf else b"\n"
+        if tail.endswith(b"\n"):
+            sep, after = b"", nl
+        else:
+            # The file has no final terminator (most real versions): end the last
+            # line first, and leave ours unterminated too. A lone \r is a cut CRLF.
+            sep = b"\n" if (tail.endswith(b"\r") and nl == b"\r\n") else nl
+            after = b""
+        prefix = sep
+    encoded = [(line + "\t" + priority if ncols >= 9 else line).encode("utf-8") for line, priority in lines]
+    payload = prefix + nl.join(encoded) + after
+    starts, pos = [], len(prefix)
+    for e in encoded:
+        starts.append(pos)
+        pos += len(e) + len(nl)
+    starts.append(len(payload))
+    columns = list(STANDARD_COLUMNS[:9 if ncols >= 9 else 8])
+    return payload, starts, columns
+
+
+#: (st_dev, st_ino) -> (file size when read, header column count). The header
+#: of an append-only file never changes; a file that shrank was rewritten and
+#: is read again (the same assumption as the line count cache below).
+_COLUMNS_CACHE: dict[tuple[int, int], tuple[int, int]] = {}
+
+
+def _cached_columns(fd: int, size: int, name: str, key: tuple[int, int]) -> int:
+    seen = _COLUMNS_CACHE.get(key)
+    if seen is not None and seen[0] <= size:
+        return seen[1]
+    ncols = _header_columns(fd, size, name)
+    if len(_COLUMNS_CACHE) > 64:
+        _COLUMNS_CACHE.clear()
+    _COLUMNS_CACHE[key] = (size, ncols)
+    return ncols
 
 
 def _pread(fd: int, size: int, offset: int) -> bytes:
@@ -282,20 +315,75 @@ def append_row(path: str | os.PathLike[str], row: NewTimingRow, *, create: bool 
     ReadOnlyError
         For the ``task_timing.csv`` sibling.
     """
+    return append_rows(path, [row], create=create)[0]  # type: ignore[return-value]
+
+
+def append_rows(path: str | os.PathLike[str], rows: Sequence[NewTimingRow], *, create: bool = True,
+                parse: bool = True, sync: bool = True,
+                on_written: Callable[[], None] | None = None) -> list[TimingRow | None]:
+    """Append several rows in one locked ``write`` and one flush (a group commit).
+
+    The rows go out consecutively, in order, each whole, under one ``flock``:
+    the same guarantees as :func:`append_row`, for the cost of one append.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``task_timing.tsv`` file.
+    rows : sequence of NewTimingRow
+        The rows to write, in file order.
+    create : bool
+        Create a missing file (and its folder) with the 9-column header.
+    parse : bool
+        Return each row as the reader parses it (with its line number); with
+        ``False`` the list holds ``None`` and the file's lines are not counted.
+    sync : bool
+        ``fdatasync`` before returning, so the rows survive a power loss. With
+        ``False`` they are in the file (every reader and a crash of this
+        process see them) and reach the disk with the next synced append.
+    on_written : callable, optional
+        Called once the rows are in the file and the lock is released, before
+        the flush: a group committer can let the next batch be written while
+        this one is flushed.
+
+    Returns
+    -------
+    list of TimingRow or None
+        One per row, in order.
+
+    Raises
+    ------
+    FormatError, ReadOnlyError
+        As :func:`append_row`; nothing of the batch is written then.
+    """
     name = str(path)
     p = Path(path)
     if p.suffix.lower() == ".csv":
         raise ReadOnlyError(name, "task_timing.csv is read-only; rows are appended to task_timing.tsv")
+    if not rows:
+        return []
+    # Formatted before the lock: the lock is held only for the syscalls. In a
+    # busy process every Python step under the lock may wait for the GIL, and
+    # every other appender (threads and processes) waits for the lock.
+    lines = [(format_row(r, 8), r.priority or "") for r in rows]
+    # Every syscall here releases the GIL and may wait to get it back, up to
+    # the switch interval (5 ms) in a process with busy threads: an append
+    # makes as few as it can (no folder check unless the open fails, one
+    # fstat, the header's column count cached, no lseek unless needed).
     flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     if create:
         flags |= os.O_CREAT
-        if not p.parent.is_dir():  # checked first: a mkdir on every append is measurable
+    try:
+        try:
+            fd = os.open(p, flags, 0o666)
+        except FileNotFoundError:
+            if not create or p.parent.is_dir():
+                raise
             try:
                 p.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise FormatError(name, f"cannot create folder: {exc.strerror or exc}") from None
-    try:
-        fd = os.open(p, flags, 0o666)
+            fd = os.open(p, flags, 0o666)
     except FileNotFoundError:
         raise FormatError(name, "file not found") from None
     except IsADirectoryError:
@@ -305,27 +393,36 @@ def append_row(path: str | os.PathLike[str], row: NewTimingRow, *, create: bool 
     except OSError as exc:
         raise FormatError(name, f"cannot open file: {exc.strerror or exc}") from None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise FormatError(name, "is not a regular file")
         with _exclusive(fd, name):
-            size = os.fstat(fd).st_size
-            payload, offset, columns = _plan(fd, size, row, name)
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise FormatError(name, "is not a regular file")
+            size = st.st_size
+            payload, starts, columns = _plan(fd, size, lines, name, (st.st_dev, st.st_ino))
             try:
                 written = os.write(fd, payload)
             except OSError as exc:
                 raise FormatError(name, f"cannot write: {exc.strerror or exc}") from None
-            end = os.lseek(fd, 0, os.SEEK_CUR)
+            if parse or written != len(payload):
+                end = os.lseek(fd, 0, os.SEEK_CUR)  # where our write ended, whatever non-locking writers did
+            else:
+                end = size + written
             if written != len(payload):
-                # Disk full or a quota: remove the partial row rather than leave half a line.
+                # Disk full or a quota: remove the partial rows rather than leave half a line.
                 os.ftruncate(fd, end - written)
                 raise FormatError(name, "cannot write: short write (disk full?); nothing was appended")
+        if on_written is not None:
+            on_written()
         # Outside the lock, so appenders do not queue behind each other's disk flush.
-        with contextlib.suppress(OSError):
-            getattr(os, "fdatasync", os.fsync)(fd)
-        # Bytes before our row never change (append-only), so counting them
-        # needs no lock; the count is the row's physical line number minus one.
-        start = end - len(payload) + offset
-        line = _count_newlines(fd, start) + 1
+        if sync:
+            with contextlib.suppress(OSError):
+                getattr(os, "fdatasync", os.fsync)(fd)
+        if not parse:
+            return [None] * len(rows)
+        # Bytes before our rows never change (append-only), so counting them
+        # needs no lock; the count is the first row's physical line number minus one.
+        first = end - len(payload) + starts[0]
+        line = _count_newlines(fd, first) + 1
     finally:
         os.close(fd)
-    return make_row(payload[offset:], line, columns, "\t")[0]
+    return [make_row(payload[a:b], line + i, columns, "\t")[0] for i, (a, b) in enumerate(zip(starts, starts[1:]))]

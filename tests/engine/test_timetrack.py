@@ -10,6 +10,8 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from orchestrator_gui.engine.tasks import RunResult, Task, todo_task, transform_task
 from orchestrator_gui.engine.timetrack import TimeTracker
 from orchestrator_gui.formats.timing import load_timing
@@ -73,12 +75,13 @@ print("done", flush=True)
 """
 
 
-def test_8_threads_x_500_appends_and_another_process_lose_nothing(tmp_path):
+@pytest.mark.parametrize("parse", [True, False])  # False: the engine's way (started rows not awaited on disk)
+def test_8_threads_x_500_appends_and_another_process_lose_nothing(tmp_path, parse):
     path = tmp_path / "task_timing.tsv"
     path.write_bytes(b"timestamp\tmode\ttask_id\tstart_time\tend_time\tduration\ttask\tresult\tpriority\r\n"
                      b"2025-11-01T07:24:32.582617Z\tcode\told\t2025-11-01T07:24:32.582Z\t\t\tkept\tstarted\t")
     original = path.read_bytes()
-    tracker = TimeTracker(path)
+    tracker = TimeTracker(path, parse=parse)
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(PROCESS_RUNS)], cwd=REPO_ROOT,
                              env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)

@@ -142,6 +142,22 @@ def test_append_without_final_newline_lf(tmp_path: Path):
     assert second.raw == format_row(new_row("b"), 9).encode() and second.terminator == b""
 
 
+def test_append_rows_writes_a_batch_as_consecutive_whole_rows(tmp_path: Path):
+    from orchestrator_gui.formats.timing_write import append_rows
+    path = copy_of("e0af0f6f.tsv", tmp_path)  # LF, no final newline
+    original = path.read_bytes()
+    calls = []
+    rows = append_rows(path, [new_row("a"), new_row("b", priority="todo"), new_row("c")],
+                       on_written=lambda: calls.append(path.read_bytes()))
+    lines = [format_row(new_row("a"), 9), format_row(new_row("b", priority="todo"), 9), format_row(new_row("c"), 9)]
+    assert path.read_bytes() == original + b"\n" + "\n".join(lines).encode()
+    assert calls == [path.read_bytes()]  # called once, after the write
+    assert [(r.line, r.task_id, r.priority) for r in rows] == [(31, "a", None), (32, "b", "todo"), (33, "c", None)]
+    assert rows[0].raw == lines[0].encode() + b"\n" and rows[2].terminator == b""
+    assert append_rows(path, [new_row("d")], parse=False, sync=False) == [None]
+    assert load_timing(path).rows[-1].task_id == "d" and len(load_timing(path).rows) == 34
+
+
 def test_append_keeps_final_newline(tmp_path: Path):
     src = next((p for p in fixture_files("timing") if "c45ad2ca" in p.name), None)
     if src is None:

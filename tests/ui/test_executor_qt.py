@@ -93,3 +93,29 @@ def test_cancel_and_shutdown_through_the_adapter(qtbot, executor, tmp_path):
     ex.shutdown()
     assert first.result(0).status == "cancelled" and second.result(0).status == "cancelled"
     assert ex.pool.activeThreadCount() == 0
+
+
+def test_a_wave_of_100_and_a_submit_from_a_slot_deliver_every_event_in_order(qtbot, executor):
+    # Jobs submitted on the GUI thread are started from a pool thread, also
+    # while a slot is running: nothing may be lost or reordered.
+    ex = executor(limits={"transforms": 100, "threads": 100})
+    main = threading.get_ident()
+    seen: dict[str, list[str]] = {}
+    threads: set[int] = set()
+
+    def note(kind, tid):
+        seen.setdefault(tid, []).append(kind)
+        threads.add(threading.get_ident())
+    ex.progress.connect(lambda tid, ev, data: note(ev, tid))
+    ex.started.connect(lambda tid, kind, info: note("started", tid))
+
+    def on_finished(tid, res):
+        note("finished", tid)
+        if tid == "w-0":  # a slot that submits
+            ex.submit(transform_task(lambda tok: 1, task_id="late"))
+    ex.finished.connect(on_finished)
+    handles = ex.submit_batch([transform_task(lambda tok: sum(range(2000)), task_id=f"w-{i}") for i in range(100)])
+    qtbot.waitUntil(lambda: len(seen) == 101 and all(v[-1] == "finished" for v in seen.values()), timeout=TIMEOUT_MS)
+    assert all(h.result(1).status == "completed" for h in handles)
+    assert all(v == ["queued", "started", "finished"] for v in seen.values())
+    assert threads == {main}

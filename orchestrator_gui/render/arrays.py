@@ -81,18 +81,29 @@ def active_mask(graph: ThoughtGraph, threshold: float | None) -> np.ndarray | No
     return region
 
 
-def node_presence(graph: ThoughtGraph, *, show_suppressed: bool = True, threshold: float | None = None) -> np.ndarray:
+def _local(subset: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """Positions within ``rows`` (``None``: every row) of the graph rows in ``subset``."""
+    if rows is None or len(subset) == 0:
+        return subset
+    return np.flatnonzero(np.isin(rows, subset))
+
+
+def node_presence(
+    graph: ThoughtGraph, *, show_suppressed: bool = True, threshold: float | None = None,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
     """Per-node factor: 1 fully shown, :data:`DIM` dimmed, 0 hidden (float32, (N,)).
 
     ``HIDDEN`` nodes are always hidden; ``SUPPRESSED`` nodes are dimmed, or
     hidden when ``show_suppressed`` is false; nodes outside the active region
-    are dimmed.
+    are dimmed.  ``rows`` (unique node rows) restricts the result to those
+    rows, in that order (the scene restyles only the nodes a burst touched).
     """
-    flags = graph.flags
+    flags = graph.flags if rows is None else graph.flags[rows]
     out = np.ones(len(flags), dtype=np.float32)
     region = active_mask(graph, threshold)
     if region is not None:
-        out[~region] = DIM
+        out[~(region if rows is None else region[rows])] = DIM
     suppressed = (flags & np.uint32(NodeFlag.SUPPRESSED)) != 0
     out[suppressed] = DIM if show_suppressed else 0.0
     out[(flags & np.uint32(NodeFlag.HIDDEN)) != 0] = 0.0
@@ -108,8 +119,12 @@ def node_colors(
     show_suppressed: bool = True,
     threshold: float | None = None,
     presence: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Face colour per node: kind colour, brightened by activation, dimmed or hidden by presence.
+
+    ``rows`` (unique node rows) restricts the result to those rows, in that
+    order; ``presence`` is then given for those rows only.
 
     Returns
     -------
@@ -117,11 +132,15 @@ def node_colors(
         Hidden nodes have alpha 0 (the shader then drops them).
     """
     th = get_theme(theme)
-    colors = th.kind_table[graph.kind_index.astype(np.intp)].copy()
-    act = np.clip(graph.activation, 0.0, 1.0).astype(np.float32)[:, None]
+    sel = slice(None) if rows is None else rows
+    colors = th.kind_table[graph.kind_index[sel].astype(np.intp)].copy()
+    act = np.clip(graph.activation[sel], 0.0, 1.0).astype(np.float32)[:, None]
     hl = np.asarray(th.highlight, dtype=np.float32)
     colors[:, :3] += (hl[:3] - colors[:, :3]) * (th.activation_gain * act)
-    pres = node_presence(graph, show_suppressed=show_suppressed, threshold=threshold) if presence is None else presence
+    if presence is None:
+        pres = node_presence(graph, show_suppressed=show_suppressed, threshold=threshold, rows=rows)
+    else:
+        pres = presence
     dim = pres < 1.0
     if dim.any():
         # Dimmed nodes fade into the background rather than just turning
@@ -130,10 +149,11 @@ def node_colors(
         f = pres[dim, None]
         colors[dim, :3] = bg[:3] + (colors[dim, :3] - bg[:3]) * (0.35 + f)
         colors[dim, 3] = np.where(pres[dim] > 0, 0.85, 0.0)
-    for rows, amount in ((selected_rows(graph, selected), 0.25), (_rows(graph, [hovered] if hovered else None), 0.35)):
-        if len(rows):
-            colors[rows, :3] += (hl[:3] - colors[rows, :3]) * amount
-            colors[rows, 3] = np.where(pres[rows] > 0, 1.0, 0.0)
+    for hit, amount in ((selected_rows(graph, selected), 0.25), (_rows(graph, [hovered] if hovered else None), 0.35)):
+        hit = _local(hit, rows)
+        if len(hit):
+            colors[hit, :3] += (hl[:3] - colors[hit, :3]) * amount
+            colors[hit, 3] = np.where(pres[hit] > 0, 1.0, 0.0)
     return colors
 
 
@@ -143,15 +163,18 @@ def node_outlines(
     hovered: str | None = None,
     selected: Iterable[str] | None = None,
     running: Iterable[str] | None = None,
+    *,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Outline colour per node (alpha 0: no outline): selected, then running, then the hovered one on top."""
+    """Outline colour per node (alpha 0: no outline): selected, then running, then the hovered one on top.
+
+    ``rows`` (unique node rows) restricts the result to those rows, in that order.
+    """
     th = get_theme(theme)
-    out = np.zeros((len(graph), 4), dtype=np.float32)
-    rows = selected_rows(graph, selected)
-    out[rows] = th.selected
-    out[_rows(graph, list(running) if running else None)] = th.running
-    hov = _rows(graph, [hovered] if hovered else None)
-    out[hov] = th.hovered
+    out = np.zeros((len(graph) if rows is None else len(rows), 4), dtype=np.float32)
+    out[_local(selected_rows(graph, selected), rows)] = th.selected
+    out[_local(_rows(graph, list(running) if running else None), rows)] = th.running
+    out[_local(_rows(graph, [hovered] if hovered else None), rows)] = th.hovered
     return out
 
 
@@ -162,18 +185,25 @@ def node_sizes(
     show_suppressed: bool = True,
     threshold: float | None = None,
     presence: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Marker diameter in pixels per node, scaled by attention (0 for hidden nodes).
 
     Attention in ``[0, 1]`` grows a marker up to 2.2x; goals are drawn a
     little larger because they anchor the picture; dimmed nodes shrink.
+    ``rows`` (unique node rows) restricts the result to those rows, in that
+    order; ``presence`` is then given for those rows only.
     """
     n = len(graph)
+    sel = slice(None) if rows is None else rows
     size = np.float32(base_marker_size(n) if base is None else base)
-    att = np.clip(graph.attention, 0.0, 1.0).astype(np.float32)
+    att = np.clip(graph.attention[sel], 0.0, 1.0).astype(np.float32)
     out = size * (1.0 + 1.2 * att)
-    out[graph.kind_index == KIND_INDEX["goal"]] *= np.float32(1.35)
-    pres = node_presence(graph, show_suppressed=show_suppressed, threshold=threshold) if presence is None else presence
+    out[graph.kind_index[sel] == KIND_INDEX["goal"]] *= np.float32(1.35)
+    if presence is None:
+        pres = node_presence(graph, show_suppressed=show_suppressed, threshold=threshold, rows=rows)
+    else:
+        pres = presence
     out *= np.where(pres >= 1.0, 1.0, pres * 2.5).astype(np.float32).clip(0.0, 1.0)
     return out.astype(np.float32)
 

@@ -7,15 +7,21 @@ the node sprites with depth test and writes; labels last, on top.
 Updates: the scene listens to the graph's ``changed`` burst, folds it into a
 dirty set and flushes once on the next event-loop turn (a zero-interval
 single-shot timer), so a burst of transactions costs one buffer update.
-Only a structural change (nodes or edges added/removed) re-uploads whole
-buffers; moves, activation, attention, flags and selection patch the
-attribute buffers over the changed row range.
+A removal re-uploads whole buffers; additions append to the spare rows and
+extend the LOD subsets by the new rows; moves, activation, attention, flags
+and edits restyle and patch only the rows the burst names (whole-graph
+changes -- selection, theme, threshold, hover -- restyle every row).  The
+redraw a flush or an animation frame asks for is posted on the next loop
+turn, so the buffer work and the (tens of ms, under llvmpipe) frame are two
+main-thread steps with input and timers handled in between.
 
 Level of detail: while anything changes -- camera, model, animation -- and
 for :data:`SETTLE_S` after, edges are drawn through an index subset of the
 heavy/short edges that fits a pixel budget (:mod:`.lod`); when it all
 stops, one full-detail frame follows.  Marker antialiasing is off above
-:attr:`aa_limit` nodes.
+:attr:`aa_limit` nodes.  Under software OpenGL that still frame has a pixel
+budget too (:data:`SOFTWARE_STILL_PX`: ~130k of 500k long edges at 100k
+nodes, ~0.4-1 s under llvmpipe); every edge would cost seconds in one frame.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from orchestrator_gui.render.labels import declutter
 from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking, pixels_per_unit
 from orchestrator_gui.render.scene_motion import MotionMixin
 from orchestrator_gui.render.scene_pick import PickingMixin
+from orchestrator_gui.render.scene_style import StyleMixin
 from orchestrator_gui.render.theme import Theme, get_theme
 from orchestrator_gui.render.visuals import Nodes, Segments, set_fog
 
@@ -51,7 +58,7 @@ FOG_NODES = 0.5
 FOG_EDGES = 0.6
 
 
-class GraphScene(MotionMixin, PickingMixin):
+class GraphScene(MotionMixin, PickingMixin, StyleMixin):
     """The 3D view of one graph inside ``canvas`` (a vispy ``SceneCanvas``).
 
     Parameters
@@ -114,6 +121,9 @@ class GraphScene(MotionMixin, PickingMixin):
         self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
         self._dirty: set[str] = set()
         self._moved_ids: set[str] = set()
+        # Nodes whose look a burst changed (restyled row by row); None: restyle every row.
+        self._style_ids: set[str] | None = set()
+        self._size_base = 0.0
         self._pos = np.zeros((0, 3), np.float32)
         self._presence = np.zeros(0, np.float32)
         self._colors = np.zeros((0, 4), np.float32)
@@ -128,6 +138,13 @@ class GraphScene(MotionMixin, PickingMixin):
         self._label_strong: set[str] = set()
         self._anims: list[NodeAnimation] = []
         self._flush_timer = vapp.Timer(interval=0.0, connect=self._on_flush_timer, iterations=1, app=canvas.app)
+        # Redraws requested while a model burst or an animation frame is applied are posted on
+        # the next loop turn instead: the buffer work and the frame then run as two short
+        # main-thread steps with input and timers handled in between, not as one long one.
+        self._hold_draw: bool | str = False
+        self._canvas_update = canvas.update
+        canvas.update = self._update_canvas
+        self._draw_timer = vapp.Timer(interval=0.001, connect=self._on_draw_timer, iterations=1, app=canvas.app)
         self.animator = Animator(
             make_timer=lambda cb: vapp.Timer(interval=1 / 60, connect=cb, app=canvas.app), on_frame=self._frame
         )
@@ -156,6 +173,7 @@ class GraphScene(MotionMixin, PickingMixin):
         if self.graph is not None:
             self.graph.events.changed.disconnect(self._on_changed)
         self._flush_timer.stop()
+        self._draw_timer.stop()
         self._settle_timer.stop()
         self.animator.stop()
         self._anims.clear()
@@ -167,38 +185,80 @@ class GraphScene(MotionMixin, PickingMixin):
             self._dirty.add("structure")
             self._anims.clear()
         elif summary.nodes_added or summary.edges_added:
-            # Pure additions land at the end of the mirrors: append to the buffers.
+            # Pure additions land at the end of the mirrors: append to the buffers (the
+            # appended rows are styled by the restyle of the same flush).
             self._dirty.update(("append", "style", "labels"))
         if summary.moved:
             self._dirty.add("positions")
             self._moved_ids.update(summary.moved)
-        if summary.activation or summary.all_activation or summary.attention or summary.all_attention:
-            self._dirty.update(("style", "labels"))
-        if summary.flags or summary.selection_changed:
-            self._dirty.update(("style", "labels"))
-        if summary.nodes_changed:
-            self._dirty.update(("style", "labels"))
+        # Which rows to restyle: the ids a burst names, or every row when it rewrote a whole
+        # mirror, changed the selection, or when activation moves the active region.
+        whole = summary.all_activation or summary.all_attention or summary.selection_changed or (
+            summary.activation and self._threshold is not None)
+        named = [*summary.activation, *summary.attention, *summary.flags, *summary.nodes_changed]
+        if whole:
+            self._style_ids = None
+        elif named and self._style_ids is not None:
+            self._style_ids.update(named)
+        if whole or named:
+            self._dirty.add("style")
+        # Labels rank by attention and degree and skip hidden nodes: activation alone (no
+        # active region) leaves them as they are.
+        if (summary.attention or summary.all_attention or summary.flags or summary.selection_changed
+                or summary.nodes_changed or (self._threshold is not None and summary.activation)):
+            self._dirty.add("labels")
         if self._dirty and not self._flush_timer.running:
             self._flush_timer.start()
 
     def _on_flush_timer(self, *_: Any) -> None:
         self.flush()
 
+    def _update_canvas(self, node: Any = None) -> None:
+        """The canvas' ``update``: passed on at once, on the next loop turn while a draw is held, or dropped."""
+        if self._hold_draw == "drop":
+            return
+        if self._hold_draw:
+            if not self._draw_timer.running:
+                self._draw_timer.start()
+        else:
+            self._canvas_update(node)
+
+    def _on_draw_timer(self, *_: Any) -> None:
+        self._canvas_update()
+
     def flush(self) -> None:
-        """Apply pending model changes to the GPU buffers now (normally done on the next loop turn)."""
+        """Apply pending model changes to the GPU buffers now (normally done on the next loop turn).
+
+        The redraw they need is requested for the next loop turn.
+        """
+        held, self._hold_draw = self._hold_draw, True
+        try:
+            self._flush()
+        finally:
+            self._hold_draw = held
+
+    def _flush(self) -> None:
         self._flush_timer.stop()
         dirty, self._dirty = self._dirty, set()
         if not dirty or self.graph is None:
             return
+        style_ids, self._style_ids = self._style_ids, set()
         if "structure" in dirty:
             self._rebuild()
         else:
+            n_before = len(self._pos)
             if "append" in dirty:
                 self._append()
             if "positions" in dirty:
                 self._patch_positions(self._moved_ids)
             if "style" in dirty:
-                self._restyle()
+                if style_ids is None or len(self._pos) < n_before:
+                    self._restyle()
+                else:
+                    g = self.graph
+                    named = g.rows_of([i for i in style_ids if i in g]) if style_ids else np.empty(0, np.int64)
+                    rows = np.union1d(named, np.arange(n_before, len(self._pos)))
+                    self._restyle_rows(rows)
             if "labels" in dirty:
                 self._update_labels()
         self._moved_ids.clear()
@@ -246,9 +306,13 @@ class GraphScene(MotionMixin, PickingMixin):
             self._radius = max(self._radius, float(np.sqrt((new.astype(np.float64) ** 2).sum(axis=1).max())))
             self._presence = np.concatenate([self._presence, np.ones(n - n_old, np.float32)])
             # Zero colour and size (invisible) for now: the restyle that always follows an
-            # append computes every row once and patches the new ones in.
+            # append styles the new rows and patches them in.
             k = n - n_old
+            self._colors = np.concatenate([self._colors, np.zeros((k, 4), np.float32)])
+            self._sizes = np.concatenate([self._sizes, np.zeros(k, np.float32)])
             self.nodes.append(new, np.zeros((k, 4)), np.zeros((k, 4)), np.zeros(k))
+            # New rows are always drawn: grow the moving subset by them instead of re-ranking.
+            self.nodes.extend_subset("moving", n_old, n)
         m_old, m = self.edges.buffers.n // 2, g.number_of_edges()
         if m > m_old:
             ea = g.edge_arrays()
@@ -261,7 +325,10 @@ class GraphScene(MotionMixin, PickingMixin):
             # (a full ranking sorts every edge: ~0.3 s at 500k, too much for every small addition).
             if m - self._ranking.m > max(1000, self._ranking.m // 50):
                 self._ranking_stale = True
-            self._apply_lod(force=True)
+            # Appended edges are drawn in every mode: extend the subsets rather than rebuild
+            # them from the ranking (a scan of every edge, ~5 ms at 500k, per small burst).
+            self.edges.extend_subset("moving", m_old, m)
+            self.edges.extend_subset("still", m_old, m)
             if self._degree is not None:
                 # Keep the degree current by counting only the new edges.
                 self._degree = np.concatenate([self._degree, np.zeros(n - len(self._degree), np.int64)])
@@ -283,6 +350,7 @@ class GraphScene(MotionMixin, PickingMixin):
 
     def _node_sizes(self) -> np.ndarray:
         self._sizes = arrays.node_sizes(self.graph, presence=self._presence)
+        self._size_base = arrays.base_marker_size(len(self.graph))
         return self._sizes
 
     def _restyle(self) -> None:

@@ -42,7 +42,13 @@ class MotionMixin:
         period after the change that caused it.
         """
         if self._frame_mode == "moving" and self.detail.update(frame_ms):
-            self._apply_moving_lod()
+            # The new subsets serve the next moving frame, which the next change brings: asking for a
+            # redraw here would chain frames (each one re-tuning the detail) and never settle.
+            held, self._hold_draw = self._hold_draw, "drop"
+            try:
+                self._apply_moving_lod()
+            finally:
+                self._hold_draw = held
         if self.moving:
             self._settle_timer.stop()
             self._settle_timer.start()
@@ -152,7 +158,17 @@ class MotionMixin:
         return bool(self._anims) or self._flight is not None
 
     def _frame(self, now: float) -> bool:
-        """Apply one frame of every running animation; return whether any is still running."""
+        """Apply one frame of every running animation; return whether any is still running.
+
+        The redraw is requested for the next loop turn (see ``GraphScene.flush``).
+        """
+        held, self._hold_draw = self._hold_draw, True
+        try:
+            return self._frame_step(now)
+        finally:
+            self._hold_draw = held
+
+    def _frame_step(self, now: float) -> bool:
         self._busy()
         if self._flight is not None:
             f = self._flight

@@ -217,9 +217,35 @@ class _Buffers:
             if len(rows) == 0:
                 return
             cur[rows] = values
+            runs = self._runs(rows)
+            if runs is not None:
+                for lo, hi in runs:
+                    self.vbos[name].set_subdata(np.ascontiguousarray(cur[lo:hi]), offset=lo)
+                self.uploads += 1
+                return
             lo, hi = int(rows.min()), int(rows.max()) + 1
         self.vbos[name].set_subdata(np.ascontiguousarray(cur[lo:hi]), offset=lo)
         self.uploads += 1
+
+    #: Rows between two patched rows below which one upload spans both; and most uploads per patch.
+    RUN_GAP = 256
+    MAX_RUNS = 32
+
+    def _runs(self, rows: np.ndarray) -> list[tuple[int, int]] | None:
+        """Row ranges covering a few scattered ``rows`` (``None``: one range over all is cheaper).
+
+        A burst touches a few rows anywhere in a 100k-row buffer; one range from
+        the lowest to the highest would re-upload most of the buffer.
+        """
+        if len(rows) > 4 * self.MAX_RUNS:
+            return None
+        r = np.unique(rows)
+        cut = np.flatnonzero(np.diff(r) > self.RUN_GAP)
+        if len(cut) + 1 > self.MAX_RUNS:
+            return None
+        starts = np.concatenate([[r[0]], r[cut + 1]])
+        ends = np.concatenate([r[cut], [r[-1]]]) + 1
+        return [(int(a), int(b)) for a, b in zip(starts, ends)]
 
     def __len__(self) -> int:
         return self.n
@@ -232,6 +258,7 @@ class _SubsetMixin:
 
     def _init_subsets(self) -> None:
         self._subsets: dict[str, tuple[gloo.IndexBuffer, int] | None] = {}
+        self._subset_idx: dict[str, np.ndarray] = {}
         #: Which subset to draw: ``"moving"`` or ``"still"``.
         self.mode = "still"
 
@@ -239,15 +266,32 @@ class _SubsetMixin:
         """Primitives (nodes, or segments) drawn in detail ``mode``; ``None`` draws all of them."""
         if mask is None:
             self._subsets[mode] = None
+            self._subset_idx.pop(mode, None)
             self.update()
             return
-        prim = np.flatnonzero(mask).astype(np.uint32)
+        self._upload_subset(mode, self._indices(np.flatnonzero(mask)))
+
+    def extend_subset(self, mode: str, first: int, stop: int) -> None:
+        """Add primitives ``first..stop-1`` (rows just appended) to the subset of ``mode``.
+
+        Cheaper than :meth:`set_subset` with a whole new mask: appended rows are
+        always drawn, so the subset only grows at its end (no scan of every row).
+        """
+        if stop <= first or self._subsets.get(mode) is None or mode not in self._subset_idx:
+            return  # no subset: every row, the new ones included, is drawn already
+        self._upload_subset(mode, np.concatenate([self._subset_idx[mode], self._indices(np.arange(first, stop))]))
+
+    def _indices(self, prim: np.ndarray) -> np.ndarray:
+        prim = np.asarray(prim, dtype=np.uint32)
         if self._primitive == 1:
-            idx = prim
-        else:
-            idx = np.empty(2 * len(prim), dtype=np.uint32)
-            idx[0::2] = 2 * prim
-            idx[1::2] = 2 * prim + 1
+            return prim
+        idx = np.empty(2 * len(prim), dtype=np.uint32)
+        idx[0::2] = 2 * prim
+        idx[1::2] = 2 * prim + 1
+        return idx
+
+    def _upload_subset(self, mode: str, idx: np.ndarray) -> None:
+        self._subset_idx[mode] = idx
         data = idx if len(idx) else np.zeros(self._primitive, np.uint32)
         old = self._subsets.get(mode)
         if old is None:

@@ -171,3 +171,25 @@ def test_unknown_theme_is_an_error():
 def test_base_size_shrinks_with_count():
     sizes = [arrays.base_marker_size(n) for n in (100, 10_000, 100_000, 1_000_000)]
     assert sizes == sorted(sizes, reverse=True)
+
+
+def test_row_subsets_equal_the_same_rows_of_the_whole_arrays():
+    # The scene restyles only the rows a burst touched: those rows must get exactly the whole-array values.
+    g = small_graph(activation=[0.2, 0.9, 0.0, 0.4, 1.0], attention=[0.0, 0.5, 1.0, 0.1, 0.3])
+    g.set_flags(["c"], NodeFlag.SUPPRESSED)
+    g.set_flags(["d"], NodeFlag.HIDDEN)
+    g.set_flags(["a", "e"], NodeFlag.SELECTED)
+    rows = np.array([4, 0, 2, 3])
+    pres = arrays.node_presence(g, show_suppressed=True)
+    np.testing.assert_array_equal(arrays.node_presence(g, rows=rows), pres[rows])
+    np.testing.assert_array_equal(arrays.node_presence(g, threshold=0.8, rows=rows),
+                                  arrays.node_presence(g, threshold=0.8)[rows])
+    np.testing.assert_array_equal(arrays.node_colors(g, LIGHT, "c", presence=pres[rows], rows=rows),
+                                  arrays.node_colors(g, LIGHT, "c", presence=pres)[rows])
+    np.testing.assert_array_equal(arrays.node_outlines(g, DARK, "e", None, ["c"], rows=rows),
+                                  arrays.node_outlines(g, DARK, "e", None, ["c"])[rows])
+    np.testing.assert_array_equal(arrays.node_sizes(g, presence=pres[rows], rows=rows),
+                                  arrays.node_sizes(g, presence=pres)[rows])
+    # The selected and hovered rows really differ from the others (the subset is not trivially equal).
+    assert arrays.node_outlines(g, DARK, "e", rows=np.array([4]))[0, 3] > 0
+    assert arrays.node_outlines(g, DARK, "e", rows=np.array([1]))[0, 3] == 0

@@ -286,3 +286,40 @@ def test_level_of_detail_while_moving_and_full_detail_when_still(qtbot, monkeypa
     st = v.scene.stats()
     assert st["edges_drawn"] == len(pairs) or v.scene.lod_px_still is not None
     assert st["nodes_drawn"] == n
+
+
+def test_burst_restyles_only_touched_rows_with_the_full_result(qtbot, view):
+    # A burst that changes a few nodes patches only their rows; the buffers must still equal a
+    # whole-graph restyle, and the appended node and edge join the moving subsets at once.
+    from orchestrator_gui.render import arrays
+
+    g, scene = view.graph, view.scene
+    ids = g.node_ids()
+    # Moving subsets of one node and one edge (the demo is under the LOD floors, so set them directly).
+    one = np.zeros(len(g), bool)
+    one[0] = True
+    scene.nodes.set_subset("moving", one)
+    scene.edges.set_subset("moving", np.eye(1, g.number_of_edges(), dtype=bool)[0])
+    uploads = scene.nodes.buffers.uploads
+    g.set_activation([1.0, 0.7], [ids[1], ids[4]])
+    g.set_flags([ids[2]], NodeFlag.SUPPRESSED)
+    g.apply(operations.add_thought(g, "restyled idea", parent=ids[0], node_id="thought-rows", now=1.0))
+    scene.flush()
+    assert scene.stats()["nodes"] == len(g)
+    data = scene.nodes.buffers.data
+    pres = arrays.node_presence(g)
+    np.testing.assert_array_equal(data["a_color"], arrays.node_colors(g, scene.theme, presence=pres))
+    np.testing.assert_array_equal(data["a_size"], arrays.node_sizes(g, presence=pres))
+    np.testing.assert_array_equal(data["a_outline"], arrays.node_outlines(g, scene.theme))
+    # The suppressed node's edges faded with it.
+    ea = g.edge_arrays()
+    seg = np.flatnonzero((ea.src == g.row_of(ids[2])) | (ea.dst == g.row_of(ids[2])))
+    want = np.repeat(arrays.edge_colors(g, scene.theme, presence=pres, rows=seg), 2, axis=0)
+    got = scene.edges.buffers.data["a_color"][np.stack([2 * seg, 2 * seg + 1], 1).ravel()]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert scene.nodes.buffers.uploads > uploads
+    scene.nodes.mode = scene.edges.mode = "moving"
+    assert scene.nodes.drawn() == 2 and scene.edges.drawn_segments() == 2
+    np.testing.assert_array_equal(scene.nodes._subset_idx["moving"], [0, len(g) - 1])
+    m = g.number_of_edges()
+    np.testing.assert_array_equal(scene.edges._subset_idx["moving"], [0, 1, 2 * m - 2, 2 * m - 1])

@@ -200,8 +200,7 @@ def _header_columns(fd: int, size: int, name: str) -> int:
     return 9 if "priority" in (f.strip().lower() for f in fields) else 8
 
 
-def _plan(fd: int, size: int, lines: list[tuple[str, str]], name: str,
-          key: tuple[int, int]) -> tuple[bytes, list[int], list[str]]:
+def _plan(fd: int, size: int, lines: list[tuple[str, str]], name: str) -> tuple[bytes, list[int], list[str]]:
     """Return (payload, row start offsets in it + its end, header columns) for an append at ``size``.
 
     ``lines`` holds each row's 8-field line and its priority field, formatted
@@ -210,7 +209,7 @@ def _plan(fd: int, size: int, lines: list[tuple[str, str]], name: str,
     if size == 0:
         ncols, sep, nl, after, prefix = len(STANDARD_COLUMNS), b"", b"\n", b"\n", (HEADER + "\n").encode("utf-8")
     else:
-        ncols = _cached_columns(fd, size, name, key)
+        ncols = _header_columns(fd, size, name)
         tail = _pread(fd, min(size, _TAIL_BYTES), size - min(size, _TAIL_BYTES))
         crlf = tail.count(b"\r\n")
         nl = b"\r\n" if crlf > tail.count(b"\n") - crlf else b"\n"
@@ -231,23 +230,6 @@ def _plan(fd: int, size: int, lines: list[tuple[str, str]], name: str,
     starts.append(len(payload))
     columns = list(STANDARD_COLUMNS[:9 if ncols >= 9 else 8])
     return payload, starts, columns
-
-
-#: (st_dev, st_ino) -> (file size when read, header column count). The header
-#: of an append-only file never changes; a file that shrank was rewritten and
-#: is read again (the same assumption as the line count cache below).
-_COLUMNS_CACHE: dict[tuple[int, int], tuple[int, int]] = {}
-
-
-def _cached_columns(fd: int, size: int, name: str, key: tuple[int, int]) -> int:
-    seen = _COLUMNS_CACHE.get(key)
-    if seen is not None and seen[0] <= size:
-        return seen[1]
-    ncols = _header_columns(fd, size, name)
-    if len(_COLUMNS_CACHE) > 64:
-        _COLUMNS_CACHE.clear()
-    _COLUMNS_CACHE[key] = (size, ncols)
-    return ncols
 
 
 def _pread(fd: int, size: int, offset: int) -> bytes:
@@ -369,7 +351,8 @@ def append_rows(path: str | os.PathLike[str], rows: Sequence[NewTimingRow], *, c
     # Every syscall here releases the GIL and may wait to get it back, up to
     # the switch interval (5 ms) in a process with busy threads: an append
     # makes as few as it can (no folder check unless the open fails, one
-    # fstat, the header's column count cached, no lseek unless needed).
+    # fstat, no lseek unless needed). The header is read again each time: a
+    # cache keyed by inode could outlive a file whose inode number is reused.
     flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     if create:
         flags |= os.O_CREAT
@@ -398,7 +381,7 @@ def append_rows(path: str | os.PathLike[str], rows: Sequence[NewTimingRow], *, c
             if not stat.S_ISREG(st.st_mode):
                 raise FormatError(name, "is not a regular file")
             size = st.st_size
-            payload, starts, columns = _plan(fd, size, lines, name, (st.st_dev, st.st_ino))
+            payload, starts, columns = _plan(fd, size, lines, name)
             try:
                 written = os.write(fd, payload)
             except OSError as exc:

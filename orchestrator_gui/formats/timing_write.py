@@ -16,7 +16,6 @@ import contextlib
 import os
 import re
 import stat
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -242,33 +241,16 @@ def _pread(fd: int, size: int, offset: int) -> bytes:
     return os.read(fd, size)
 
 
-#: (st_dev, st_ino) -> (offset, newlines before offset) of the last row we counted up to.
-#: The file is append-only, so a prefix once counted never changes; the next
-#: append only counts the bytes added since (by us or by other appenders).
-#: A file that shrank (rewritten by another tool) is simply counted again.
-_LINE_CACHE: dict[tuple[int, int], tuple[int, int]] = {}
-_LINE_CACHE_LOCK = threading.Lock()
-
-
 def _count_newlines(fd: int, end: int) -> int:
-    st = os.fstat(fd)
-    key = (st.st_dev, st.st_ino)
-    with _LINE_CACHE_LOCK:
-        pos, count = _LINE_CACHE.get(key, (0, 0))
-    if pos > end or pos > st.st_size:
-        pos, count = 0, 0
-    start_pos = pos
+    # Counted afresh on every call: a cached count keyed by inode can go stale when another tool
+    # rewrites the file in place. The engine appends with ``parse=False`` and never pays for this.
+    count, pos = 0, 0
     while pos < end:
         chunk = _pread(fd, min(1 << 20, end - pos), pos)
         if not chunk:
             break
         count += chunk.count(b"\n")
         pos += len(chunk)
-    if pos != start_pos:
-        with _LINE_CACHE_LOCK:
-            if len(_LINE_CACHE) > 64:
-                _LINE_CACHE.clear()
-            _LINE_CACHE[key] = (pos, count)
     return count
 
 

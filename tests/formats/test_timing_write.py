@@ -396,3 +396,18 @@ def test_lock_is_held_for_tail_read_and_write(tmp_path: Path, monkeypatch: pytes
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released afterwards
     finally:
         os.close(fd)
+
+
+def test_line_numbers_stay_right_when_the_file_is_replaced(tmp_path):
+    """A file rewritten in place (same inode, other content) must not reuse a stale line count."""
+    path = tmp_path / "task_timing.tsv"
+    start = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
+    row = NewTimingRow(mode="code", task_id="t1", task="a", result="started", start_time=start, priority="todo")
+    for _ in range(5):
+        append_row(path, row)
+    assert append_row(path, row).line == 7
+    header = path.read_bytes().split(b"\n", 1)[0] + b"\n"
+    with open(path, "r+b") as fh:  # same inode: blank lines, then the header and a longer history
+        fh.write(b"\n" * 30 + header + b"x\tcode\tt0\t\t\t\tlegacy\tstarted\t\n" * 3)
+    lines = path.read_bytes().count(b"\n")
+    assert append_row(path, row).line == lines + 1

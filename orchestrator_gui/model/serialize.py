@@ -64,6 +64,19 @@ _EDGE_KEYS = frozenset({"src", "dst", "type", "weight", "metadata"})
 _STATE_KEYS = frozenset({"activation", "attention", "flags"})
 
 
+
+def _node_columns(nodes: list) -> dict[str, np.ndarray]:
+    """The mirror columns that follow from the node models themselves (both loaders build them so)."""
+    n = len(nodes)
+    return {
+        "sph": np.array([(nd.theta, nd.phi, nd.r) for nd in nodes], dtype=np.float64).reshape(n, 3),
+        "kind": np.array([KIND_INDEX[nd.kind.value] for nd in nodes], dtype=np.int8),
+        "layer": np.array([LAYER_INDEX[nd.layer.value] for nd in nodes], dtype=np.int8),
+        "status": np.array([STATUS_INDEX[nd.status.value] for nd in nodes], dtype=np.int8),
+        "created": np.array([nd.created for nd in nodes], dtype=np.float64),
+        "updated": np.array([nd.updated for nd in nodes], dtype=np.float64),
+    }
+
 def graph_to_dict(g: ThoughtGraph) -> dict[str, Any]:
     """The JSON-able dict of ``g`` (see the module docstring for the schema)."""
     nodes = [g._nodes[i] for i in g._ns.live("ids")]
@@ -152,15 +165,9 @@ def graph_from_dict(data: dict[str, Any]) -> ThoughtGraph:
             meta[j] = check_json(md, f"edge {j} metadata")
         elif md is not None and md != {}:
             raise ValueError(f"edge {j}: metadata must be an object")
-    sph = np.array([(nd.theta, nd.phi, nd.r) for nd in nodes], dtype=np.float64).reshape(n, 3)
     return build(
         nodes,
-        sph=sph,
-        kind=np.array([KIND_INDEX[nd.kind.value] for nd in nodes], dtype=np.int8),
-        layer=np.array([LAYER_INDEX[nd.layer.value] for nd in nodes], dtype=np.int8),
-        status=np.array([STATUS_INDEX[nd.status.value] for nd in nodes], dtype=np.int8),
-        created=np.array([nd.created for nd in nodes], dtype=np.float64),
-        updated=np.array([nd.updated for nd in nodes], dtype=np.float64),
+        **_node_columns(nodes),
         activation=activation,
         attention=attention,
         flags=flags,
@@ -214,8 +221,8 @@ def graph_from_columns(cols: dict[str, Any]) -> ThoughtGraph:
     n = len(nodes)
     if len({nd.id for nd in nodes}) != n:
         raise ValueError("duplicate node ids")
-    sph = np.array([(nd.theta, nd.phi, nd.r) for nd in nodes], dtype=np.float64).reshape(n, 3)
-    check_spherical_array(sph)
+    node_cols = _node_columns(nodes)
+    check_spherical_array(node_cols["sph"])
 
     def arr(name: str, dtype: Any, length: int) -> np.ndarray:
         a = np.asarray(cols[name], dtype=dtype)
@@ -232,12 +239,7 @@ def graph_from_columns(cols: dict[str, Any]) -> ThoughtGraph:
     meta = {int(r): check_json(dict(md), f"edge {r} metadata") for r, md in cols.get("edge_metadata", {}).items() if md}
     return build(
         nodes,
-        sph=sph,
-        kind=np.array([KIND_INDEX[nd.kind.value] for nd in nodes], dtype=np.int8),
-        layer=np.array([LAYER_INDEX[nd.layer.value] for nd in nodes], dtype=np.int8),
-        status=np.array([STATUS_INDEX[nd.status.value] for nd in nodes], dtype=np.int8),
-        created=np.array([nd.created for nd in nodes], dtype=np.float64),
-        updated=np.array([nd.updated for nd in nodes], dtype=np.float64),
+        **node_cols,
         activation=arr("activation", np.float64, n),
         attention=arr("attention", np.float64, n),
         flags=arr("flags", np.uint32, n),

@@ -9,7 +9,19 @@ engine itself enforces every limit, so a backend just runs what it gets.
 Each agent run: ``started`` timing row → runner (time limit, 80 % warning,
 cancel) → finished timing row → failure counter (3-strike escalation) →
 ``finished`` event → the handle resolves. Listeners get
-:class:`EngineEvent` objects holding plain values only, in worker threads.
+:class:`EngineEvent` objects holding plain values only, in engine threads
+(pool workers, the process watcher, the timing writer).
+
+A worker thread only starts an agent run: it queues the ``started`` row
+(written by the tracker's writer thread) and spawns the process, which the
+runner's one watcher thread then follows (output, limits, cancel). When the
+process has ended, the watcher queues the finished row and frees the run's
+concurrency slot, so the next task starts at once; failure counting, the
+``finished`` event, the handle and the run's dependents follow in the writer
+thread once the finished row is on disk. So a resolved handle always has
+both rows in the file, and a task that runs ``after`` another waits for all
+of it. (engine_bench, 2 cores: this took tracked throughput from ~0.5 to
+~0.85 of a plain thread pool running the same ``echo``.)
 """
 
 from __future__ import annotations
@@ -32,7 +44,6 @@ from orchestrator_gui.engine.queue import TaskQueue
 from orchestrator_gui.engine.runner import ProcessRunner
 from orchestrator_gui.engine.tasks import CancelToken, RunResult, Task, utcnow
 from orchestrator_gui.engine.timetrack import TimeTracker
-from orchestrator_gui.formats.problems import FormatError
 
 EventType = Literal["queued", "started", "spawned", "output", "warning", "finished", "escalated", "error"]
 Spawn = Callable[[Callable[[], None]], None]
@@ -369,6 +380,8 @@ class Engine:
             self.cancel_all("cancelled: shutting down")
         if wait:
             self.wait_idle()
+            if self.timing is not None:
+                self.timing.close()
         _LIVE.discard(self)
 
     # ------------------------------------------------------------ running
@@ -404,19 +417,56 @@ class Engine:
             if t.kind == "transform":
                 result = self._run_transform(h, started, t0)
             else:
-                self._track(lambda: self.timing and self.timing.started(t, started), t)
+                timing = self.timing
+                if timing is not None:
+                    timing.started(t, started, wait=False, on_done=lambda _row, err: self._tracked(t, err))
 
                 def on_event(kind: str, data: dict[str, Any]) -> None:
                     h.last_activity = time.monotonic()
                     self._emit(kind, t, data)  # type: ignore[arg-type]
-                result = self.runner.run(t, token=h.token, on_event=on_event, timeout_s=h.timeout_s)
-                self._track(lambda: self.timing and self.timing.finished(t, result), t)
-                if self.failures is not None:
-                    self.failures.record(result)
+                # Returns once the process is spawned: the watcher thread (or
+                # this one, for a run that never started) calls _run_ended.
+                self.runner.start(t, lambda result: self._run_ended(h, result), token=h.token,
+                                  on_event=on_event, timeout_s=h.timeout_s)
+                return
         except Exception as exc:  # a bug or an I/O error: record it, keep the engine going
             result = self._error_result(t, started, t0, f"internal error: {type(exc).__name__}: {exc}")
             traceback.print_exc()
         self._finish(h, result)
+
+    def _run_ended(self, h: TaskHandle, result: RunResult) -> None:
+        # The process is gone: its slot goes to the next task now; the rest
+        # follows once the finished row is written (writer thread).
+        timing = self.timing
+        if timing is None:
+            self._after_tracking(h, result, None)
+            return
+        with self._lock:
+            self._queue.release_slot(h.task_id)
+        try:
+            timing.finished(h.task, result, wait=False,
+                            on_done=lambda _row, err: self._after_tracking(h, result, err))
+        except Exception as exc:  # the writer thread could not be started: finish here
+            self._after_tracking(h, result, exc)
+        self._dispatch()
+
+    def _tracked(self, t: Task, error: BaseException | None) -> None:
+        # Writer thread: a row could not be written; the run goes on regardless.
+        if error is not None:
+            self._emit("error", t, {"message": f"time tracking: {error}"})
+
+    def _after_tracking(self, h: TaskHandle, result: RunResult, error: BaseException | None) -> None:
+        # Writer thread, the finished row is on disk (or could not be written).
+        try:
+            self._tracked(h.task, error)
+            self._record_failure(result)
+        except Exception:  # a bug or an I/O error: the handle must resolve anyway
+            traceback.print_exc()
+        self._finish(h, result)
+
+    def _record_failure(self, result: RunResult) -> None:
+        if self.failures is not None:
+            self.failures.record(result)
 
     def _run_transform(self, h: TaskHandle, started: Any, t0: float) -> RunResult:
         # A thread cannot be killed: a transform's time limit ([timeouts]
@@ -444,12 +494,6 @@ class Engine:
                          status=status, started_at=started, ended_at=utcnow(),  # type: ignore[arg-type]
                          duration_s=time.monotonic() - t0, timeout_s=h.timeout_s, error=error, value=value,
                          meta=dict(t.meta))
-
-    def _track(self, write: Callable[[], Any], t: Task) -> None:
-        try:
-            write()
-        except FormatError as exc:
-            self._emit("error", t, {"message": f"time tracking: {exc}"})
 
     def _finish(self, h: TaskHandle, result: RunResult) -> None:
         self._emit("finished", h.task, lambda: result.model_dump(mode="json"))

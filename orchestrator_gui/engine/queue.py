@@ -59,6 +59,7 @@ class TaskQueue:
         self._lanes: dict[str, dict[str, Task]] = {k: {} for k in _KINDS}
         self._running: dict[str, Task] = {}
         self._busy = {"agent_tasks": 0, "transforms": 0}
+        self._finishing: set[str] = set()  # running ids whose slot is already free (see release_slot)
         self._waits: dict[str, set[str]] = {}       # queued id -> pending ids it waits for
         self._dependents: dict[str, set[str]] = {}  # pending id -> queued ids waiting for it
         self._writers: dict[str, dict[str, None]] = {}  # node id -> pending transforms writing it (ordered)
@@ -146,7 +147,7 @@ class TaskQueue:
 
     def pop_ready(self) -> Task | None:
         """Mark the first startable task running and return it (None if nothing can start)."""
-        if len(self._running) >= self.limits.thread_limit:
+        if len(self._running) - len(self._finishing) >= self.limits.thread_limit:
             return None
         caps = {"agent_tasks": self.limits.agent_tasks, "transforms": self.limits.transforms}
         for kind in _KINDS:
@@ -162,10 +163,25 @@ class TaskQueue:
                     return task
         return None
 
+    def release_slot(self, task_id: str) -> None:
+        """A running task no longer needs its resource (its process is gone) but is not done yet.
+
+        Its slot (and thread) may go to the next task, while tasks that run
+        ``after`` it or read what it writes still wait for :meth:`done`. The
+        engine calls this when only the bookkeeping of a run is left.
+        """
+        task = self._running[task_id]
+        if task_id not in self._finishing:
+            self._finishing.add(task_id)
+            self._busy[RESOURCE_OF[task.kind]] -= 1
+
     def done(self, task_id: str) -> list[str]:
         """A running task ended: free its slot and its dependents; returns those now unblocked."""
         task = self._running.pop(task_id)
-        self._busy[RESOURCE_OF[task.kind]] -= 1
+        if task_id in self._finishing:
+            self._finishing.discard(task_id)
+        else:
+            self._busy[RESOURCE_OF[task.kind]] -= 1
         return self._release(task)
 
     def remove(self, task_id: str) -> Task | None:

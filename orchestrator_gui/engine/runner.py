@@ -13,30 +13,31 @@ leads a process group that holds everything it spawns. Stopping a run
 after ``grace_s``. A run's group never outlives the run: when the leader
 exits, leftovers get SIGTERM too (and SIGKILL if they keep our pipes open).
 
-One thread does all the waiting: a selector watches stdout, stderr, a
-wake-up pipe (for cancel) and a pidfd (for exit), with the next deadline
-(warning, limit, SIGKILL) as its timeout. Output is appended raw to the run
-log ``.orchestrator/runs/<task_id>.log`` and handed to the ``on_event``
-callback decoded.
+:meth:`ProcessRunner.start` spawns the process in the calling thread and
+hands it to the runner's one watcher thread
+(:mod:`orchestrator_gui.engine.process_watch`), which waits for all running
+processes at once: output is appended raw to the run log
+``.orchestrator/runs/<task_id>.log`` and handed to the ``on_event``
+callback decoded; time limits, the 80 % warning and cancellation are
+applied there. :meth:`ProcessRunner.run` is the blocking form.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import json
 import os
 import re
-import selectors
-import signal
 import subprocess
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from orchestrator_gui.engine.config import PLACEHOLDERS, RUNS_DIR, EngineConfig
+from orchestrator_gui.engine.process_watch import Outcome, ProcessWatcher, Watched, _write_bytes
 from orchestrator_gui.engine.tasks import CancelToken, RunResult, Task, utcnow
 
 #: ``on_event(type, payload)``: ``type`` is ``"spawned"`` ({pid, command}),
@@ -44,7 +45,6 @@ from orchestrator_gui.engine.tasks import CancelToken, RunResult, Task, utcnow
 EventCallback = Callable[[str, dict[str, Any]], None]
 
 _KNOWN = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
-_READ = 65536
 
 
 def expand_template(template: Sequence[str], values: Mapping[str, str]) -> list[str]:
@@ -103,6 +103,11 @@ class ProcessRunner:
         self._runs = os.path.join(self._root, str(RUNS_DIR))
         self._config = config
         self._env_cache: dict[str, dict[bytes, bytes]] = {}
+        # Every run's stdin: one /dev/null descriptor for the runner's life
+        # (Popen's DEVNULL opens and closes it on each spawn).
+        self._devnull = os.open(os.devnull, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        weakref.finalize(self, os.close, self._devnull).atexit = False  # a run may still be starting
+        self._watcher = ProcessWatcher()
         self.dry_run = dry_run
         self.stderr_tail_bytes = stderr_tail_bytes
 
@@ -139,7 +144,7 @@ class ProcessRunner:
 
     def run(self, task: Task, *, token: CancelToken | None = None, on_event: EventCallback | None = None,
             timeout_s: float | None = None) -> RunResult:
-        """Run an agent task to its end and return what happened.
+        """Run an agent task to its end and return what happened (blocks; see :meth:`start`).
 
         Parameters
         ----------
@@ -148,7 +153,7 @@ class ProcessRunner:
         token : CancelToken, optional
             Cancelling it stops the process group (SIGTERM, SIGKILL after grace).
         on_event : callable, optional
-            ``on_event(type, payload)`` from this thread, see :data:`EventCallback`.
+            ``on_event(type, payload)``, see :data:`EventCallback`.
         timeout_s : float or None
             The limit (the caller resolves it with :meth:`EngineConfig.timeout_for`);
             ``None`` = no limit.
@@ -159,6 +164,28 @@ class ProcessRunner:
             ``completed`` (exit 0), ``failed`` (non-zero exit, or the program
             could not be started: see ``error``), ``timeout`` or ``cancelled``.
             Never raises for a failing program.
+        """
+        box: list[RunResult] = []
+        done = threading.Lock()
+        done.acquire()
+
+        def finished(result: RunResult) -> None:
+            box.append(result)
+            done.release()
+        self.start(task, finished, token=token, on_event=on_event, timeout_s=timeout_s)
+        done.acquire()
+        return box[0]
+
+    def start(self, task: Task, on_done: Callable[[RunResult], None], *, token: CancelToken | None = None,
+              on_event: EventCallback | None = None, timeout_s: float | None = None) -> None:
+        """Start an agent task and return at once; ``on_done(result)`` reports its end.
+
+        The process is spawned in this thread and then watched by the
+        runner's :class:`~orchestrator_gui.engine.process_watch.ProcessWatcher`
+        thread, which calls ``on_event`` for output and the warning, and
+        ``on_done`` at the end. A dry run, or a program that cannot be
+        started, calls ``on_done`` in this thread before returning. Parameters
+        and result are those of :meth:`run`.
         """
         token = token or CancelToken()
         emit = on_event or (lambda _t, _p: None)
@@ -174,6 +201,7 @@ class ProcessRunner:
         except FileNotFoundError:  # first run in this workspace (or the folder was removed)
             os.makedirs(self._runs, exist_ok=True)
             log = os.open(log_path, flags, 0o666)
+        handed_over = False
         try:
             head = [f"# orchestrator-gui run {task.task_id}",
                     f"# kind: {task.kind}  subject: {task.subject_id or '-'}  mode: {task.mode}",
@@ -191,20 +219,25 @@ class ProcessRunner:
                 status = "cancelled" if cancelled else "completed"
                 head.append(f"# finished: {status} (dry run), 0 s")
                 _write(log, "\n".join(h for h in head if h is not None) + "\n")
-                return RunResult(**base, status=status, ended_at=utcnow(), duration_s=time.monotonic() - t0,
-                                 dry_run=True)
-            values = self._values(task)
-            argv = expand_template(template, values)
-            if uses_placeholder(template, "instructions_file"):
-                with open(values["instructions_file"], "wb") as fh:
-                    fh.write(task.instructions.encode("utf-8", "surrogatepass"))
-            rel = self._config.cwd_for(task.mode)
-            cwd = os.path.join(self._root, rel) if rel else self._root
-            head += [f"# command: {json.dumps(argv, ensure_ascii=False)}", f"# cwd: {cwd}"]
-            _write(log, "\n".join(h for h in head if h is not None) + "\n")
-            return self._spawn_and_watch(task, argv, cwd, log, token, emit, timeout_s, t0, base)
+                result = RunResult(**base, status=status, ended_at=utcnow(), duration_s=time.monotonic() - t0,
+                                   dry_run=True)
+            else:
+                values = self._values(task)
+                argv = expand_template(template, values)
+                if uses_placeholder(template, "instructions_file"):
+                    with open(values["instructions_file"], "wb") as fh:
+                        fh.write(task.instructions.encode("utf-8", "surrogatepass"))
+                rel = self._config.cwd_for(task.mode)
+                cwd = os.path.join(self._root, rel) if rel else self._root
+                head += [f"# command: {json.dumps(argv, ensure_ascii=False)}", f"# cwd: {cwd}"]
+                _write(log, "\n".join(h for h in head if h is not None) + "\n")
+                result = self._spawn(task, argv, cwd, log, token, emit, timeout_s, t0, base, on_done)
+                handed_over = result is None
         finally:
-            os.close(log)
+            if not handed_over:
+                os.close(log)
+        if result is not None:
+            on_done(result)
 
     # ----------------------------------------------------------- internals
 
@@ -223,8 +256,10 @@ class ProcessRunner:
         env[b"ORCHESTRATOR_MODE"] = os.fsencode(task.mode)
         return env
 
-    def _spawn_and_watch(self, task: Task, argv: list[str], cwd: str, log: int, token: CancelToken,
-                         emit: EventCallback, limit: float | None, t0: float, base: dict[str, Any]) -> RunResult:
+    def _spawn(self, task: Task, argv: list[str], cwd: str, log: int, token: CancelToken, emit: EventCallback,
+               limit: float | None, t0: float, base: dict[str, Any],
+               on_done: Callable[[RunResult], None]) -> RunResult | None:
+        """Spawn and hand over to the watcher (None), or the result of a run that never started."""
         def failed(error: str) -> RunResult:
             _write(log, f"# finished: failed, {error}\n")
             return RunResult(**base, status="failed", ended_at=utcnow(), duration_s=time.monotonic() - t0,
@@ -235,7 +270,7 @@ class ProcessRunner:
             return RunResult(**base, status="cancelled", ended_at=utcnow(), duration_s=time.monotonic() - t0,
                              command=argv)
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            proc = subprocess.Popen(argv, stdin=self._devnull, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, cwd=cwd, env=self._env(task),
                                     start_new_session=True, close_fds=True)
         except FileNotFoundError:
@@ -250,166 +285,28 @@ class ProcessRunner:
             hint = " (use {instructions_file} for long instructions)" if exc.errno == 7 else ""
             return failed(f"cannot start the runner: {exc.strerror or exc}{hint}")
         emit("spawned", {"pid": proc.pid, "command": list(argv)})
-        watch = _Watch(proc, log, token, emit, limit, self.config.timeouts.warn_fraction,
-                       self.config.grace_s, self.stderr_tail_bytes, t0)
-        status, warned = watch.run()
-        code = proc.returncode
-        if status is None:
-            status = "completed" if code == 0 else "failed"
-        duration = time.monotonic() - t0
-        tail = bytes(watch.tail).decode("utf-8", "replace").lstrip("\ufffd")
-        end = "" if watch.last_byte in (b"", b"\n") else "\n"
-        _write(log, f"{end}# finished: {status}, exit {code}, {duration:.3f} s\n")
-        return RunResult(**base, status=status, exit_code=code, ended_at=utcnow(), duration_s=duration,
-                         command=argv, stderr_tail=tail, warned=warned)
+
+        def ended(out: Outcome) -> None:
+            # In the watcher thread.
+            try:
+                status = out.status or ("completed" if out.exit_code == 0 else "failed")
+                duration = time.monotonic() - t0
+                tail = out.stderr_tail.decode("utf-8", "replace").lstrip("\ufffd")
+                end = "" if out.last_byte in (b"", b"\n") else "\n"
+                with contextlib.suppress(OSError):
+                    _write(log, f"{end}# finished: {status}, exit {out.exit_code}, {duration:.3f} s\n")
+            finally:
+                os.close(log)
+            on_done(RunResult(**base, status=status, exit_code=out.exit_code, ended_at=utcnow(),
+                              duration_s=duration, command=argv, stderr_tail=tail, warned=out.warned))
+
+        self._watcher.watch(Watched(proc, log, token, emit, limit, self._config.timeouts.warn_fraction,
+                                    self._config.grace_s, self.stderr_tail_bytes, t0, ended))
+        return None
 
 
 def _write(fd: int, text: str) -> None:
     _write_bytes(fd, text.encode("utf-8", "replace"))
-
-
-def _write_bytes(fd: int, data: bytes) -> None:
-    while data:
-        n = os.write(fd, data)
-        data = data[n:]
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-class _Watch:
-    """The selector loop of one running process (see the module docstring)."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], log: int, token: CancelToken, emit: EventCallback,
-                 limit: float | None, warn_fraction: float, grace: float, tail_bytes: int, t0: float) -> None:
-        self.proc, self.log, self.token, self.emit = proc, log, token, emit
-        self.limit, self.grace, self.tail_bytes, self.t0 = limit, grace, tail_bytes, t0
-        self.deadline = t0 + limit if limit else None
-        self.warn_at = t0 + limit * warn_fraction if limit else None
-        self.tail = bytearray()
-        self.last_byte = b""
-        self._wake_lock = threading.Lock()
-        self._wake_w: int | None = None
-
-    def _wake(self) -> None:
-        # Runs in the cancelling thread; the lock keeps it from writing to a
-        # closed (and perhaps reused) descriptor.
-        with self._wake_lock:
-            if self._wake_w is not None:
-                with contextlib.suppress(OSError):
-                    os.write(self._wake_w, b"x")
-
-    def run(self) -> tuple[str | None, bool]:
-        proc = self.proc
-        pgid = proc.pid  # start_new_session: the leader's pid is the group id
-        sel = selectors.DefaultSelector()
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        self._wake_w = wake_w
-        pidfd: int | None = None
-        try:
-            pidfd = os.pidfd_open(proc.pid)  # type: ignore[attr-defined]
-        except (AttributeError, OSError):
-            pidfd = None  # pragma: no cover - not Linux ≥ 5.3: poll instead
-        assert proc.stdout is not None and proc.stderr is not None
-        streams = {proc.stdout.fileno(): "stdout", proc.stderr.fileno(): "stderr"}
-        decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in streams.values()}
-        for fd in streams:
-            sel.register(fd, selectors.EVENT_READ)
-        sel.register(wake_r, selectors.EVENT_READ)
-        if pidfd is not None:
-            sel.register(pidfd, selectors.EVENT_READ)
-        self.token.add_callback(self._wake)
-        status: str | None = None
-        warned = False
-        exited = False
-        term_at: float | None = None   # when SIGTERM went to the group
-        killed = False
-        abandon_at: float | None = None  # give up on pipes held by an escaped process
-        try:
-            while streams or not exited:
-                now = time.monotonic()
-                if self.warn_at is not None and not warned and now >= self.warn_at:
-                    warned = True
-                    self.emit("warning", {"elapsed_s": now - self.t0, "limit_s": self.limit})
-                if status is None and self.deadline is not None and now >= self.deadline:
-                    status = "timeout"
-                if status is None and self.token.cancelled:
-                    status = "cancelled"
-                stop = status is not None or (exited and bool(streams))
-                if stop and term_at is None:
-                    _killpg(pgid, signal.SIGTERM)
-                    term_at = now
-                if term_at is not None and not killed and now >= term_at + self.grace:
-                    _killpg(pgid, signal.SIGKILL)
-                    killed = True
-                    abandon_at = now + max(self.grace, 1.0)
-                if abandon_at is not None and exited and now >= abandon_at:
-                    # Something outside the group (it called setsid) keeps our
-                    # pipes open; the group itself is dead, so stop reading.
-                    break
-                waits = [t for t in (None if warned else self.warn_at,
-                                     self.deadline if status is None else None,
-                                     term_at + self.grace if term_at is not None and not killed else None,
-                                     abandon_at)
-                         if t is not None]
-                timeout = max(0.0, min(waits) - now) if waits else None
-                if pidfd is None:
-                    timeout = 0.05 if timeout is None else min(timeout, 0.05)
-                for key, _ in sel.select(timeout):
-                    fd = key.fd
-                    if fd == wake_r:
-                        with contextlib.suppress(BlockingIOError):
-                            os.read(wake_r, 64)
-                    elif fd == pidfd:
-                        exited = True
-                        sel.unregister(pidfd)
-                    else:
-                        self._read(fd, streams, decoders, sel)
-                if pidfd is None and not exited:
-                    exited = proc.poll() is not None
-        finally:
-            self.token.remove_callback(self._wake)
-            with self._wake_lock:
-                self._wake_w = None
-            os.close(wake_r)
-            os.close(wake_w)
-            sel.close()
-            # The leader is exited but not yet reaped, so its pid (the group id)
-            # cannot have been reused: whatever is left of the group goes now.
-            _killpg(pgid, signal.SIGTERM)
-            if not exited:  # an exception above: do not leave the process behind
-                _killpg(pgid, signal.SIGKILL)
-            proc.wait()
-            for f in (proc.stdout, proc.stderr):
-                with contextlib.suppress(OSError):
-                    f.close()
-            if pidfd is not None:
-                os.close(pidfd)
-        return status, warned
-
-    def _read(self, fd: int, streams: dict[int, str], decoders: dict[str, Any],
-              sel: selectors.BaseSelector) -> None:
-        data = os.read(fd, _READ)
-        name = streams[fd]
-        if not data:
-            sel.unregister(fd)
-            del streams[fd]
-            rest = decoders[name].decode(b"", final=True)
-            if rest:
-                self.emit("output", {"stream": name, "text": rest})
-            return
-        _write_bytes(self.log, data)
-        self.last_byte = data[-1:]
-        if name == "stderr":
-            self.tail += data
-            if len(self.tail) > self.tail_bytes:
-                del self.tail[:len(self.tail) - self.tail_bytes]
-        text = decoders[name].decode(data)
-        if text:
-            self.emit("output", {"stream": name, "text": text})
 
 
 __all__ = ["EventCallback", "ProcessRunner", "expand_template", "run_paths", "uses_placeholder"]

@@ -4,10 +4,18 @@ The engine (``orchestrator_gui.engine``) has no Qt in it. This adapter gives it
 a spawn function that wraps each job in a :class:`QRunnable` for a
 :class:`QThreadPool`, and turns the engine's events (raised in worker
 threads) into Qt signals **emitted on the thread that owns the adapter**
-(the GUI thread): workers only emit a private queued signal; the adapter's
-slot, on the main thread, emits the public ones. So slots connected to
-:attr:`QtExecutor.started` & co. may touch widgets and models, and workers
-never do.
+(the GUI thread). So slots connected to :attr:`QtExecutor.started` & co.
+may touch widgets and models, and workers never do.
+
+Events are **coalesced** on their way to the GUI thread: workers append them
+to a locked deque, and only the first event of a burst posts a wake-up. The
+GUI thread then delivers everything queued in one go, at most every
+``DRAIN_INTERVAL_MS`` and for at most ``DRAIN_BUDGET_MS`` per turn (the rest
+waits for the next turn, so a flood of output never freezes the window).
+Why: one queued signal per event (three or more per task) made the GUI
+thread take the GIL back from busy workers thousands of times a second, and
+each time it may wait up to the switch interval; 100 parallel transforms
+then held its events back for over 100 ms.
 
 Signals (all arguments plain ``str`` / ``dict`` / numbers):
 
@@ -25,11 +33,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from orchestrator_gui.engine.config import EngineConfig, load_config
 from orchestrator_gui.engine.executor import Engine, EngineEvent, TaskHandle
@@ -70,7 +79,12 @@ class QtExecutor(QObject):
     progress = Signal(str, str, dict)
     finished = Signal(str, dict)
     failed = Signal(str, str, dict)
-    _event = Signal(object)  # worker → main thread hop (queued: the receiver lives on the main thread)
+    _wake = Signal()  # worker → main thread hop (queued: the receiver lives on the main thread)
+
+    #: Minimum time between two deliveries of queued events (ms).
+    DRAIN_INTERVAL_MS = 10
+    #: Longest time one delivery turn may take before it yields to other events (ms).
+    DRAIN_BUDGET_MS = 8
 
     def __init__(self, workspace: str | os.PathLike[str], config: EngineConfig | None = None, *,
                  pool: QThreadPool | None = None, parent: QObject | None = None, **engine_kwargs: Any) -> None:
@@ -83,9 +97,16 @@ class QtExecutor(QObject):
         self._start_lock = threading.Lock()
         self._to_start: deque[Callable[[], None]] = deque()
         self._launcher_pending = False
+        self._events: deque[EngineEvent] = deque()
+        self._events_lock = threading.Lock()
+        self._wake_pending = False
+        self._last_drain = 0.0
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.timeout.connect(self._drain)
         self.engine = Engine(workspace, cfg, spawn=self._spawn, **engine_kwargs)
-        self._event.connect(self._deliver)
-        self._remove_listener = self.engine.add_listener(self._event.emit)
+        self._wake.connect(self._on_wake)
+        self._remove_listener = self.engine.add_listener(self._queue_event)
 
     # ------------------------------------------------------------ API
 
@@ -102,10 +123,18 @@ class QtExecutor(QObject):
         return self.engine.cancel(task_id)
 
     def shutdown(self, wait: bool = True, cancel: bool = True) -> None:
-        """Shut the engine down (no runner process is left) and wait for the pool."""
+        """Shut the engine down (no runner process is left) and wait for the pool.
+
+        Events still queued for the GUI thread are delivered on its next
+        turns, as usual (call :meth:`flush` to deliver them now).
+        """
         self.engine.shutdown(wait=wait, cancel=cancel)
         if wait:
             self.pool.waitForDone()
+
+    def flush(self) -> None:
+        """Deliver every queued event now (on the GUI thread), whatever the budget."""
+        self._drain(budget_ms=None)
 
     # ------------------------------------------------------------ internals
 
@@ -134,7 +163,62 @@ class QtExecutor(QObject):
                 job = self._to_start.popleft()
             self.pool.start(_Job(job))
 
-    @Slot(object)
+    def _queue_event(self, event: EngineEvent) -> None:
+        # Any thread. Only the first event of a burst wakes the GUI thread.
+        with self._events_lock:
+            self._events.append(event)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        if threading.get_ident() == self._owner_thread:
+            # Already on the GUI thread (a submit from a slot): deliver on the
+            # next turn of the loop, like the events of workers.
+            QTimer.singleShot(0, self._on_wake)
+        else:
+            self._wake.emit()
+
+    @Slot()
+    def _on_wake(self) -> None:
+        if self._drain_timer.isActive():
+            return
+        wait_ms = self.DRAIN_INTERVAL_MS - (time.monotonic() - self._last_drain) * 1000.0
+        if wait_ms > 0.5:
+            self._drain_timer.start(int(wait_ms + 0.5))
+        else:
+            self._drain()
+
+    @Slot()
+    def _drain(self, budget_ms: float | None = DRAIN_BUDGET_MS) -> None:
+        # GUI thread: deliver what is queued, within the time budget.
+        self._drain_timer.stop()
+        t0 = time.monotonic()
+        self._last_drain = t0
+        end = None if budget_ms is None else t0 + budget_ms / 1000.0
+        while True:
+            with self._events_lock:
+                if not self._events:
+                    self._wake_pending = False
+                    return
+                batch = list(self._events)
+                self._events.clear()
+            for i, event in enumerate(batch):
+                self._deliver(event)
+                if end is not None and time.monotonic() > end:
+                    rest = batch[i + 1:]
+                    if rest or self._events:
+                        with self._events_lock:
+                            self._events.extendleft(reversed(rest))
+                        # Still pending: the timer delivers the rest next turn.
+                        self._drain_timer.start(self.DRAIN_INTERVAL_MS)
+                        return
+            if end is not None and time.monotonic() > end:
+                with self._events_lock:
+                    if not self._events:
+                        self._wake_pending = False
+                        return
+                self._drain_timer.start(self.DRAIN_INTERVAL_MS)
+                return
+
     def _deliver(self, event: EngineEvent) -> None:
         # On the adapter's thread (the GUI thread): re-emit as plain values.
         if event.type == "started":

@@ -301,3 +301,52 @@ def test_a_transform_time_limit_cancels_its_token(tmp_path):
     r = eng.submit(transform_task(polite)).result(WAIT)
     assert (r.status, r.timeout_s, r.value) == ("timeout", 0.2, "stopped")
     eng.shutdown()
+
+
+def test_a_finished_event_and_a_resolved_handle_come_after_both_timing_rows(tmp_path):
+    # The rows are written by the tracker's writer thread; the run's end is
+    # reported only once its finished row is in the file.
+    eng = engine(tmp_path, runner=[PY, "-c", "print('hi')"], limits={"agent_tasks": 4})
+    seen_rows: dict[str, set[str]] = {}
+
+    def on_event(e: EngineEvent) -> None:
+        if e.type == "finished":
+            rows = load_timing(tmp_path / "task_timing.tsv").rows[1:]
+            seen_rows[e.task_id] = {r.status for r in rows if r.task_id == e.task_id}
+    eng.add_listener(on_event)
+    handles = [eng.submit(todo_task(f"i{k}", "say hi", task_id=f"run-{k}")) for k in range(12)]
+    for h in handles:
+        result = h.result(WAIT)
+        rows = load_timing(tmp_path / "task_timing.tsv").rows[1:]
+        assert {r.status for r in rows if r.task_id == h.task_id} == {"started", "completed"}, result
+    eng.shutdown()
+    assert seen_rows == {f"run-{k}": {"started", "completed"} for k in range(12)}
+
+
+def test_a_run_frees_its_slot_when_its_process_ends_and_dependents_wait_for_its_rows(tmp_path, monkeypatch):
+    # While the finished row of A cannot be written yet, the next agent task
+    # (limit 1) already runs, but C, which runs after A, still waits.
+    from orchestrator_gui.engine import timetrack
+
+    gate = threading.Event()
+    real = timetrack.append_rows
+
+    def slow_append(path, rows, **kw):
+        if any(r.task_id == "A" and r.result != "started" for r in rows):
+            assert gate.wait(WAIT)
+        return real(path, rows, **kw)
+    monkeypatch.setattr(timetrack, "append_rows", slow_append)
+    rec = Recorder()
+    eng = engine(tmp_path, rec, runner=[PY, "-c", "pass"], limits={"agent_tasks": 1})
+    a = eng.submit(todo_task("a", "first", task_id="A"))
+    b = eng.submit(todo_task("b", "second", task_id="B"))
+    c = eng.submit(Task(kind="todo", task_id="C", subject_id="c", title="after A", after=("A",)))
+    rec.wait_for(lambda e: e.type == "spawned" and e.task_id == "B")
+    assert not a.done()                                   # A's row is not written yet...
+    assert not any(e.type == "started" and e.task_id == "C" for e in rec.events)  # ...so C waits
+    gate.set()
+    assert a.result(WAIT).ok and b.result(WAIT).ok and c.result(WAIT).ok
+    starts = [e.task_id for e in rec.events if e.type == "started"]
+    finishes = [e.task_id for e in rec.events if e.type == "finished"]
+    assert starts.index("C") > starts.index("B") and finishes.index("A") < starts.index("C")
+    eng.shutdown()

@@ -241,3 +241,34 @@ def test_cancel_token_runs_callbacks_once_from_any_thread():
 def test_task_ids_are_file_name_safe(bad):
     with pytest.raises(ValueError):
         Task(kind="todo", task_id=bad)
+
+
+def test_start_returns_at_once_and_one_thread_watches_every_process(tmp_path):
+    # start() spawns and hands over: twelve 0.5 s runs started from one
+    # thread all run at the same time, each with its own output and log.
+    runner = ProcessRunner(tmp_path, cfg([PY, "-c", "import sys, time; time.sleep(0.5); print(sys.argv[1])",
+                                          "{task_id}"]))
+    results: dict[str, object] = {}
+    done = threading.Condition()
+
+    def finished(result):
+        with done:
+            results[result.task_id] = result
+            done.notify_all()
+    before = {t.name for t in threading.enumerate()}
+    import time as _time
+    t0 = _time.monotonic()
+    for k in range(12):
+        runner.start(todo_task("i", "x", task_id=f"par-{k}"), finished)
+    started_in = _time.monotonic() - t0
+    with done:
+        assert done.wait_for(lambda: len(results) == 12, 20)
+    wall = _time.monotonic() - t0
+    assert started_in < 0.5 and wall < 12 * 0.5      # not one after the other
+    watchers = [t for t in threading.enumerate() if t.name == "orchestrator-processes" and t.name not in before]
+    assert len(watchers) <= 1
+    for k in range(12):
+        r = results[f"par-{k}"]
+        assert r.status == "completed" and r.exit_code == 0
+        log = Path(r.log_path).read_text()
+        assert f"\npar-{k}\n" in log and "# finished: completed, exit 0" in log

@@ -133,3 +133,41 @@ def test_8_threads_x_500_appends_and_another_process_lose_nothing(tmp_path, pars
         else:
             i = int(r.task_id.split("-")[1])
             assert r.task == f"process run {i} " + "p" * (i % 40)
+
+
+def test_rows_queued_without_waiting_are_written_in_order_and_reported(tmp_path):
+    tracker = TimeTracker.for_workspace(tmp_path, parse=False)
+    reports: list[tuple[str, int, object]] = []
+    lock = threading.Lock()
+
+    def report(task_id):
+        def cb(row, error):
+            # Called once the row is in the file: it must be readable by then.
+            text = (tmp_path / "task_timing.tsv").read_text()
+            with lock:
+                reports.append((task_id, text.count(task_id), error))
+        return cb
+    tasks = [todo_task("i", f"item {k}", task_id=f"q-{k}") for k in range(300)]
+    for t in tasks:
+        assert tracker.started(t, T0, wait=False, on_done=report(t.task_id)) is None
+    for t in tasks:
+        tracker.finished(t, finished(t, "completed"), wait=False, on_done=report(t.task_id))
+    tracker.close()
+    assert len(reports) == 600 and all(err is None and n >= 1 for _, n, err in reports)
+    rows = load_timing(tmp_path / "task_timing.tsv").rows[1:]
+    assert [(r.task_id, r.status) for r in rows] == \
+        [(t.task_id, "started") for t in tasks] + [(t.task_id, "completed") for t in tasks]
+
+
+def test_a_row_that_cannot_be_written_is_reported_to_its_callback(tmp_path):
+    path = tmp_path / "task_timing.tsv"
+    path.write_bytes("timestamp\tmode\n".encode("utf-16"))   # a UTF-16 file is never appended to
+    tracker = TimeTracker(path)
+    errors = []
+    task = todo_task("i", "x", task_id="bad-1")
+    tracker.started(task, T0, wait=False, on_done=lambda row, err: errors.append(err))
+    tracker.flush()
+    assert len(errors) == 1 and "UTF-16" in str(errors[0])
+    with pytest.raises(type(errors[0])):
+        tracker.finished(task, finished(task, "completed"))
+    tracker.close()

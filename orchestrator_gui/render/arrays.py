@@ -168,12 +168,16 @@ def node_outlines(
 ) -> np.ndarray:
     """Outline colour per node (alpha 0: no outline): selected, then running, then the hovered one on top.
 
-    ``rows`` (unique node rows) restricts the result to those rows, in that order.
+    *Running* nodes are the ``running`` ids and every node flagged
+    ``HIGHLIGHTED`` (the inputs of a transform in progress). ``rows`` (unique
+    node rows) restricts the result to those rows, in that order.
     """
     th = get_theme(theme)
     out = np.zeros((len(graph) if rows is None else len(rows), 4), dtype=np.float32)
     out[_local(selected_rows(graph, selected), rows)] = th.selected
-    out[_local(_rows(graph, list(running) if running else None), rows)] = th.running
+    busy = np.union1d(_rows(graph, list(running) if running else None),
+                      np.flatnonzero(graph.flags & np.uint32(NodeFlag.HIGHLIGHTED)))
+    out[_local(busy, rows)] = th.running
     out[_local(_rows(graph, [hovered] if hovered else None), rows)] = th.hovered
     return out
 

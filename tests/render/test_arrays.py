@@ -88,6 +88,18 @@ def test_outlines_mark_selected_then_hovered():
     assert out2[0, 3] == 0 and np.allclose(out2[3], LIGHT.selected)
 
 
+def test_the_inputs_of_a_running_transform_are_outlined_as_running():
+    # graph_actions flags a transform's inputs HIGHLIGHTED while it runs.
+    g = small_graph(flags=[0, int(NodeFlag.HIGHLIGHTED), 0, int(NodeFlag.HIGHLIGHTED | NodeFlag.SELECTED), 0])
+    out = arrays.node_outlines(g, "dark", hovered="e")
+    np.testing.assert_allclose(out[1], DARK.running)
+    np.testing.assert_allclose(out[3], DARK.running)     # running shows over selected
+    np.testing.assert_allclose(out[4], DARK.hovered)
+    assert out[0, 3] == 0 and out[2, 3] == 0
+    rows = np.array([3, 0])
+    np.testing.assert_allclose(arrays.node_outlines(g, "dark", rows=rows), out[[3, 0]])
+
+
 def test_edge_segments_join_node_positions_and_alpha_follows_weight():
     g = small_graph()
     pos, col = arrays.edge_segments(g, theme="dark")

@@ -259,3 +259,29 @@ def test_quit_while_a_transform_runs_waits_for_it_cleanly(window, qtbot):
     window.close()
     assert pool.activeThreadCount() == 0
     assert window.session is None
+
+
+def test_a_running_transform_outlines_its_input_node_until_it_ends(window, qtbot):
+    import threading
+
+    from orchestrator_gui.model import operations
+    from orchestrator_gui.render import arrays
+
+    g = window.session.graph
+    scene = window.view.scene
+    nid = next(n.id for n in g.nodes() if n.kind.value == "todo")
+    gate = threading.Event()
+
+    def slow():
+        assert gate.wait(20)
+        return operations.add_thought(g, "after the wait", parent=nid)
+
+    def outline():
+        return scene.nodes.buffers.data["a_outline"][g.row_of(nid)]
+    window.actions_.build("slow generate", [nid], slow)
+    qtbot.waitUntil(lambda: bool(np.allclose(outline(), scene.theme.running)), timeout=5000)
+    gate.set()
+    qtbot.waitUntil(lambda: not window.cancel_btn.isVisible(), timeout=10000)
+    row = np.array([g.row_of(nid)])
+    qtbot.waitUntil(lambda: bool(np.allclose(outline(), arrays.node_outlines(g, scene.theme, rows=row)[0])
+                                 and not np.allclose(outline(), scene.theme.running)), timeout=5000)

@@ -18,10 +18,14 @@ main-thread steps with input and timers handled in between.
 Level of detail: while anything changes -- camera, model, animation -- and
 for :data:`SETTLE_S` after, edges are drawn through an index subset of the
 heavy/short edges that fits a pixel budget (:mod:`.lod`); when it all
-stops, one full-detail frame follows.  Marker antialiasing is off above
-:attr:`aa_limit` nodes.  Under software OpenGL that still frame has a pixel
-budget too (:data:`SOFTWARE_STILL_PX`: ~130k of 500k long edges at 100k
-nodes, ~0.4-1 s under llvmpipe); every edge would cost seconds in one frame.
+stops, full detail follows.  Marker antialiasing is off above
+:attr:`aa_limit` nodes.  Under software OpenGL every edge in one frame
+would cost seconds at 100k nodes, so the still frame's edges are built up
+off-screen in ~25 ms steps and shown as one image (:mod:`.scene_layer`,
+:mod:`.edge_layer`): all 500k edges of a 100k-node graph in ~2 s under
+llvmpipe, the window responsive meanwhile. ``lod_px_still``
+(:data:`SOFTWARE_STILL_PX`) is the still budget when edges are drawn
+directly (``progressive = False``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimat
 from orchestrator_gui.render.camera import OrbitCamera
 from orchestrator_gui.render.labels import declutter
 from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking, pixels_per_unit
+from orchestrator_gui.render.scene_layer import LayerMixin
 from orchestrator_gui.render.scene_motion import MotionMixin
 from orchestrator_gui.render.scene_pick import PickingMixin
 from orchestrator_gui.render.scene_style import StyleMixin
@@ -58,7 +63,7 @@ FOG_NODES = 0.5
 FOG_EDGES = 0.6
 
 
-class GraphScene(MotionMixin, PickingMixin, StyleMixin):
+class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
     """The 3D view of one graph inside ``canvas`` (a vispy ``SceneCanvas``).
 
     Parameters
@@ -96,6 +101,9 @@ class GraphScene(MotionMixin, PickingMixin, StyleMixin):
         self.camera: OrbitCamera = self.view.camera
         self.shells = Segments(parent=self.view.scene)
         self.edges = Segments(parent=self.view.scene)
+        self.lod_px_still: float | None = None
+        self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
+        self._init_layer()  # the edge image is drawn where the edges are: after them, before the nodes
         self.nodes = Nodes(parent=self.view.scene)
         self.labels = Text(parent=self.view.scene, font_size=8, anchor_x="left", anchor_y="center", bold=False)
         # The last visual drawn leaves its GL state behind for the next frame's clear:
@@ -106,7 +114,6 @@ class GraphScene(MotionMixin, PickingMixin, StyleMixin):
         self.flushes = 0
         self.lod_edge_px_moving = 3.0e6
         self.lod_nodes_moving = 300_000
-        self.lod_px_still: float | None = None
         self.detail = DetailController()
         self.aa_limit = 20_000
         self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.zeros((0, 3)))
@@ -118,7 +125,6 @@ class GraphScene(MotionMixin, PickingMixin, StyleMixin):
         self._hovered: str | None = None
         self._running: list[str] = []
         self._threshold: float | None = None
-        self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
         self._dirty: set[str] = set()
         self._moved_ids: set[str] = set()
         # Nodes whose look a burst changed (restyled row by row); None: restyle every row.
@@ -175,6 +181,8 @@ class GraphScene(MotionMixin, PickingMixin, StyleMixin):
         self._flush_timer.stop()
         self._draw_timer.stop()
         self._settle_timer.stop()
+        self._acc_timer.stop()
+        self.accumulator.invalidate()
         self.animator.stop()
         self._anims.clear()
         self._flight = None
@@ -440,7 +448,9 @@ class GraphScene(MotionMixin, PickingMixin, StyleMixin):
                 self._apply_lod(force=True)
 
     def _on_draw(self, event: Any) -> None:
-        self._frame_mode = self.edges.mode
+        # Before the scene draws: the frame's kind (for the detail controller) and its edges.
+        self._frame_mode = "moving" if self.moving else "still"
+        self._choose_edge_source()
 
     def _rank(self) -> None:
         """Rank edges and nodes for level of detail (after structural changes)."""

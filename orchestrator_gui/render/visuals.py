@@ -117,6 +117,10 @@ void main() {
 """
 
 
+#: The segment shaders, also used to draw edges off-screen (:mod:`.edge_layer`).
+SEG_VERT, SEG_FRAG = _SEG_VERT, _SEG_FRAG
+
+
 def set_fog(visual: Visual, w_range: tuple[float, float], strength: float, color) -> None:
     """Depth cue: at clip ``w`` from ``w_range[0]`` to ``[1]`` blend up to ``strength`` into ``color``.
 
@@ -301,6 +305,11 @@ class _SubsetMixin:
             ib.set_data(data)
         self._subsets[mode] = (ib, len(idx))
         self.update()
+
+    def subset_size(self, mode: str) -> int:
+        """Primitives drawn in detail ``mode``."""
+        sub = self._subsets.get(mode)
+        return len(self.buffers) // self._primitive if sub is None else sub[1] // self._primitive
 
     def drawn(self) -> int:
         """Primitives the current mode draws."""

@@ -278,14 +278,15 @@ def test_level_of_detail_while_moving_and_full_detail_when_still(qtbot, monkeypa
     v.scene.set_lod(moving_px=20_000, moving_nodes=500)
     g.select(["n7"])
     v.scene.camera.azimuth += 10  # a camera change: cheap frames until things settle
+    qtbot.waitUntil(lambda: v.scene.stats()["edges_drawn"] < len(pairs), timeout=3000)  # a moving frame
     st = v.scene.stats()
     assert st["moving"]
     assert 0 < st["edges_drawn"] < len(pairs) and st["nodes_drawn"] <= 501
     assert v.scene.nodes._subsets["moving"] is not None
     qtbot.waitUntil(lambda: not v.scene.moving, timeout=3000)
-    st = v.scene.stats()
-    assert st["edges_drawn"] == len(pairs) or v.scene.lod_px_still is not None
-    assert st["nodes_drawn"] == n
+    # Once still, every edge is drawn (under software GL: built up off-screen, then shown).
+    qtbot.waitUntil(lambda: v.scene.stats()["edges_drawn"] == len(pairs), timeout=10000)
+    assert v.scene.stats()["nodes_drawn"] == n
 
 
 def test_burst_restyles_only_touched_rows_with_the_full_result(qtbot, view):

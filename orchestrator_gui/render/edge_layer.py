@@ -1,0 +1,212 @@
+"""Full-detail edges built up off-screen across many short steps, shown as one image.
+
+Under software OpenGL every edge of a 100k-node graph costs over a second to
+draw, too long for one frame without freezing the window. But edges write
+no depth and are drawn before the nodes, so all of them together are just a
+flat image under the nodes. :class:`EdgeAccumulator` draws that image into a
+texture a chunk of edges at a time -- each chunk one short step of the
+event loop, sized from measured times to a few tens of milliseconds -- and
+:class:`EdgeImageVisual` lays the texture over the guide shells in every
+frame, which then costs one full-screen quad instead of the edges.
+
+Blending: chunks are drawn with premultiplied-alpha "over" into a cleared
+(transparent) texture, and the texture is laid over the frame with
+``(one, one_minus_src_alpha)``: the same pixels as drawing the edges
+straight over the shells, as "over" is associative.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from vispy import gloo
+from vispy.gloo import gl
+from vispy.scene.visuals import create_visual_node
+from vispy.visuals import Visual
+
+from orchestrator_gui.render.visuals import SEG_FRAG, SEG_VERT
+
+_QUAD_VERT = """
+attribute vec2 a_corner;
+void main() {
+    gl_Position = vec4(a_corner, 0.0, 1.0);
+}
+"""
+
+_QUAD_FRAG = """
+uniform sampler2D u_image;
+uniform vec2 u_size;
+void main() {
+    gl_FragColor = texture2D(u_image, gl_FragCoord.xy / u_size);
+}
+"""
+
+#: Segments in the first step (later steps are sized from measured times).
+FIRST_CHUNK = 5_000
+#: Bounds of one step's chunk.
+MIN_CHUNK, MAX_CHUNK = 2_000, 2_000_000
+
+
+class EdgeImageVisual(Visual):
+    """A full-viewport quad showing the accumulated edge image (premultiplied alpha)."""
+
+    def __init__(self) -> None:
+        super().__init__(vcode=_QUAD_VERT, fcode=_QUAD_FRAG)
+        corners = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], dtype=np.float32)
+        self.shared_program["a_corner"] = gloo.VertexBuffer(corners)
+        self.shared_program["u_size"] = (1.0, 1.0)
+        self._draw_mode = "triangle_strip"
+        self._has_image = False
+        self.set_gl_state(depth_test=False, depth_mask=True, blend=True,
+                          blend_func=("one", "one_minus_src_alpha"), cull_face=False)
+        self.freeze()
+
+    def set_image(self, texture: gloo.Texture2D | None, size: tuple[int, int]) -> None:
+        """Show ``texture`` (``size`` = its (width, height) in pixels); ``None`` shows nothing."""
+        self._has_image = texture is not None
+        if texture is not None:
+            self.shared_program["u_image"] = texture
+            self.shared_program["u_size"] = (float(size[0]), float(size[1]))
+        self.update()
+
+    def _prepare_transforms(self, view: Any) -> None:
+        pass  # corners are already in clip space
+
+    def _prepare_draw(self, view: Any) -> bool | None:
+        return None if self._has_image else False
+
+    def _compute_bounds(self, axis: int, view: Any) -> None:
+        return None
+
+
+EdgeImage = create_visual_node(EdgeImageVisual)
+
+
+class EdgeAccumulator:
+    """Draws a segment buffer into a texture, ``order``-first, a time-bounded chunk per :meth:`step`.
+
+    Parameters
+    ----------
+    canvas : vispy.scene.SceneCanvas
+        Whose context and framebuffer size are used.
+    edges : SegmentsVisual
+        The edge visual: its vertex buffers and uniforms are drawn again here.
+    budget_ms : float
+        Target duration of one step (GPU work included: each step ends with ``glFinish``).
+    clock : callable
+        Monotonic seconds (tests may pass a fake).
+    """
+
+    def __init__(self, canvas: Any, edges: Any, *, budget_ms: float = 25.0,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.canvas = canvas
+        self.edges = edges
+        self.budget_ms = budget_ms
+        self._clock = clock
+        self._program = gloo.Program(SEG_VERT, SEG_FRAG)
+        for name, vbo in edges.buffers.vbos.items():
+            self._program[name] = vbo
+        self._texture: gloo.Texture2D | None = None
+        self._fbo: gloo.FrameBuffer | None = None
+        self.size = (0, 0)
+        self.key: Any = None
+        self.order = np.empty(0, np.int64)
+        self.done = 0                  # segments of ``order`` drawn so far
+        self.chunk = FIRST_CHUNK
+        self._order_fn: Callable[[], np.ndarray] | None = None
+        self.steps = 0
+        self.last_step_ms = 0.0
+
+    @property
+    def texture(self) -> gloo.Texture2D | None:
+        """The image (None before the first step)."""
+        return self._texture
+
+    @property
+    def complete(self) -> bool:
+        """Every segment of ``order`` is in the image."""
+        return self.key is not None and self._order_fn is None and self.done >= len(self.order)
+
+    def reset(self, key: Any, order: np.ndarray | Callable[[], np.ndarray]) -> None:
+        """Start a new image of the segments ``order`` (their indices, first drawn first) for ``key``.
+
+        ``order`` may be a callable returning it: it is then called by the
+        first step, not inside the frame that noticed the change.
+        """
+        self.key = key
+        self._order_fn = order if callable(order) else None
+        self.order = np.empty(0, np.int64) if callable(order) else np.asarray(order, dtype=np.int64)
+        self.done = -1  # cleared by the next step
+        self.steps = 0
+
+    def invalidate(self) -> None:
+        """Forget the image (the next :meth:`reset` starts over)."""
+        self.key = None
+        self._order_fn = None
+        self.done = 0
+        self.order = np.empty(0, np.int64)
+
+    def step(self) -> int:
+        """Draw the next chunk (the first step clears the image); returns segments drawn.
+
+        Makes the canvas' context current; ends with ``glFinish`` so the time
+        measured (and the main-thread time spent) is the real cost.
+        """
+        if self.key is None or self.complete:
+            return 0
+        if self._order_fn is not None:
+            self.order = np.asarray(self._order_fn(), dtype=np.int64)
+            self._order_fn = None
+        canvas = self.canvas
+        canvas.set_current()
+        w, h = (int(v) for v in canvas.physical_size)
+        if w <= 0 or h <= 0:
+            return 0
+        if self._texture is None or self.size != (w, h):
+            self._texture = gloo.Texture2D(shape=(h, w, 4), format="rgba", internalformat="rgba8",
+                                           interpolation="nearest")
+            self._fbo = gloo.FrameBuffer(color=self._texture)
+            self.size = (w, h)
+            self.done = -1
+        t0 = self._clock()
+        start = max(self.done, 0)
+        stop = min(len(self.order), start + max(int(self.chunk), 1))
+        canvas.push_fbo(self._fbo, (0, 0), canvas.size)
+        try:
+            if self.done < 0:
+                gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))
+                gloo.clear(color=True, depth=False, stencil=False)
+            # depth_mask stays True: a leaked False would keep the canvas' next clear from
+            # clearing depth (RENDERING-NOTES).
+            gloo.set_state(depth_test=False, depth_mask=True, blend=True, cull_face=False, line_width=1.0)
+            gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
+            if stop > start:
+                prog = self._program
+                tr = self.edges.get_transform("visual", "render")
+                prog["u_mvp"] = np.asarray(tr.map(np.eye(4)), dtype=np.float32)
+                for name in ("u_fog", "u_fog_color", "u_alpha"):
+                    prog[name] = self.edges.shared_program[name]
+                seg = self.order[start:stop].astype(np.uint32)
+                idx = np.empty(2 * len(seg), dtype=np.uint32)
+                idx[0::2], idx[1::2] = 2 * seg, 2 * seg + 1
+                prog.draw("lines", gloo.IndexBuffer(idx))
+        finally:
+            canvas.pop_fbo()
+        canvas.context.flush_commands()
+        gl.glFinish()
+        ms = (self._clock() - t0) * 1000.0
+        drawn = stop - start
+        self.done = stop
+        self.steps += 1
+        self.last_step_ms = ms
+        if drawn and ms > 0:
+            # Damped towards the budget: time per segment is roughly constant within an image.
+            ratio = float(np.clip((self.budget_ms / ms) ** 0.8, 0.5, 2.0))
+            self.chunk = int(np.clip(self.chunk * ratio, MIN_CHUNK, MAX_CHUNK))
+        return drawn
+
+
+__all__ = ["EdgeAccumulator", "EdgeImage", "EdgeImageVisual"]

@@ -20,7 +20,7 @@ Figures per size ``N`` (k = thousands of nodes):
   detail on: edge subset, small markers), each frame a synchronous repaint;
 * ``full_detail_s_<N>``: from the last camera move until every edge is on
   screen (under software GL the still frame's edges are built up off-screen
-  in ~25 ms steps and shown as one image); ``full_detail_block_ms_<N>``: the
+  in ~15 ms steps and shown as one image); ``full_detail_block_ms_<N>``: the
   longest main-thread stall meanwhile;
 * ``still_frame_ms_<N>``: one frame of the settled view (edge image complete);
 * ``pick_ms_<N>``: median ``pick_at`` right after a camera change (projection

@@ -21,7 +21,7 @@ heavy/short edges that fits a pixel budget (:mod:`.lod`); when it all
 stops, full detail follows.  Marker antialiasing is off above
 :attr:`aa_limit` nodes.  Under software OpenGL every edge in one frame
 would cost seconds at 100k nodes, so the still frame's edges are built up
-off-screen in ~25 ms steps and shown as one image (:mod:`.scene_layer`,
+off-screen in ~15 ms steps and shown as one image (:mod:`.scene_layer`,
 :mod:`.edge_layer`): all 500k edges of a 100k-node graph in ~2 s under
 llvmpipe, the window responsive meanwhile. ``lod_px_still``
 (:data:`SOFTWARE_STILL_PX`) is the still budget when edges are drawn
@@ -55,8 +55,11 @@ SETTLE_S = 0.2
 #: Edge pixels per still frame under software OpenGL (llvmpipe fills roughly 50M line pixels/s on
 #: 2 cores, so this bounds a full-detail frame to a few hundred ms); a GPU draws every edge.
 SOFTWARE_STILL_PX = 20e6
+#: Target duration of a moving frame: ~45 FPS, and room within 50 ms for the model work and
+#: input handled between two frames (the UI-thread bound of the desktop-app issue).
+MOVING_FRAME_MS = 22.0
 #: Least detail of a moving frame: nodes, and edge pixel equivalents (~3k typical edges).
-MOVING_NODES_FLOOR = 30_000
+MOVING_NODES_FLOOR = 20_000
 MOVING_EDGE_PX_FLOOR = 150_000.0
 #: Depth cue strength (0 off): how far the far side of the graph fades towards the background.
 FOG_NODES = 0.5
@@ -103,18 +106,20 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
         self.edges = Segments(parent=self.view.scene)
         self.lod_px_still: float | None = None
         self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
-        self._init_layer()  # the edge image is drawn where the edges are: after them, before the nodes
+        self._init_edge_layer()  # the images are drawn where the edges are: after them, before the nodes
         self.nodes = Nodes(parent=self.view.scene)
+        self._init_node_layer()
         self.labels = Text(parent=self.view.scene, font_size=8, anchor_x="left", anchor_y="center", bold=False)
         # The last visual drawn leaves its GL state behind for the next frame's clear:
         # depth_mask must stay True or the depth buffer is never cleared (RENDERING-NOTES).
-        self.labels.set_gl_state(depth_test=False, blend=True, depth_mask=True)
+        self.labels.set_gl_state(depth_test=False, blend=True, depth_mask=True,
+                                 blend_func=("src_alpha", "one_minus_src_alpha"))  # not the images' premultiplied one
         self.labels.visible = False
         self.graph: ThoughtGraph | None = None
         self.flushes = 0
         self.lod_edge_px_moving = 3.0e6
         self.lod_nodes_moving = 300_000
-        self.detail = DetailController()
+        self.detail = DetailController(target_ms=MOVING_FRAME_MS)
         self.aa_limit = 20_000
         self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.zeros((0, 3)))
         self._node_ranking = NodeRanking(np.empty(0))
@@ -183,6 +188,7 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
         self._settle_timer.stop()
         self._acc_timer.stop()
         self.accumulator.invalidate()
+        self.node_accumulator.invalidate()
         self.animator.stop()
         self._anims.clear()
         self._flight = None
@@ -450,7 +456,7 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
     def _on_draw(self, event: Any) -> None:
         # Before the scene draws: the frame's kind (for the detail controller) and its edges.
         self._frame_mode = "moving" if self.moving else "still"
-        self._choose_edge_source()
+        self._choose_sources()
 
     def _rank(self) -> None:
         """Rank edges and nodes for level of detail (after structural changes)."""

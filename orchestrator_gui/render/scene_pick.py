@@ -64,17 +64,18 @@ class PickingMixin:
         """Draw one frame off-screen at full detail (every edge) and return it as (H, W, 4) uint8."""
         self.flush()
         modes = self.edges.mode, self.nodes.mode
-        shown = self.edge_image.visible, self.edges.visible
+        shown = self.edge_image.visible, self.edges.visible, self.node_image.visible, self.nodes.visible
         held, self._hold_draw = self._hold_draw, "drop"
-        # Every edge, drawn directly: the progressive image has the canvas' size, not ``size``.
+        # Every edge and node, drawn directly: the progressive images have the canvas' size, not ``size``.
         self.edges.set_subset("full", None)
         self.edges.mode, self.nodes.mode = "full", "still"
         self.edge_image.visible, self.edges.visible = False, self._show["edges"]
+        self.node_image.visible, self.nodes.visible = False, True
         try:
             return self.canvas.render(size=size)
         finally:
             self.edges.mode, self.nodes.mode = modes
-            self.edge_image.visible, self.edges.visible = shown
+            self.edge_image.visible, self.edges.visible, self.node_image.visible, self.nodes.visible = shown
             self._hold_draw = held
 
     def stats(self) -> dict[str, Any]:
@@ -84,7 +85,8 @@ class PickingMixin:
             "edges": len(self.edges.buffers.data["a_position"]) // 2,
             "edges_drawn": self.edges_shown,
             "edges_complete": bool(self.edge_image.visible and self.accumulator.complete),
-            "nodes_drawn": self.nodes.drawn(),
+            "nodes_drawn": self.nodes_shown,
+            "nodes_complete": bool(self.node_image.visible and self.node_accumulator.complete),
             "detail": self.detail.detail,
             "flushes": self.flushes,
             "node_uploads": self.nodes.buffers.uploads,

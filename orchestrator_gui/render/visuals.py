@@ -117,8 +117,9 @@ void main() {
 """
 
 
-#: The segment shaders, also used to draw edges off-screen (:mod:`.edge_layer`).
+#: The shaders, also used to draw edges and nodes off-screen (:mod:`.edge_layer`).
 SEG_VERT, SEG_FRAG = _SEG_VERT, _SEG_FRAG
+NODE_VERT, NODE_FRAG = _NODE_VERT, _NODE_FRAG
 
 
 def set_fog(visual: Visual, w_range: tuple[float, float], strength: float, color) -> None:
@@ -150,6 +151,8 @@ class _Buffers:
         self.vbos: dict[str, gloo.VertexBuffer] = {}
         self.n = 0
         self.uploads = 0
+        # Which rows the uploads changed (None: all), oldest first, for touched_since().
+        self._changes: list[tuple[int, int, np.ndarray | None]] = []
         for name, width in spec.items():
             self._store[name] = self._zeros(name, 1)
             self.vbos[name] = gloo.VertexBuffer(self._store[name])
@@ -158,6 +161,37 @@ class _Buffers:
     def _zeros(self, name: str, rows: int) -> np.ndarray:
         width = self._spec[name]
         return np.zeros((rows, width) if width > 1 else rows, dtype=np.float32)
+
+    #: Change records kept for :meth:`touched_since` (older ones are merged, never dropped).
+    CHANGE_LOG = 256
+
+    def _log(self, rows: np.ndarray | None) -> None:
+        # (first upload, last upload, rows changed by them or None for all)
+        self._changes.append((self.uploads, self.uploads, rows))
+        if len(self._changes) > self.CHANGE_LOG:
+            # Merge the two oldest records; an "all rows" record is dropped instead (then
+            # asking about uploads before it answers "unknown"), so it never spreads forward.
+            (a, _, ra), (_, b, rb) = self._changes[0], self._changes[1]
+            if ra is None:
+                del self._changes[0]
+            elif rb is None:
+                del self._changes[0:2]
+            else:
+                self._changes[0:2] = [(a, b, np.union1d(ra, rb))]
+
+    def touched_since(self, uploads: int) -> np.ndarray | None:
+        """Rows changed by the uploads after the ``uploads``-th (unique, maybe a few more); None: unknown or all."""
+        if uploads >= self.uploads:
+            return np.empty(0, np.int64)
+        if not self._changes or self._changes[0][0] > uploads + 1:
+            return None
+        parts = []
+        for _, last, rows in self._changes:
+            if last > uploads:
+                if rows is None:
+                    return None
+                parts.append(rows)
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
 
     @property
     def data(self) -> dict[str, np.ndarray]:
@@ -182,6 +216,7 @@ class _Buffers:
             self._store[name] = buf
             self.vbos[name].set_data(buf)
             self.uploads += 1
+            self._log(None)
         self.n = n
 
     def append(self, **arrays: np.ndarray) -> None:
@@ -201,6 +236,7 @@ class _Buffers:
             buf[lo:hi] = np.asarray(arrays[name], dtype=np.float32).reshape(buf[lo:hi].shape)
             self.vbos[name].set_subdata(np.ascontiguousarray(buf[lo:hi]), offset=lo)
             self.uploads += 1
+            self._log(np.arange(lo, hi))
         self.n = hi
 
     def patch(self, name: str, rows: np.ndarray | None, values: np.ndarray) -> None:
@@ -216,20 +252,24 @@ class _Buffers:
                 return
             lo, hi = int(changed[0]), int(changed[-1]) + 1
             cur[lo:hi] = values[lo:hi]
+            touched = changed
         else:
             rows = np.asarray(rows, dtype=np.int64)
             if len(rows) == 0:
                 return
             cur[rows] = values
+            touched = rows
             runs = self._runs(rows)
             if runs is not None:
                 for lo, hi in runs:
                     self.vbos[name].set_subdata(np.ascontiguousarray(cur[lo:hi]), offset=lo)
                 self.uploads += 1
+                self._log(touched)
                 return
             lo, hi = int(rows.min()), int(rows.max()) + 1
         self.vbos[name].set_subdata(np.ascontiguousarray(cur[lo:hi]), offset=lo)
         self.uploads += 1
+        self._log(touched)
 
     #: Rows between two patched rows below which one upload spans both; and most uploads per patch.
     RUN_GAP = 256

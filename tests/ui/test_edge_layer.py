@@ -1,4 +1,4 @@
-"""Progressive full-detail edges: built off-screen in steps, shown as one image, restarted on change."""
+"""Progressive full detail: edges and nodes built off-screen in steps, shown as images, restarted on change."""
 
 from __future__ import annotations
 
@@ -32,15 +32,17 @@ def big_view(qtbot):
     qtbot.waitExposed(v)
     scene = v.scene
     scene.progressive = True          # whatever the renderer (a GPU would draw directly)
-    scene.accumulator.chunk = 1500    # several steps for this graph
-    scene.accumulator.budget_ms = 1.0  # and keep them small
+    scene.layer_min_edges = scene.layer_min_nodes = 1000   # images for this small graph too
+    for acc in (scene.accumulator, scene.node_accumulator):
+        acc.chunk = 1000              # several steps for this graph
+        acc.budget_ms = 1.0           # and keep them small
     return v, g
 
 
 def settle_complete(qtbot, scene, total):
     qtbot.waitUntil(lambda: not scene.moving, timeout=5000)
-    qtbot.waitUntil(lambda: scene.stats()["edges_complete"] and scene.stats()["edges_drawn"] == total,
-                    timeout=20000)
+    qtbot.waitUntil(lambda: scene.stats()["edges_complete"] and scene.stats()["edges_drawn"] == total
+                    and scene.stats()["nodes_complete"], timeout=20000)
 
 
 def test_still_frame_builds_every_edge_in_steps_and_matches_a_direct_full_frame(qtbot, big_view):
@@ -48,8 +50,10 @@ def test_still_frame_builds_every_edge_in_steps_and_matches_a_direct_full_frame(
     scene = v.scene
     scene.camera.azimuth += 7
     settle_complete(qtbot, scene, g.number_of_edges())
-    assert scene.accumulator.steps > 3                      # built up across several loop turns
+    assert scene.accumulator.steps > 3 and scene.node_accumulator.steps > 1  # built up across loop turns
     assert scene.edge_image.visible and not scene.edges.visible
+    assert scene.node_image.visible and not scene.nodes.visible             # the frame is two images
+    assert scene.stats()["nodes_drawn"] == g.number_of_nodes()
     shown = v.canvas.native.grabFramebuffer()
     ptr = shown.constBits()
     img = np.frombuffer(ptr, np.uint8).reshape(shown.height(), shown.bytesPerLine() // 4, 4)[:, :shown.width()]
@@ -77,6 +81,24 @@ def test_a_change_restarts_the_image_and_it_completes_again(qtbot, big_view):
     scene.camera.azimuth += 20
     qtbot.waitUntil(lambda: scene.moving and scene.edges.visible and not scene.edge_image.visible, timeout=3000)
     settle_complete(qtbot, scene, g.number_of_edges())
+
+
+def test_a_hover_draws_the_restyled_node_over_the_last_image_until_a_new_one_is_done(qtbot, big_view):
+    v, g = big_view
+    scene = v.scene
+    scene.camera.azimuth += 7
+    settle_complete(qtbot, scene, g.number_of_edges())
+    before = scene.node_accumulator.front["key"]
+    row = g.row_of("n42")
+    scene.set_hovered("n42")
+    # The next frame keeps the complete image and draws the hovered node over it.
+    qtbot.waitUntil(lambda: scene.nodes.visible and scene.nodes.mode == "overlay", timeout=5000)
+    assert scene.node_image.visible
+    assert row in scene.nodes._subset_idx["overlay"]
+    assert scene.stats()["nodes_drawn"] == g.number_of_nodes()
+    # Then a new image with the hover in it replaces it, and the overlay goes.
+    qtbot.waitUntil(lambda: scene.node_accumulator.front["key"] != before and not scene.nodes.visible, timeout=20000)
+    assert scene.node_image.visible
 
 
 def test_without_progressive_the_still_frame_draws_edges_directly(qtbot, big_view):

@@ -13,7 +13,11 @@ Usage: ``python benchmarks/engine_bench.py [--json] [--ops N] [--rounds R]``
    each). ``untimed_ratio`` is the same engine without the two timing rows,
    to show what share of the cost is time tracking rather than the engine.
    ``--dir /dev/shm`` puts the workspaces on tmpfs (no fsync cost, no ext4
-   inode allocation per run log).
+   inode allocation per run log). On an ext4 file system without a journal
+   (this VM's root), creating files soon after many were deleted is slow
+   (the allocator skips recently freed inodes): a run right after another
+   run (which deleted its ~9,000 run logs) or after a big ``rm -r`` reads
+   0.6-0.75 instead of ~0.85-0.9; wait a few minutes between runs.
 2. **UI-thread latency.** Waves of 100 transforms (a small CPU-bound
    function) submitted at once through the Qt adapter, while a chain of 2 ms
    single-shot ``QTimer`` s measures how late the main thread handles its
@@ -250,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print one flat JSON object")
     ap.add_argument("--ops", type=int, default=1500, help="echo runs per throughput round")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of plain and tracked")
+    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds of plain and tracked")
     ap.add_argument("--dir", help="where the temporary workspaces go (default: the system temp folder)")
     args = ap.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="engine-bench-", dir=args.dir))

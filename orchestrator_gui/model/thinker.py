@@ -53,8 +53,10 @@ The offline thinker
     ``0.5 ** (age / half_life)`` of the last update, completion as given (1 for
     a done node, the share of done children otherwise).  Vectorised.
 
-Thinkers are pure: no I/O, no randomness, no access to the graph beyond what
-the :class:`ThinkerContext` carries.
+The built-in :class:`OfflineThinker` is pure: no I/O, no randomness. Every
+thinker sees no more of the graph than the :class:`ThinkerContext` carries;
+the command and HTTP backends (``orchestrator_gui.engine.thinkers``) do I/O
+by design and run off the UI thread.
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ class ThinkerContext:
 
 @runtime_checkable
 class Thinker(Protocol):
-    """The content source of the transforms.  Implementations must be pure (no I/O).
+    """The content source of the transforms.
+
+    Implementations see only their arguments (never the graph itself); they
+    may do I/O (a local program, an HTTP server) and are then called off the
+    UI thread by the engine.
 
     A method may return its value directly or wrapped in a :class:`ThinkerResult`
     that also reports the tokens it used; :func:`call` measures time either way.

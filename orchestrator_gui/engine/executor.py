@@ -90,6 +90,7 @@ class TaskHandle:
         self.timeout_s: float | None = None
         self._done = threading.Event()
         self._result: RunResult | None = None
+        self.finished = False  #: the engine has reported this task's end (set under the engine's lock)
         self._callbacks: list[Callable[[RunResult], None]] = []
         self._lock = threading.Lock()
 
@@ -120,21 +121,32 @@ class TaskHandle:
         return self._result
 
     def add_done_callback(self, fn: Callable[[RunResult], None]) -> None:
-        """Call ``fn(result)`` when done (at once if already done)."""
+        """Call ``fn(result)`` when done (at once if already done).
+
+        It runs in an engine thread (often the timing writer's): it must not
+        wait for other tasks or shut the engine down.
+        """
         with self._lock:
             if self._result is None:
                 self._callbacks.append(fn)
                 return
         fn(self._result)
 
-    def _resolve(self, result: RunResult) -> None:
+    def _resolve(self, result: RunResult) -> bool:
+        """Set the result once (False if it was set already); a failing callback is reported, not raised."""
         with self._lock:
+            if self._result is not None:
+                return False
             self._result = result
             self.state = "done"
             callbacks, self._callbacks = self._callbacks, []
         self._done.set()
         for fn in callbacks:
-            fn(result)
+            try:
+                fn(result)
+            except Exception:  # noqa: BLE001 - one caller's bug must not stop the engine's bookkeeping
+                traceback.print_exc()
+        return True
 
 
 _LIVE: "weakref.WeakSet[Engine]" = weakref.WeakSet()
@@ -338,6 +350,7 @@ class Engine:
             queued = self._queue.remove(task_id) is not None
             if queued:
                 del self._handles[task_id]
+                h.finished = True
         if not queued:
             return h.cancel(reason)
         h.token.cancel(reason)
@@ -382,7 +395,9 @@ class Engine:
             self.wait_idle()
             if self.timing is not None:
                 self.timing.close()
-        _LIVE.discard(self)
+            # Without waiting it stays registered: interpreter exit still stops its runs and
+            # writes their rows (the watcher and writer threads are daemons).
+            _LIVE.discard(self)
 
     # ------------------------------------------------------------ running
 
@@ -496,14 +511,20 @@ class Engine:
                          meta=dict(t.meta))
 
     def _finish(self, h: TaskHandle, result: RunResult) -> None:
-        self._emit("finished", h.task, lambda: result.model_dump(mode="json"))
         with self._lock:
-            self._queue.done(h.task_id)
-            self._handles.pop(h.task_id, None)
-        h._resolve(result)
-        with self._lock:
-            self._idle.notify_all()
-        self._dispatch()
+            if h.finished:
+                return  # reported already (a callback raised on the way out of a run)
+            h.finished = True
+        try:
+            self._emit("finished", h.task, lambda: result.model_dump(mode="json"))
+            with self._lock:
+                self._queue.done(h.task_id)
+                self._handles.pop(h.task_id, None)
+            h._resolve(result)
+        finally:
+            with self._lock:
+                self._idle.notify_all()
+            self._dispatch()
 
     def _on_escalate(self, esc: Escalation) -> None:
         if esc.paused:

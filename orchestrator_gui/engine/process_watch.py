@@ -154,10 +154,14 @@ class Watched:
 
     def next_wake(self) -> float | None:
         """The monotonic time this process next needs a look (None: only on events)."""
+        # A passed abandon time only matters once the leader has exited (its pidfd wakes us):
+        # a process stuck in the kernel after SIGKILL must not make the watcher spin.
+        abandon = self.abandon_at if self.abandon_at is not None and (
+            self.exited or self.abandon_at > time.monotonic()) else None
         waits = [t for t in (None if self.warned else self.warn_at,
                              self.deadline if self.status is None else None,
                              self.term_at + self.grace if self.term_at is not None and not self.killed else None,
-                             self.abandon_at)
+                             abandon)
                  if t is not None]
         if self.pidfd is None and not self.exited:
             waits.append(time.monotonic() + _NO_PIDFD_POLL_S)
@@ -221,10 +225,11 @@ class ProcessWatcher:
         """Watch a started process; ``w.on_done`` is called from the watcher thread."""
         w.token.add_callback(self.wake)
         with self._lock:
-            self._new.append(w)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="orchestrator-processes", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name="orchestrator-processes", daemon=True)
+                thread.start()  # may raise (no threads left): the caller then sees the error
+                self._thread = thread
+            self._new.append(w)
         self.wake()
 
     def wake(self) -> None:
@@ -241,7 +246,13 @@ class ProcessWatcher:
             with self._lock:
                 new, self._new = self._new, []
             for w in new:
-                self._adopt(w, poll, owner)
+                try:
+                    self._adopt(w, poll, owner)
+                except Exception:  # cannot watch it: stop it and report its end now
+                    traceback.print_exc()
+                    w.exited = w.proc.poll() is not None
+                    self._finish(w, poll, owner)
+                    continue
                 active.append(w)
             now = time.monotonic()
             still: list[Watched] = []

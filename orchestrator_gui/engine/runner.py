@@ -300,8 +300,13 @@ class ProcessRunner:
             on_done(RunResult(**base, status=status, exit_code=out.exit_code, ended_at=utcnow(),
                               duration_s=duration, command=argv, stderr_tail=tail, warned=out.warned))
 
-        self._watcher.watch(Watched(proc, log, token, emit, limit, self._config.timeouts.warn_fraction,
-                                    self._config.grace_s, self.stderr_tail_bytes, t0, ended))
+        watched = Watched(proc, log, token, emit, limit, self._config.timeouts.warn_fraction,
+                          self._config.grace_s, self.stderr_tail_bytes, t0, ended)
+        try:
+            self._watcher.watch(watched)
+        except Exception as exc:  # no watcher thread (none left to start): stop the run at once
+            watched.reap()
+            return failed(f"cannot watch the runner: {exc}")
         return None
 
 

@@ -117,13 +117,19 @@ class TimeTracker:
         entry.wait()
 
     def close(self) -> None:
-        """Write what is queued and stop the writer thread (a later row starts a new one)."""
+        """Write what is queued and stop the writer thread (a later row starts a new one).
+
+        Each writer has its own queue: a row queued while this runs goes to
+        the next writer, never to the one being stopped.
+        """
         with self._thread_lock:
             thread, self._thread = self._thread, None
             if thread is None:
                 return
             self._queue.put(None)
-        thread.join()
+            self._queue = queue.SimpleQueue()
+        if thread is not threading.current_thread():  # a done-callback closing its own writer
+            thread.join()
 
     # ----------------------------------------------------------- internals
 
@@ -141,9 +147,10 @@ class TimeTracker:
     def _put(self, entry: _Entry) -> None:
         with self._thread_lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, args=(self._queue,),
-                                                name="orchestrator-timing", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, args=(self._queue,),
+                                          name="orchestrator-timing", daemon=True)
+                thread.start()  # may raise (no threads left): then nothing is queued either
+                self._thread = thread
             self._queue.put(entry)
 
     def _run(self, q: "queue.SimpleQueue[_Entry | None]") -> None:

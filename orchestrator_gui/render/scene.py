@@ -123,6 +123,7 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
         self.aa_limit = 20_000
         self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), np.zeros((0, 3)))
         self._node_ranking = NodeRanking(np.empty(0))
+        self._rank_version = 0  # bumped by every ranking (part of the progressive images' keys)
         self._lod_ppu = 0.0
         self._ranking_stale = False
         self._frame_mode = "still"
@@ -460,6 +461,7 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
 
     def _rank(self) -> None:
         """Rank edges and nodes for level of detail (after structural changes)."""
+        self._rank_version += 1
         g = self.graph
         if g is None or len(g) == 0:
             self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), self._pos)

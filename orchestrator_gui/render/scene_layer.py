@@ -91,7 +91,7 @@ class LayerMixin:
     def _edge_key(self, pose: tuple) -> tuple:
         prog = self.edges.shared_program
         return (self.edges.buffers.uploads, self.edges.buffers.n, pose, tuple(prog["u_fog"]),
-                tuple(prog["u_fog_color"]), float(prog["u_alpha"]), id(self._ranking))
+                tuple(prog["u_fog_color"]), float(prog["u_alpha"]), self._rank_version)
 
     def _node_look(self, pose: tuple) -> tuple:
         """What a node image depends on besides the buffers' contents."""
@@ -100,7 +100,7 @@ class LayerMixin:
                 self.nodes.antialias, float(self.canvas.pixel_scale))
 
     def _node_key(self, pose: tuple) -> tuple:
-        return (self.nodes.buffers.uploads, self.nodes.buffers.n, self._node_look(pose), id(self._node_ranking))
+        return (self.nodes.buffers.uploads, self.nodes.buffers.n, self._node_look(pose), self._rank_version)
 
     def _edge_order(self) -> np.ndarray:
         m = self.edges.buffers.n // 2
@@ -138,14 +138,14 @@ class LayerMixin:
             look = self._node_look(pose)
             key = self._node_key(pose)
             if nacc.key != key:
-                nacc.reset(key, self._node_order, tag=(look, self.nodes.buffers.uploads))
+                nacc.reset(key, self._node_order, tag=(look, self.nodes.buffers.uploads, self._node_snapshot()))
             front = nacc.front
             if front is not None and front["tag"][0] == look:
                 front_here = True
                 # The last complete image, with the nodes restyled since drawn over it until
                 # the new image is done (hover, selection: no 100k-node frame for a few rows).
                 rows = self.nodes.buffers.touched_since(front["tag"][1])
-                if rows is not None and len(rows) <= OVERLAY_MAX:
+                if rows is not None and len(rows) <= OVERLAY_MAX and self._covers(front["tag"][2], rows):
                     overlay = rows
         if (edges_on and not acc.complete) or (nodes_on and not nacc.complete):
             if not self._acc_timer.running:
@@ -181,6 +181,31 @@ class LayerMixin:
             self.nodes_shown = len(self.nodes.buffers) if show_nodes else self.nodes.drawn()
         finally:
             self._hold_draw = held
+
+    def _node_snapshot(self) -> dict[str, np.ndarray]:
+        """What decides each node's footprint in an image: position, size, and whether it shows at all
+        and has an outline (copied when an image is started; the image shows this state)."""
+        d = self.nodes.buffers.data
+        return {"pos": d["a_position"].copy(), "size": d["a_size"].copy(),
+                "shown": d["a_color"][:, 3] > 0, "ring": d["a_outline"][:, 3] > 0}
+
+    def _covers(self, old: dict[str, np.ndarray], rows: np.ndarray) -> bool:
+        """Whether drawing ``rows`` as they are now hides how the image shows them.
+
+        True when each row stays where it was, is at least as large, keeps its
+        outline if it had one and is still shown (rows new since the image
+        are always fine). Otherwise -- a node shrank, lost its outline, moved or
+        was hidden -- its old disc would show around or beside the new one.
+        """
+        n_old = len(old["size"])
+        rows = rows[rows < n_old]
+        if len(rows) == 0:
+            return True
+        d = self.nodes.buffers.data
+        return bool(np.all(d["a_position"][rows] == old["pos"][rows])
+                    and np.all(d["a_size"][rows] >= old["size"][rows])
+                    and np.all(~old["ring"][rows] | (d["a_outline"][rows, 3] > 0))
+                    and np.all(~old["shown"][rows] | (d["a_color"][rows, 3] > 0)))
 
     def _set_overlay(self, rows: np.ndarray) -> None:
         """Draw only ``rows`` of the node visual (over the node image); none: hide it."""
@@ -235,6 +260,7 @@ class LayerMixin:
         if job.complete or (edges_ready and now - self._acc_shown >= SHOW_EVERY_S):
             self._acc_shown = now
             self._acc_gate = "frame"
+            self._acc_timer.stop()  # the frame restarts it (no spinning if it never comes)
             self.canvas.update()
         else:
             self._acc_gate = "after"  # one loop turn (input, timers) between two steps

@@ -417,7 +417,8 @@ class NodesVisual(_SubsetMixin, Visual):
 
     def _prepare_draw(self, view) -> bool | None:
         view.view_program["u_px_scale"] = view.transforms.pixel_scale
-        self.shared_program["u_antialias"] = 1.0 if self._antialias and self.mode == "still" else 0.0
+        # The overlay (nodes drawn over the node image) must look like the image's still nodes.
+        self.shared_program["u_antialias"] = 1.0 if self._antialias and self.mode in ("still", "overlay") else 0.0
         return self._prepare_subset_draw(view)
 
     def _compute_bounds(self, axis, view):

@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -202,7 +203,10 @@ class QtExecutor(QObject):
                 batch = list(self._events)
                 self._events.clear()
             for i, event in enumerate(batch):
-                self._deliver(event)
+                try:
+                    self._deliver(event)
+                except Exception:  # noqa: BLE001 - a failing slot must not stop later deliveries
+                    traceback.print_exc()
                 if end is not None and time.monotonic() > end:
                     rest = batch[i + 1:]
                     if rest or self._events:

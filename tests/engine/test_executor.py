@@ -350,3 +350,19 @@ def test_a_run_frees_its_slot_when_its_process_ends_and_dependents_wait_for_its_
     finishes = [e.task_id for e in rec.events if e.type == "finished"]
     assert starts.index("C") > starts.index("B") and finishes.index("A") < starts.index("C")
     eng.shutdown()
+
+
+def test_a_raising_done_callback_neither_doubles_the_end_nor_stalls_the_engine(tmp_path, capsys):
+    rec = Recorder()
+    eng = ThreadExecutor(tmp_path, EngineConfig.model_validate({}), track_time=False)  # dry runs
+    eng.add_listener(rec)
+
+    def boom(result):
+        raise RuntimeError("a caller's bug")
+    h = eng.submit(todo_task("a", "dry", task_id="D1"))
+    h.add_done_callback(boom)
+    later = eng.submit(Task(kind="todo", task_id="D2", subject_id="b", title="after D1", after=("D1",)))
+    assert h.result(WAIT).ok and later.result(WAIT).ok
+    assert eng.wait_idle(WAIT)
+    assert [e.task_id for e in rec.of("finished")].count("D1") == 1
+    eng.shutdown()

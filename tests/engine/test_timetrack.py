@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -171,3 +172,32 @@ def test_a_row_that_cannot_be_written_is_reported_to_its_callback(tmp_path):
     with pytest.raises(type(errors[0])):
         tracker.finished(task, finished(task, "completed"))
     tracker.close()
+
+
+def test_closing_while_rows_are_queued_loses_nothing_and_returns(tmp_path):
+    # A row queued during close() goes to the next writer, never to the one being stopped.
+    tracker = TimeTracker.for_workspace(tmp_path, parse=False)
+    stop = threading.Event()
+    queued: list[str] = []
+
+    def appender():
+        k = 0
+        while not stop.is_set() or k < 200:
+            task = todo_task("i", "x", task_id=f"c-{k}")
+            tracker.started(task, T0, wait=False)
+            queued.append(task.task_id)
+            k += 1
+            time.sleep(0.0002)  # a busy engine, not a flood the writer could never catch up with
+    t = threading.Thread(target=appender)
+    t.start()
+    closer_done = []
+    for _ in range(50):
+        closer = threading.Thread(target=lambda: (tracker.close(), closer_done.append(1)))
+        closer.start()
+        closer.join(10)
+        assert not closer.is_alive(), "close() hung"
+    stop.set()
+    t.join(10)
+    tracker.close()
+    rows = load_timing(tmp_path / "task_timing.tsv").rows[1:]
+    assert sorted(r.task_id for r in rows) == sorted(queued) and len(closer_done) == 50

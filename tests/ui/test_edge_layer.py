@@ -101,6 +101,21 @@ def test_a_hover_draws_the_restyled_node_over_the_last_image_until_a_new_one_is_
     assert scene.node_image.visible
 
 
+def test_a_node_that_loses_its_outline_is_drawn_directly_not_over_its_old_ring(qtbot, big_view):
+    v, g = big_view
+    scene = v.scene
+    scene.set_hovered("n42")
+    scene.camera.azimuth += 7
+    settle_complete(qtbot, scene, g.number_of_edges())      # the image has n42 with its hover ring
+    assert scene.node_accumulator.front is not None
+    scene.set_hovered(None)
+    # The overlay could not hide the old ring: every node is drawn directly until the new image.
+    qtbot.waitUntil(lambda: scene.nodes.visible and scene.nodes.mode == "still" and not scene.node_image.visible,
+                    timeout=5000)
+    assert scene.stats()["nodes_drawn"] == g.number_of_nodes()
+    qtbot.waitUntil(lambda: scene.node_image.visible and not scene.nodes.visible, timeout=20000)
+
+
 def test_without_progressive_the_still_frame_draws_edges_directly(qtbot, big_view):
     v, g = big_view
     scene = v.scene

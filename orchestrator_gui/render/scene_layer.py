@@ -14,7 +14,10 @@ shown as soon as it holds at least the moving subset (and then as it
 grows, a redraw at most every :data:`SHOW_EVERY_S`), the node image when
 complete. After a restyle without a camera change (hover, selection,
 activation) the last complete node image stays, with the restyled nodes
-drawn over it, until the new one is done (a second texture). Anything that changes
+drawn over it, until the new one is done (a second texture) -- for that
+moment they show over nearer nodes too. When a restyled node's new disc
+would not hide its old one (it shrank, moved, lost its outline or was
+hidden), all nodes are drawn directly instead. Anything that changes
 what is drawn -- camera, buffers, fog, canvas size -- restarts an image on
 the next still frame. Small graphs (below ``layer_min_edges`` /
 ``layer_min_nodes``) are drawn directly: there a frame is cheap anyway.

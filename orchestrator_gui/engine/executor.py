@@ -130,7 +130,10 @@ class TaskHandle:
             if self._result is None:
                 self._callbacks.append(fn)
                 return
-        fn(self._result)
+        try:
+            fn(self._result)
+        except Exception:  # noqa: BLE001 - reported like a callback run by the engine
+            traceback.print_exc()
 
     def _resolve(self, result: RunResult) -> bool:
         """Set the result once (False if it was set already); a failing callback is reported, not raised."""

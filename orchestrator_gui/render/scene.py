@@ -149,6 +149,7 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
         self._label_cands: list[tuple[str, str, np.ndarray]] = []
         self._label_strong: set[str] = set()
         self._anims: list[NodeAnimation] = []
+        self._after_flush: list = []  # animations to start once the pending buffer update is applied
         self._flush_timer = vapp.Timer(interval=0.0, connect=self._on_flush_timer, iterations=1, app=canvas.app)
         # Redraws requested while a model burst or an animation frame is applied are posted on
         # the next loop turn instead: the buffer work and the frame then run as two short
@@ -192,6 +193,7 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
         self.node_accumulator.invalidate()
         self.animator.stop()
         self._anims.clear()
+        self._after_flush.clear()
         self._flight = None
 
     def _on_changed(self, summary: Any) -> None:
@@ -255,6 +257,14 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
     def _flush(self) -> None:
         self._flush_timer.stop()
         dirty, self._dirty = self._dirty, set()
+        try:
+            self._apply_dirty(dirty)
+        finally:
+            pending, self._after_flush = self._after_flush, []
+            for start in pending:  # animations that waited for these rows
+                start()
+
+    def _apply_dirty(self, dirty: set[str]) -> None:
         if not dirty or self.graph is None:
             return
         style_ids, self._style_ids = self._style_ids, set()

@@ -121,7 +121,12 @@ class MotionMixin:
         kids = [c for c in child_ids if g is not None and c in g]
         if g is None or parent_id not in g or not kids:
             return
-        self.flush()  # the children must be in the buffers first
+        if self._dirty:
+            # The children must be in the buffers first: start once the pending update has
+            # been applied (on the next loop turn), not by applying it here -- the caller's
+            # model change, the buffer update and the frame stay three short main-thread steps.
+            self._after_flush.append(lambda: self.animate_growth(parent_id, kids, duration_s))
+            return
         rows = g.rows_of(kids)
         start = np.repeat(g.positions[g.row_of(parent_id)][None, :], len(kids), axis=0)
         self._start_nodes(NodeAnimation(kids, start, g.positions[rows].copy(), 0.15, 1.0, duration_s,
@@ -132,9 +137,12 @@ class MotionMixin:
         g = self.graph
         if g is None:
             return
-        self.flush()
+        input_ids = list(input_ids)
+        if self._dirty:  # as in animate_growth: after the pending update
+            self._after_flush.append(lambda: self.animate_converge(input_ids, result_id, duration_s))
+            return
         now = self.animator.clock()
-        inputs = [i for i in input_ids if i in g and i != result_id]
+        inputs = [i for i in list(input_ids) if i in g and i != result_id]
         if result_id in g:
             end = g.positions[g.row_of(result_id)]
             if inputs:
@@ -154,8 +162,8 @@ class MotionMixin:
 
     @property
     def animating(self) -> bool:
-        """True while a flight or node animation runs."""
-        return bool(self._anims) or self._flight is not None
+        """True while a flight or node animation runs (or waits for its rows to be uploaded)."""
+        return bool(self._anims) or bool(self._after_flush) or self._flight is not None
 
     def _frame(self, now: float) -> bool:
         """Apply one frame of every running animation; return whether any is still running.

@@ -356,13 +356,19 @@ def test_a_raising_done_callback_neither_doubles_the_end_nor_stalls_the_engine(t
     rec = Recorder()
     eng = ThreadExecutor(tmp_path, EngineConfig.model_validate({}), track_time=False)  # dry runs
     eng.add_listener(rec)
+    started, gate = threading.Event(), threading.Event()
+    first = eng.submit(transform_task(blocker(started, gate), task_id="T0"))
 
     def boom(result):
         raise RuntimeError("a caller's bug")
-    h = eng.submit(todo_task("a", "dry", task_id="D1"))
-    h.add_done_callback(boom)
+    h = eng.submit(Task(kind="todo", task_id="D1", subject_id="a", title="dry", after=("T0",)))
+    h.add_done_callback(boom)            # registered while D1 waits: the engine calls it
     later = eng.submit(Task(kind="todo", task_id="D2", subject_id="b", title="after D1", after=("D1",)))
-    assert h.result(WAIT).ok and later.result(WAIT).ok
+    gate.set()
+    assert first.result(WAIT).ok and h.result(WAIT).ok and later.result(WAIT).ok
     assert eng.wait_idle(WAIT)
     assert [e.task_id for e in rec.of("finished")].count("D1") == 1
+    assert "a caller's bug" in capsys.readouterr().err   # reported, not swallowed
+    h.add_done_callback(boom)            # already done: called at once, reported the same way
+    assert "a caller's bug" in capsys.readouterr().err
     eng.shutdown()

@@ -192,6 +192,8 @@ def test_growth_animation_ends_at_the_child_position(qtbot, view):
     child = "thought-grown"
     g.apply(operations.add_thought(g, "grown", parent=parent, node_id=child, now=1.0))
     view.animate_growth(parent, [child])
+    assert view.scene.animating           # it starts with the next buffer update...
+    view.scene.flush()                    # ...which flush() applies now
     row = g.row_of(child)
     first = view.scene.nodes.buffers.data["a_position"][row].copy()
     assert np.linalg.norm(first - g.positions[g.row_of(parent)]) < np.linalg.norm(

@@ -41,7 +41,6 @@ from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render import arrays
 from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation
 from orchestrator_gui.render.camera import OrbitCamera
-from orchestrator_gui.render.labels import declutter
 from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking, pixels_per_unit
 from orchestrator_gui.render.scene_layer import LayerMixin
 from orchestrator_gui.render.scene_motion import MotionMixin
@@ -416,39 +415,6 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
             vals = np.empty((2 * len(seg), 3), dtype=np.float32)
             vals[0::2], vals[1::2] = self._pos[ea.src[seg]], self._pos[ea.dst[seg]]
             self.edges.patch("position", verts, vals)
-
-    def _update_labels(self) -> None:
-        """Choose the label candidates (after model or selection changes), then place them."""
-        g = self.graph
-        self._label_cands = []
-        if g is not None and self._show["labels"] and len(g):
-            if self._degree is None:
-                self._degree = arrays.node_degree(g)
-            self._label_cands = arrays.label_candidates(
-                g, self.label_count, None, self._hovered, presence=self._presence, degree=self._degree
-            )
-            self._label_strong = {self._hovered} | set(g.selected_ids())
-        self._place_labels()
-
-    def _place_labels(self) -> None:
-        """Show the candidates that fit without overlapping at the current camera pose."""
-        cands = self._label_cands
-        if not cands or self.graph is None:
-            self.labels.visible = False
-            return
-        rows = self.graph.rows_of([c[0] for c in cands])
-        xy, _ = self.projected()
-        forced = [c[0] in self._label_strong for c in cands]
-        keep = declutter(xy[rows], [c[1] for c in cands], forced)
-        if not keep.any():
-            self.labels.visible = False
-            return
-        idx = np.flatnonzero(keep)
-        self.labels.text = ["   " + cands[i][1] for i in idx]
-        self.labels.pos = self._pos[rows[idx]]
-        th = self.theme
-        self.labels.color = np.array([th.label_selected if forced[i] else th.label for i in idx])
-        self.labels.visible = True
 
     def _first_draw(self, event: Any) -> None:
         """Learn the OpenGL renderer once a context exists; software GL gets a still-frame pixel budget."""

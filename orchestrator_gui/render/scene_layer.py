@@ -268,14 +268,5 @@ class LayerMixin:
         else:
             self._acc_gate = "after"  # one loop turn (input, timers) between two steps
 
-    def finish_images(self) -> None:
-        """Complete the still frame's images now, in one go (tests, exports)."""
-        self._choose_sources()
-        for acc in (self.node_accumulator, self.accumulator):
-            while acc.key is not None and not acc.complete:
-                if acc.step() <= 0:
-                    break
-        self.canvas.update()
-
 
 __all__ = ["OVERLAY_MAX", "SHOW_EVERY_S", "LayerMixin"]

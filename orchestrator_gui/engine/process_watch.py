@@ -120,6 +120,7 @@ class Watched:
         self.killed = False
         self.abandon_at: float | None = None  # give up on pipes held by an escaped process
         self.pidfd: int | None = None
+        self.fds: list[int] = []  # registered with the watcher's poll set
         assert proc.stdout is not None and proc.stderr is not None
         self.streams = {proc.stdout.fileno(): "stdout", proc.stderr.fileno(): "stderr"}
         self.decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in self.streams.values()}
@@ -213,6 +214,7 @@ class ProcessWatcher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._new: list[Watched] = []
+        self._look_at_all = False
         self._thread: threading.Thread | None = None
         flags = getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK
         self._wake_r, self._wake_w = os.pipe2(flags) if hasattr(os, "pipe2") else os.pipe()
@@ -223,7 +225,7 @@ class ProcessWatcher:
 
     def watch(self, w: Watched) -> None:
         """Watch a started process; ``w.on_done`` is called from the watcher thread."""
-        w.token.add_callback(self.wake)
+        w.token.add_callback(self._cancelled)
         with self._lock:
             if self._thread is None:
                 thread = threading.Thread(target=self._run, name="orchestrator-processes", daemon=True)
@@ -237,11 +239,17 @@ class ProcessWatcher:
         with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_w, b"x")
 
+    def _cancelled(self) -> None:
+        # A token was cancelled: every process gets a look on the next turn.
+        self._look_at_all = True
+        self.wake()
+
     def _run(self) -> None:
         poll = select.poll()
         poll.register(self._wake_r, select.POLLIN)
-        owner: dict[int, Watched] = {}   # pipe or pidfd -> its process
-        active: list[Watched] = []
+        owner: dict[int, Watched] = {}        # pipe or pidfd -> its process
+        active: dict[Watched, float | None] = {}  # process -> when it next needs a look
+        due: set[Watched] = set()             # processes to look at this turn
         while True:
             with self._lock:
                 new, self._new = self._new, []
@@ -253,21 +261,31 @@ class ProcessWatcher:
                     w.exited = w.proc.poll() is not None
                     self._finish(w, poll, owner)
                     continue
-                active.append(w)
+                active[w] = None
+                due.add(w)
             now = time.monotonic()
-            still: list[Watched] = []
-            for w in active:
+            if self._look_at_all:
+                self._look_at_all = False
+                due.update(active)
+            else:
+                due.update(w for w, t in active.items() if t is not None and t <= now)
+            # Only the processes with news or a passed deadline: with a dozen runs at once,
+            # looking at every one on every event was a large share of the watcher's time.
+            for w in due:
+                if w not in active:
+                    continue
                 try:
                     done = w.step(now)
                 except Exception:  # a bug: end this run rather than the watcher
                     traceback.print_exc()
                     done = True
                 if done:
+                    del active[w]
                     self._finish(w, poll, owner)
                 else:
-                    still.append(w)
-            active = still
-            wakes = [t for t in (w.next_wake() for w in active) if t is not None]
+                    active[w] = w.next_wake()
+            due.clear()
+            wakes = [t for t in active.values() if t is not None]
             if wakes:
                 timeout_ms: int | None = max(0, math.ceil((min(wakes) - time.monotonic()) * 1000))
             else:
@@ -287,6 +305,7 @@ class ProcessWatcher:
                 w = owner.get(fd)
                 if w is None:
                     continue
+                due.add(w)
                 try:
                     if fd == w.pidfd:
                         w.exited = True
@@ -308,19 +327,17 @@ class ProcessWatcher:
             w.pidfd = os.pidfd_open(w.proc.pid)  # type: ignore[attr-defined]
         except (AttributeError, OSError):
             w.pidfd = None  # pragma: no cover - not Linux >= 5.3: polled instead
-        for fd in w.streams:
+        w.fds = [*w.streams, *([w.pidfd] if w.pidfd is not None else [])]
+        for fd in w.fds:
             poll.register(fd, _READABLE)
             owner[fd] = w
-        if w.pidfd is not None:
-            poll.register(w.pidfd, _READABLE)
-            owner[w.pidfd] = w
 
     def _finish(self, w: Watched, poll: Any, owner: dict[int, Watched]) -> None:
-        for fd in [fd for fd, x in owner.items() if x is w]:
+        for fd in [fd for fd in w.fds if owner.get(fd) is w]:
             with contextlib.suppress(KeyError):
                 poll.unregister(fd)
             del owner[fd]
-        w.token.remove_callback(self.wake)
+        w.token.remove_callback(self._cancelled)
         try:
             outcome = w.reap()
         except Exception:  # pragma: no cover - a bug; report what is known

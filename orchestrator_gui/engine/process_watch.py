@@ -48,6 +48,8 @@ Emit = Callable[[str, dict[str, Any]], None]
 _READ = 65536
 #: poll() events of a readable descriptor (hang-up and error included: read() then sees EOF).
 _READABLE = select.POLLIN | select.POLLHUP | select.POLLERR
+#: Name of the watcher thread (the engine starts agent runs directly from it).
+THREAD_NAME = "orchestrator-processes"
 #: An idle watcher thread ends after this many seconds (the next process starts a new one).
 _IDLE_EXIT_S = 10.0
 #: Without pidfds (not Linux >= 5.3) exits are noticed by polling this often.
@@ -228,7 +230,7 @@ class ProcessWatcher:
         w.token.add_callback(self._cancelled)
         with self._lock:
             if self._thread is None:
-                thread = threading.Thread(target=self._run, name="orchestrator-processes", daemon=True)
+                thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
                 thread.start()  # may raise (no threads left): the caller then sees the error
                 self._thread = thread
             self._new.append(w)
@@ -366,4 +368,4 @@ def _close_all(*fds: int) -> None:
             os.close(fd)
 
 
-__all__ = ["Emit", "Outcome", "ProcessWatcher", "Watched"]
+__all__ = ["THREAD_NAME", "Emit", "Outcome", "ProcessWatcher", "Watched"]

@@ -148,7 +148,7 @@ class TimeTracker:
         with self._thread_lock:
             if self._thread is None:
                 thread = threading.Thread(target=self._run, args=(self._queue,),
-                                          name="orchestrator-timing", daemon=True)
+                                          name=THREAD_NAME, daemon=True)
                 thread.start()  # may raise (no threads left): then nothing is queued either
                 self._thread = thread
             self._queue.put(entry)
@@ -212,6 +212,9 @@ class TimeTracker:
 #: ``on_done(row, error)``: the written row (None with ``parse=False``) or the error that kept it out.
 DoneCallback = Callable[[TimingRow | None, BaseException | None], None]
 
+#: Name of the writer thread (the engine starts agent runs directly from it).
+THREAD_NAME = "orchestrator-timing"
+
 #: At most one write (and fdatasync) per this many seconds while rows keep coming.
 _WRITE_INTERVAL_S = 0.010
 
@@ -259,4 +262,4 @@ class _Entry:
             self._lock.release()
 
 
-__all__ = ["DoneCallback", "TimeTracker"]
+__all__ = ["THREAD_NAME", "DoneCallback", "TimeTracker"]

@@ -372,3 +372,14 @@ def test_a_raising_done_callback_neither_doubles_the_end_nor_stalls_the_engine(t
     h.add_done_callback(boom)            # already done: called at once, reported the same way
     assert "a caller's bug" in capsys.readouterr().err
     eng.shutdown()
+
+
+def test_a_long_chain_of_instant_runs_neither_recurses_nor_stalls(tmp_path):
+    # Runs that end at once (dry runs) are started by the engine's own threads as slots
+    # free up; a few thousand in a row must not nest calls or lose a row.
+    eng = ThreadExecutor(tmp_path, EngineConfig.model_validate({"limits": {"agent_tasks": 1}}))
+    handles = [eng.submit(todo_task(f"i{k % 7}", "dry", task_id=f"dry-{k}")) for k in range(2000)]
+    assert all(h.result(WAIT).status == "completed" for h in handles)
+    eng.shutdown()
+    rows = load_timing(tmp_path / "task_timing.tsv").rows[1:]
+    assert len(rows) == 4000 and {r.status for r in rows} == {"started", "completed"}

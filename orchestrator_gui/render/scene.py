@@ -24,7 +24,7 @@ would cost seconds at 100k nodes, so the still frame's edges are built up
 off-screen in ~15 ms steps and shown as one image (:mod:`.scene_layer`,
 :mod:`.edge_layer`): all 500k edges of a 100k-node graph in ~2 s under
 llvmpipe, the window responsive meanwhile. ``lod_px_still``
-(:data:`SOFTWARE_STILL_PX`) is the still budget when edges are drawn
+(:data:`~.scene_lod.SOFTWARE_STILL_PX`) is the still budget when edges are drawn
 directly (``progressive = False``).
 """
 
@@ -41,8 +41,9 @@ from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render import arrays
 from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation
 from orchestrator_gui.render.camera import OrbitCamera
-from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking, pixels_per_unit
+from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking
 from orchestrator_gui.render.scene_layer import LayerMixin
+from orchestrator_gui.render.scene_lod import MOVING_FRAME_MS, LodMixin
 from orchestrator_gui.render.scene_motion import MotionMixin
 from orchestrator_gui.render.scene_pick import PickingMixin
 from orchestrator_gui.render.scene_style import StyleMixin
@@ -51,21 +52,12 @@ from orchestrator_gui.render.visuals import Nodes, Segments, set_fog
 
 #: Seconds without camera change after which full detail returns.
 SETTLE_S = 0.2
-#: Edge pixels per still frame under software OpenGL (llvmpipe fills roughly 50M line pixels/s on
-#: 2 cores, so this bounds a full-detail frame to a few hundred ms); a GPU draws every edge.
-SOFTWARE_STILL_PX = 20e6
-#: Target duration of a moving frame: ~45 FPS, and room within 50 ms for the model work and
-#: input handled between two frames (the UI-thread bound of the desktop-app issue).
-MOVING_FRAME_MS = 22.0
-#: Least detail of a moving frame: nodes, and edge pixel equivalents (~3k typical edges).
-MOVING_NODES_FLOOR = 20_000
-MOVING_EDGE_PX_FLOOR = 150_000.0
 #: Depth cue strength (0 off): how far the far side of the graph fades towards the background.
 FOG_NODES = 0.5
 FOG_EDGES = 0.6
 
 
-class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
+class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
     """The 3D view of one graph inside ``canvas`` (a vispy ``SceneCanvas``).
 
     Parameters
@@ -416,85 +408,10 @@ class GraphScene(LayerMixin, MotionMixin, PickingMixin, StyleMixin):
             vals[0::2], vals[1::2] = self._pos[ea.src[seg]], self._pos[ea.dst[seg]]
             self.edges.patch("position", verts, vals)
 
-    def _first_draw(self, event: Any) -> None:
-        """Learn the OpenGL renderer once a context exists; software GL gets a still-frame pixel budget."""
-        self.canvas.events.draw.disconnect(self._first_draw)
-        try:
-            from vispy.gloo import gl
-
-            self.renderer = str(gl.glGetParameter(gl.GL_RENDERER))
-        except Exception:  # noqa: BLE001 - no context/driver query: keep the defaults
-            return
-        if any(name in self.renderer.lower() for name in ("llvmpipe", "softpipe", "swrast", "software")):
-            if self.lod_px_still is None:
-                self.lod_px_still = SOFTWARE_STILL_PX
-                self._apply_lod(force=True)
-
     def _on_draw(self, event: Any) -> None:
         # Before the scene draws: the frame's kind (for the detail controller) and its edges.
         self._frame_mode = "moving" if self.moving else "still"
         self._choose_sources()
-
-    def _rank(self) -> None:
-        """Rank edges and nodes for level of detail (after structural changes)."""
-        self._rank_version += 1
-        g = self.graph
-        if g is None or len(g) == 0:
-            self._ranking = EdgeRanking(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0), self._pos)
-            self._node_ranking = NodeRanking(np.empty(0))
-        else:
-            ea = g.edge_arrays()
-            self._ranking = EdgeRanking(ea.src, ea.dst, ea.weight, self._pos)
-            if self._degree is None:
-                self._degree = arrays.node_degree(g)
-            self._node_ranking = NodeRanking(arrays.importance(g, self._degree))
-        self._ranking_stale = False
-
-    def _apply_lod(self, force: bool = False) -> None:
-        """Rebuild the moving/still subsets for the current zoom (skipped unless it changed by >30%)."""
-        ppu = pixels_per_unit(tuple(self.canvas.size), self.camera.scale_factor)
-        if not force and self._lod_ppu and 1 / 1.3 < ppu / self._lod_ppu < 1.3:
-            return
-        self._lod_ppu = ppu
-        self._apply_moving_lod()
-        self.edges.set_subset("still", self._edge_mask(self.lod_px_still))
-
-    def _edge_mask(self, budget_px: float | None) -> np.ndarray | None:
-        m = self.edges.buffers.n // 2
-        mask = self._ranking.mask(budget_px, self._lod_ppu)
-        if mask is not None and len(mask) < m:  # edges appended since the ranking: always drawn
-            mask = np.concatenate([mask, np.ones(m - len(mask), dtype=bool)])
-        return mask
-
-    def _apply_moving_lod(self) -> None:
-        """Subsets for moving frames at the controller's current detail."""
-        d = self.detail.detail
-        # Floors keep a moving frame recognisable even on a starved machine: the frame rate
-        # gives way before the picture does.
-        self.edges.set_subset("moving", self._edge_mask(max(d * self.lod_edge_px_moving, MOVING_EDGE_PX_FLOOR)))
-        n = len(self._pos)
-        always = None
-        if self.graph is not None and n:
-            extra = [i for i in [self._hovered, *self._running] if i and i in self.graph]
-            always = np.concatenate([arrays.selected_rows(self.graph), self.graph.rows_of(extra)])
-            for anim in self._anims:
-                always = np.concatenate([always, self.graph.rows_of([i for i in anim.ids if i in self.graph])])
-        count = max(int(d * self.lod_nodes_moving), MOVING_NODES_FLOOR)
-        self.nodes.set_subset("moving", self._node_ranking.mask(count, always, n))
-
-    def set_lod(self, *, moving_px: float | None = ..., moving_nodes: int | None = ...,
-                still_px: float | None = ..., target_ms: float | None = None) -> None:
-        """Tune level of detail: budgets at full detail, the still budget (``None``: all) and the frame target."""
-        if moving_px is not ...:
-            self.lod_edge_px_moving = float("inf") if moving_px is None else moving_px
-        if moving_nodes is not ...:
-            self.lod_nodes_moving = 10**12 if moving_nodes is None else moving_nodes
-        if still_px is not ...:
-            self.lod_px_still = still_px
-        if target_ms is not None:
-            self.detail.target_ms = float(target_ms)
-        self._apply_lod(force=True)
-        self.canvas.update()
 
     def _update_fog(self) -> None:
         """Fit the depth cue to the graph's extent seen from the current pose."""

@@ -260,10 +260,10 @@ def test_running_transform_outlines_its_node(view):
 
 def test_level_of_detail_while_moving_and_full_detail_when_still(qtbot, monkeypatch):
     from orchestrator_gui.model import ThoughtGraph
-    from orchestrator_gui.render import scene as scene_mod
+    from orchestrator_gui.render import scene_lod
 
-    monkeypatch.setattr(scene_mod, "MOVING_NODES_FLOOR", 0)
-    monkeypatch.setattr(scene_mod, "MOVING_EDGE_PX_FLOOR", 0.0)
+    monkeypatch.setattr(scene_lod, "MOVING_NODES_FLOOR", 0)
+    monkeypatch.setattr(scene_lod, "MOVING_EDGE_PX_FLOOR", 0.0)
     n = 3000
     rng = np.random.default_rng(2)
     src = rng.integers(0, n, 12000)

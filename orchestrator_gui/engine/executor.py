@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from orchestrator_gui.engine import process_watch, timetrack
 from orchestrator_gui.engine.config import EngineConfig, SubjectConfig, load_config
 from orchestrator_gui.engine.failures import Escalation, FailureTracker
 from orchestrator_gui.engine.handles import TaskHandle
 from orchestrator_gui.engine.queue import TaskQueue
 from orchestrator_gui.engine.runner import ProcessRunner
 from orchestrator_gui.engine.tasks import RunResult, Task, utcnow
-from orchestrator_gui.engine import process_watch, timetrack
 from orchestrator_gui.engine.timetrack import TimeTracker
 
 EventType = Literal["queued", "started", "spawned", "output", "warning", "finished", "escalated", "error"]

@@ -68,11 +68,11 @@ class TaskHandle:
         except Exception:  # noqa: BLE001 - reported like a callback run by the engine
             traceback.print_exc()
 
-    def _resolve(self, result: RunResult) -> bool:
-        """Set the result once (False if it was set already); a failing callback is reported, not raised."""
+    def _resolve(self, result: RunResult) -> None:
+        """Set the result (once: later calls are ignored); a failing callback is reported, not raised."""
         with self._lock:
             if self._result is not None:
-                return False
+                return
             self._result = result
             self.state = "done"
             callbacks, self._callbacks = self._callbacks, []
@@ -82,7 +82,6 @@ class TaskHandle:
                 fn(result)
             except Exception:  # noqa: BLE001 - one caller's bug must not stop the engine's bookkeeping
                 traceback.print_exc()
-        return True
 
 
 __all__ = ["TaskHandle"]

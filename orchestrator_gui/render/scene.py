@@ -22,7 +22,7 @@ stops, full detail follows.  Marker antialiasing is off above
 :attr:`aa_limit` nodes.  Under software OpenGL every edge in one frame
 would cost seconds at 100k nodes, so the still frame's edges are built up
 off-screen in ~15 ms steps and shown as one image (:mod:`.scene_layer`,
-:mod:`.edge_layer`): all 500k edges of a 100k-node graph in ~2 s under
+:mod:`.image_layer`): all 500k edges of a 100k-node graph in ~2 s under
 llvmpipe, the window responsive meanwhile. ``lod_px_still``
 (:data:`~.scene_lod.SOFTWARE_STILL_PX`) is the still budget when edges are drawn
 directly (``progressive = False``).
@@ -97,9 +97,9 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self.edges = Segments(parent=self.view.scene)
         self.lod_px_still: float | None = None
         self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
-        self._init_edge_layer()  # the images are drawn where the edges are: after them, before the nodes
+        self._init_images()  # the images are drawn where the edges are: after them, before the nodes
         self.nodes = Nodes(parent=self.view.scene)
-        self._init_node_layer()
+        self._init_node_accumulator()
         self.labels = Text(parent=self.view.scene, font_size=8, anchor_x="left", anchor_y="center", bold=False)
         # The last visual drawn leaves its GL state behind for the next frame's clear:
         # depth_mask must stay True or the depth buffer is never cleared (RENDERING-NOTES).

@@ -2,7 +2,7 @@
 
 With software OpenGL (or ``progressive = True``), once the view is still
 the scene draws *every* edge and node off-screen with
-:class:`~orchestrator_gui.render.edge_layer.EdgeAccumulator` -- nodes
+:class:`~orchestrator_gui.render.image_layer.ImageAccumulator` -- nodes
 first, then edges, one time-bounded chunk per event-loop step, most
 important first -- and shows the results as two images (edges under the
 nodes). A frame then costs two full-screen quads instead of 500k edges and
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from vispy import app as vapp
 
-from orchestrator_gui.render.edge_layer import EdgeAccumulator, EdgeImage
+from orchestrator_gui.render.image_layer import ImageAccumulator, LayerImage
 
 #: While the edge image grows, show it at most this often (each showing is a frame).
 SHOW_EVERY_S = 0.5
@@ -42,14 +42,14 @@ OVERLAY_MAX = 2000
 class LayerMixin:
     """Progressive edge and node images of still frames (``progressive``, ``edge_image``, ``node_image``)."""
 
-    def _init_edge_layer(self) -> None:
+    def _init_images(self) -> None:
         # Created right after the edge visual and before the node visual: the scene draws
         # children in order, and the node visual draws the restyled nodes over the node image.
-        self.edge_image = EdgeImage(parent=self.view.scene)
+        self.edge_image = LayerImage(parent=self.view.scene)
         self.edge_image.visible = False
-        self.node_image = EdgeImage(parent=self.view.scene)
+        self.node_image = LayerImage(parent=self.view.scene)
         self.node_image.visible = False
-        self.accumulator = EdgeAccumulator(self.canvas, self.edges)
+        self.accumulator = ImageAccumulator(self.canvas, self.edges)
         #: ``None``: progressive when the renderer is software (a still-frame budget is set).
         self.progressive: bool | None = None
         #: Fewest edges / nodes for which an image is built (below, drawing directly is cheap).
@@ -67,8 +67,8 @@ class LayerMixin:
         self.edges_shown = 0
         self.nodes_shown = 0
 
-    def _init_node_layer(self) -> None:
-        self.node_accumulator = EdgeAccumulator(self.canvas, self.nodes, nodes=True, uniforms=self._node_uniforms,
+    def _init_node_accumulator(self) -> None:
+        self.node_accumulator = ImageAccumulator(self.canvas, self.nodes, nodes=True, uniforms=self._node_uniforms,
                                                 keep_front=True)
         self._overlay_rows: bytes | None = None
 
@@ -106,18 +106,10 @@ class LayerMixin:
         return (self.nodes.buffers.uploads, self.nodes.buffers.n, self._node_look(pose), self._rank_version)
 
     def _edge_order(self) -> np.ndarray:
-        m = self.edges.buffers.n // 2
-        order = self._ranking.order[self._ranking.order < m]
-        if self._ranking.m < m:  # edges appended since the ranking go last
-            order = np.concatenate([order, np.arange(self._ranking.m, m)])
-        return order
+        return _ranked_first(self._ranking.order, self._ranking.m, self.edges.buffers.n // 2)
 
     def _node_order(self) -> np.ndarray:
-        n = len(self.nodes.buffers)
-        order = self._node_ranking.order[self._node_ranking.order < n]
-        if self._node_ranking.n < n:
-            order = np.concatenate([order, np.arange(self._node_ranking.n, n)])
-        return order
+        return _ranked_first(self._node_ranking.order, self._node_ranking.n, len(self.nodes.buffers))
 
     def _edge_min_show(self) -> int:
         """Segments the edge image must hold before it replaces the moving subset."""
@@ -267,6 +259,12 @@ class LayerMixin:
             self.canvas.update()
         else:
             self._acc_gate = "after"  # one loop turn (input, timers) between two steps
+
+
+def _ranked_first(order: np.ndarray, ranked: int, n: int) -> np.ndarray:
+    """Rows ``0..n-1`` in drawing order: the ranking's (rows still there), then rows added since it."""
+    rows = order[order < n]
+    return np.concatenate([rows, np.arange(ranked, n)]) if ranked < n else rows
 
 
 __all__ = ["OVERLAY_MAX", "SHOW_EVERY_S", "LayerMixin"]

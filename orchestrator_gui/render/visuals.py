@@ -117,7 +117,7 @@ void main() {
 """
 
 
-#: The shaders, also used to draw edges and nodes off-screen (:mod:`.edge_layer`).
+#: The shaders, also used to draw edges and nodes off-screen (:mod:`.image_layer`).
 SEG_VERT, SEG_FRAG = _SEG_VERT, _SEG_FRAG
 NODE_VERT, NODE_FRAG = _NODE_VERT, _NODE_FRAG
 
@@ -359,6 +359,12 @@ class _SubsetMixin:
     def _prepare_transforms(self, view) -> None:
         pass  # the matrix is composed per frame in _prepare_draw
 
+    def _compute_bounds(self, axis, view):
+        pos = self.buffers.data["a_position"]
+        if len(pos) == 0:
+            return None
+        return (float(pos[:, axis].min()), float(pos[:, axis].max()))
+
     def _prepare_subset_draw(self, view) -> bool | None:
         if len(self.buffers) == 0:
             return False
@@ -421,12 +427,6 @@ class NodesVisual(_SubsetMixin, Visual):
         self.shared_program["u_antialias"] = 1.0 if self._antialias and self.mode in ("still", "overlay") else 0.0
         return self._prepare_subset_draw(view)
 
-    def _compute_bounds(self, axis, view):
-        pos = self.buffers.data["a_position"]
-        if len(pos) == 0:
-            return None
-        return (float(pos[:, axis].min()), float(pos[:, axis].max()))
-
 
 class SegmentsVisual(_SubsetMixin, Visual):
     """GL_LINES segments with per-vertex colour, optionally drawn through a subset index (LOD)."""
@@ -475,12 +475,6 @@ class SegmentsVisual(_SubsetMixin, Visual):
 
     def _prepare_draw(self, view) -> bool | None:
         return self._prepare_subset_draw(view)
-
-    def _compute_bounds(self, axis, view):
-        pos = self.buffers.data["a_position"]
-        if len(pos) == 0:
-            return None
-        return (float(pos[:, axis].min()), float(pos[:, axis].max()))
 
 
 Nodes = create_visual_node(NodesVisual)

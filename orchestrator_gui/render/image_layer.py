@@ -4,10 +4,10 @@ Under software OpenGL every edge of a 100k-node graph costs over a second to
 draw, too long for one frame without freezing the window. But edges write
 no depth and are drawn before the nodes, so all of them together are just a
 flat image under the nodes; and the nodes (depth-tested among themselves)
-are a flat image over the edges. :class:`EdgeAccumulator` draws such an
+are a flat image over the edges. :class:`ImageAccumulator` draws such an
 image into a texture a chunk of primitives at a time -- each chunk one
 short step of the event loop, sized from measured times to about 15
-milliseconds -- and :class:`EdgeImageVisual` lays the texture over the frame,
+milliseconds -- and :class:`LayerImageVisual` lays the texture over the frame,
 which then costs one full-screen quad instead of 500k edges or 100k nodes.
 
 Blending: chunks are drawn with premultiplied-alpha "over" into a cleared
@@ -51,7 +51,7 @@ FIRST_CHUNK = 5_000
 MIN_CHUNK, MAX_CHUNK = 2_000, 2_000_000
 
 
-class EdgeImageVisual(Visual):
+class LayerImageVisual(Visual):
     """A full-viewport quad showing the accumulated edge image (premultiplied alpha)."""
 
     def __init__(self) -> None:
@@ -83,24 +83,24 @@ class EdgeImageVisual(Visual):
         return None
 
 
-EdgeImage = create_visual_node(EdgeImageVisual)
+LayerImage = create_visual_node(LayerImageVisual)
 
 
-class EdgeAccumulator:
+class ImageAccumulator:
     """Draws a visual's primitives into a texture, ``order``-first, a time-bounded chunk per :meth:`step`.
 
     Parameters
     ----------
     canvas : vispy.scene.SceneCanvas
         Whose context and framebuffer size are used.
-    edges : SegmentsVisual or NodesVisual
-        The visual: its vertex buffers and uniforms are drawn again here.
+    visual : SegmentsVisual or NodesVisual
+        Its vertex buffers and uniforms are drawn again here.
     budget_ms : float
         Target duration of one step (GPU work included: each step ends with ``glFinish``).
     clock : callable
         Monotonic seconds (tests may pass a fake).
     nodes : bool
-        ``edges`` is a :class:`NodesVisual`: point sprites, depth-tested
+        ``visual`` is a :class:`NodesVisual`: point sprites, depth-tested
         among themselves (the texture gets a depth buffer), drawn with
         ``uniforms()`` for the size and antialiasing of a still frame.
     uniforms : callable, optional
@@ -110,17 +110,17 @@ class EdgeAccumulator:
         last complete one stays available as :attr:`front` meanwhile.
     """
 
-    def __init__(self, canvas: Any, edges: Any, *, budget_ms: float = 15.0,
+    def __init__(self, canvas: Any, visual: Any, *, budget_ms: float = 15.0,
                  clock: Callable[[], float] = time.perf_counter, nodes: bool = False,
                  uniforms: Callable[[], dict[str, Any]] | None = None, keep_front: bool = False) -> None:
         self.canvas = canvas
-        self.edges = edges
+        self.visual = visual
         self.budget_ms = budget_ms
         self._clock = clock
         self._nodes = nodes
         self._uniforms = uniforms or (lambda: {})
         self._program = gloo.Program(NODE_VERT, NODE_FRAG) if nodes else gloo.Program(SEG_VERT, SEG_FRAG)
-        for name, vbo in edges.buffers.vbos.items():
+        for name, vbo in visual.buffers.vbos.items():
             self._program[name] = vbo
         self._keep_front = keep_front
         # Texture, framebuffer and size of each image slot; ``_work`` is drawn into.
@@ -222,11 +222,11 @@ class EdgeAccumulator:
             gloo.set_blend_func("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha")
             if stop > start:
                 prog = self._program
-                tr = self.edges.get_transform("visual", "render")
+                tr = self.visual.get_transform("visual", "render")
                 prog["u_mvp"] = np.asarray(tr.map(np.eye(4)), dtype=np.float32)
                 names = ("u_fog", "u_fog_color", "u_outline") if self._nodes else ("u_fog", "u_fog_color", "u_alpha")
                 for name in names:
-                    prog[name] = self.edges.shared_program[name]
+                    prog[name] = self.visual.shared_program[name]
                 for name, value in self._uniforms().items():
                     prog[name] = value
                 rows = self.order[start:stop].astype(np.uint32)
@@ -254,4 +254,4 @@ class EdgeAccumulator:
         return drawn
 
 
-__all__ = ["EdgeAccumulator", "EdgeImage", "EdgeImageVisual"]
+__all__ = ["ImageAccumulator", "LayerImage", "LayerImageVisual"]

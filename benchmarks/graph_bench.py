@@ -32,7 +32,7 @@ figures of ``dynamics_bench.py`` and ``transform_bench.py`` on a graph of the sa
 ``pagerank_ms``, ``networkx_pagerank_ms`` (networkx on the same graph, same run), ``pagerank_ratio``
 (< 200 ms and ≥ 20×), ``activation_ms`` (< 10 ms) and ``transform_commit_ms`` (< 10 ms).
 
-The store figures come from :func:`orchestrator_gui.store.bench.measure_store`, run on the same graph
+The store figures come from :func:`store_measure.measure_store` (benchmarks/store_measure.py), run on the same graph
 in a temporary folder.
 """
 
@@ -59,7 +59,7 @@ from orchestrator_gui.model.arrays import pack_key  # noqa: E402
 from orchestrator_gui.model.layout import relayout  # noqa: E402
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX  # noqa: E402
 from orchestrator_gui.model.serialize import graph_from_columns, graph_to_columns  # noqa: E402
-from orchestrator_gui.store.bench import measure_store  # noqa: E402
+from store_measure import measure_store  # noqa: E402
 
 
 def synthetic_columns(n: int, m: int, seed: int = 7) -> dict:

@@ -6,7 +6,7 @@ Usage::
 
 Without ``DISPLAY`` it starts a private Xvfb (1280x1024x24); OpenGL is
 whatever the X server offers (Mesa llvmpipe on the reference machine).
-The view is 800x600, like the baseline in shared/RENDERING-NOTES.md.
+The view is 800x600, like the baseline in docs/rendering.md §5.1.
 
 Graphs: the model benchmark's synthetic graph (``graph_bench.synthetic_columns``:
 an 8-ary hierarchy plus local and random cross links) placed by the model's

@@ -7,25 +7,18 @@ transform is one journaled transaction; its ids are printed, or with
 
 Undo and redo across invocations
 --------------------------------
-Each CLI run opens the store afresh, so the undo position is derived from the
-journal itself (:func:`undo_position`): walking it oldest first, every
-ordinary transaction is pushed on the undo stack (clearing the redo stack);
-an ``undo`` transaction (params ``{"of": TX}``, as
-:meth:`Transaction.inverse` writes them) moves ``TX`` to the redo stack; a
-``redo`` (params ``{"of": TX}``, from :meth:`Transaction.replay`) takes ``TX``
-off the redo stack and pushes the redo itself.  The GUI's in-memory undo
-writes the same records, so both agree.  Like an editor, ``graph undo``
-undoes whatever came last -- a transform, an edit, a ``restore`` or a
-``sync_workspace`` from ``graph build`` alike (undoing a sync leaves the graph
-behind the files until the next build).  A ``reset`` record (``graph
-import``) or a damaged record clears both stacks: what lies before it can
-only be reached with ``graph restore``.
+Each CLI run opens a :class:`~orchestrator_gui.workspace.Session`, whose undo
+history is read from the journal (see :mod:`orchestrator_gui.workspace.history`):
+the app and the API write the same records, so ``graph undo`` undoes the
+last undoable change whoever made it -- a transform, an edit, a ``restore``
+or a ``graph build`` alike (undoing a build leaves the graph behind the files
+until the next build). The app's automatic file syncs and the engine's run
+records are not undoable steps.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
 from typing import Any
 
 from orchestrator_gui.cli.output import CliError, emit_json, table, workspace
@@ -93,61 +86,20 @@ def _thinker_options(t: argparse.ArgumentParser, *, speculative: bool) -> None:
                                                         "scorer, else the default thinker)")
 
 
-def _thinker_run(args: argparse.Namespace, store: Any) -> tuple[Any, Any]:
-    """The thinker for a transform, and for ``--speculative`` a function ``(graph, ids) -> SpeculativeResult``."""
-    from pathlib import Path
-
-    names = getattr(args, "thinker", None) or [None]
-    k = getattr(args, "speculative", None)
-    if k is None and len(names) > 1:
-        raise CliError("--thinker: give one thinker, or several with --speculative K")
-    from orchestrator_gui.engine.config import load_config
-    from orchestrator_gui.engine.thinkers import make_scorer, make_thinker
-
-    root = Path(store.path).parent.parent
-    config = load_config(root)
-    thinkers = [make_thinker(config, name, workspace=root) for name in names]
-    if k is None:
-        return thinkers[0], None
-    if k < 1 or not 1 <= args.keep <= k:
-        raise CliError("--speculative K needs K >= 1 and 1 <= --keep <= K")
-    from orchestrator_gui.engine import speculative as sp
-    from orchestrator_gui.engine.executor import ThreadExecutor
-
-    variants = sp.make_variants(thinkers, k, sp.spread_temperatures(k) if k > 1 else None)
-    scorer = make_scorer(config, args.scorer, workspace=root)
-
-    def run(graph: Any, ids: list[str]) -> Any:
-        engine = ThreadExecutor(root, config, track_time=False, track_failures=False)
-        try:
-            if args.transform == "generate":
-                return sp.speculative_generate(graph, ids[0], args.n, variants=variants, keep=args.keep,
-                                               scorer=scorer, engine=engine)
-            return sp.speculative_refine(graph, ids[0], args.feedback, variants=variants, keep=args.keep,
-                                         scorer=scorer, engine=engine)
-        finally:
-            engine.shutdown(wait=False)
-    return thinkers[0], run
-
-
-# -- store access ----------------------------------------------------------------------------
-def open_store(args: argparse.Namespace, *, readonly: bool = False):
-    """The workspace's store; a :class:`CliError` when ``graph build`` has not made one yet."""
-    from orchestrator_gui.store import GraphStore, store_path
-
-    ws = workspace(args)
-    path = store_path(ws.root)
-    if not path.is_file():
-        raise CliError(f"no thought graph in {ws.root} yet: run 'orchestrator-gui graph build' first")
-    store = GraphStore.open(path, readonly=readonly)
-    if store.graph.number_of_nodes() == 0 and store.last_seq == 0:
-        store.close()
-        raise CliError(f"the thought graph in {path} is empty: run 'orchestrator-gui graph build' first")
+# -- session access --------------------------------------------------------------------------
+def open_session(args: argparse.Namespace, *, readonly: bool = False):
+    """The workspace's session on its store; a :class:`CliError` when ``graph build`` has not made one yet."""
     import sys
 
-    for p in store.problems:
-        print(p.format(), file=sys.stderr)
-    return store
+    from orchestrator_gui.workspace import NoGraphError, Session
+
+    try:
+        session = Session.open(workspace(args).root, readonly=readonly, create=False, sync=False)
+    except NoGraphError as exc:
+        raise CliError(str(exc)) from None
+    for line in session.problems:
+        print(line, file=sys.stderr)
+    return session
 
 
 def resolve_id(graph: Any, given: str) -> str:
@@ -179,46 +131,41 @@ def _time_arg(value: str | None) -> float | None:
 
 # -- transforms -------------------------------------------------------------------------------
 def cmd_transform(args: argparse.Namespace) -> int:
-    from orchestrator_gui.model import transforms as tf
     from orchestrator_gui.model.thinker import ThinkerError
+    from orchestrator_gui.model.transforms import changes
+    from orchestrator_gui.workspace import Thinking, TransformRequest
+    from orchestrator_gui.workspace.dynamics import refresh
 
-    store = open_store(args)
-    with store:
-        g = store.graph
+    op = args.transform
+    names, k = getattr(args, "thinker", None) or [None], getattr(args, "speculative", None)
+    if k is None and len(names) > 1:
+        raise CliError("--thinker: give one thinker, or several with --speculative K")
+    if k is not None and (k < 1 or not 1 <= args.keep <= k):
+        raise CliError("--speculative K needs K >= 1 and 1 <= --keep <= K")
+    if k is not None and getattr(args, "in_place", False):
+        raise CliError(f"{args.transform}: --speculative makes new nodes; it cannot be combined with --in-place")
+    with open_session(args) as session:
+        g = session.graph
         ids = [resolve_id(g, i) for i in args.ids]
-        op = args.transform
-        spec = None
+        request = TransformRequest(
+            op=op, ids=tuple(ids), n=getattr(args, "n", 3), feedback=getattr(args, "feedback", "") or "",
+            in_place=getattr(args, "in_place", False), thinkers=tuple(names), speculative=k,
+            keep=getattr(args, "keep", 1),
+            scorer=getattr(args, "scorer", None))
         try:
-            thinker, speculate = _thinker_run(args, store)
-            if speculate is not None:
-                if getattr(args, "in_place", False):
-                    raise ValueError("--speculative makes new nodes; it cannot be combined with --in-place")
-                spec = speculate(g, ids)
-                tx = spec.transaction
-            elif op == "generate":
-                tx = tf.generate(g, ids[0], args.n, thinker=thinker)
-            elif op == "refine":
-                tx = tf.refine(g, ids[0], args.feedback, in_place=args.in_place, thinker=thinker)
-            elif op == "aggregate":
-                tx = tf.aggregate(g, ids, thinker=thinker)
-            elif op == "score":
-                _refresh(g, None)  # score reads attention: compute it from the current activation first
-                tx = tf.score(g, ids, thinker=thinker)
-            elif op == "keep-best":
-                tx = tf.keep_best(g, ids, args.n)
-            else:
-                tx = getattr(tf, op)(g, ids[0])
-            committed = store.apply(tx, record=False) if tx.edits else None
+            if op == "score":
+                refresh(g)  # score reads attention: compute it from the current activation first
+            outcome = Thinking(session.root).run(g, request)
+            tx = outcome.transaction
+            committed = session.apply(tx) if tx.edits else None
         except (ThinkerError, GraphError, KeyError, ValueError) as exc:
             raise CliError(f"{op}: {_message(exc)}") from None
-        result = tf.changes(committed) if committed else {"transaction": None, "created": [], "changed": [],
-                                                          "removed": []}
+        result = changes(committed) if committed else {"transaction": None, "created": [], "changed": [],
+                                                       "removed": []}
         if op == "score":
             result["scores"] = {i: g.node(i).score for i in ids}
-        if spec is not None:
-            result["candidates"] = [{k: r[k] for k in ("candidate", "variant", "status", "score", "error")}
-                                    | {"seconds": r["cost"]["seconds"], "tokens": r["cost"]["tokens"]}
-                                    for r in (c.record() for c in spec.candidates)]
+        if request.speculative is not None:
+            result["candidates"] = outcome.candidates
         titles = {i: g.node(i).title for i in (*result["created"], *result["changed"])}
     _report(args, op, result, titles, tx.description)
     return 0
@@ -257,23 +204,14 @@ def _report(args: argparse.Namespace, what: str, result: dict[str, Any], titles:
 
 
 # -- activation, attention, goals ----------------------------------------------------------
-def _refresh(graph: Any, now: float | None) -> Any:
-    """Activation at ``now`` and attention seeded by it, written to the graph's mirrors (not journaled)."""
-    from orchestrator_gui.model.activation import update_activation
-    from orchestrator_gui.model.attention import update_attention
-
-    result = update_activation(graph, now)
-    update_attention(graph)
-    return result
-
-
 def cmd_active(args: argparse.Namespace) -> int:
-    from orchestrator_gui.model.activation import active_report, update_activation
+    from orchestrator_gui.model.activation import active_report
+    from orchestrator_gui.workspace.dynamics import refresh
 
     now = _time_arg(args.now)
-    with open_store(args, readonly=True) as store:
-        result = update_activation(store.graph, now)
-        rows = active_report(store.graph, result, args.limit)
+    with open_session(args, readonly=True) as session:
+        result = refresh(session.graph, now, attention=False)
+        rows = active_report(session.graph, result, args.limit)
     if args.json:
         emit_json(rows)
     elif not rows:
@@ -286,12 +224,13 @@ def cmd_active(args: argparse.Namespace) -> int:
 
 def cmd_attention(args: argparse.Namespace) -> int:
     from orchestrator_gui.model.attention import top_attention
+    from orchestrator_gui.workspace.dynamics import refresh
 
     if args.top < 1:
         raise CliError("--top must be at least 1")
-    with open_store(args, readonly=True) as store:
-        g = store.graph
-        _refresh(g, _time_arg(args.now))
+    with open_session(args, readonly=True) as session:
+        g = session.graph
+        refresh(g, _time_arg(args.now))
         rows = []
         for node_id, value in top_attention(g, args.top):
             node = g.node(node_id)
@@ -308,8 +247,8 @@ def cmd_attention(args: argparse.Namespace) -> int:
 def cmd_goals(args: argparse.Namespace) -> int:
     from orchestrator_gui.model.epistemic import goal_report
 
-    with open_store(args, readonly=True) as store:
-        g = store.graph
+    with open_session(args, readonly=True) as session:
+        g = session.graph
         goals = [info.to_dict() for info in goal_report(g)]
         for goal in goals:
             goal["open_questions"] = [{"id": q, "title": g.node(q).title} for q in goal["open_questions"]]
@@ -329,75 +268,24 @@ def cmd_goals(args: argparse.Namespace) -> int:
 
 
 # -- undo / redo ------------------------------------------------------------------------------
-def undo_position(entries: Iterable[Any]) -> tuple[list[str], list[str]]:
-    """The undo and redo stacks (transaction ids, newest last) implied by journal history entries.
-
-    See the module docstring for the rules.  ``entries`` are
-    :class:`~orchestrator_gui.store.HistoryEntry` objects, oldest first.
-    """
-    undo: list[str] = []
-    redo: list[str] = []
-    for e in entries:
-        if not e.valid or e.kind != "tx":
-            undo.clear()
-            redo.clear()
-            continue
-        target = e.params.get("of")
-        if e.operation == "undo" and isinstance(target, str):
-            if target in undo:
-                undo.remove(target)
-            redo.append(target)
-        elif e.operation == "redo" and isinstance(target, str):
-            if target in redo:
-                redo.remove(target)
-            undo.append(e.tx_id)
-        else:
-            undo.append(e.tx_id)
-            redo.clear()
-    return undo, redo
-
-
-def load_transaction(store: Any, tx_id: str) -> Any:
-    """The committed transaction ``tx_id`` as journaled (read through a second, read-only connection)."""
-    from orchestrator_gui.store.records import RecordError, Row, decode_tx
-    from orchestrator_gui.store.schema import connect
-
-    conn = connect(store.path, readonly=True)
-    try:
-        values = conn.execute(
-            "SELECT seq, kind, tx_id, time, operation, codec, payload, checksum FROM journal "
-            "WHERE tx_id = ? AND kind = 'tx' ORDER BY seq DESC LIMIT 1", (tx_id,)
-        ).fetchone()
-    finally:
-        conn.close()
-    if values is None:
-        raise CliError(f"transaction {tx_id} is not in the journal")
-    try:
-        return decode_tx(Row(*values))
-    except RecordError as exc:
-        raise CliError(f"transaction {tx_id} is damaged in the journal: {exc}") from None
-
-
 def _undo_redo(args: argparse.Namespace, which: str) -> int:
     from orchestrator_gui.model.transforms import changes
+    from orchestrator_gui.store.records import RecordError
 
-    store = open_store(args)
-    with store:
-        undo, redo = undo_position(store.history())
-        stack = undo if which == "undo" else redo
-        if not stack:
+    with open_session(args) as session:
+        history = session.history
+        if not (history.can_undo if which == "undo" else history.can_redo):
             raise CliError(f"nothing to {which}")
-        target = load_transaction(store, stack[-1])
-        tx = target.inverse(actor="user") if which == "undo" else target.replay(actor="user")
+        text = history.undo_text if which == "undo" else history.redo_text
         try:
-            committed = store.apply(tx, record=False)
-        except (GraphError, KeyError, ValueError) as exc:
-            raise CliError(f"cannot {which} {target.description!r}: {_message(exc)}") from None
-        result = changes(committed)
-        result["undone" if which == "undo" else "redone"] = target.id
-        g = store.graph
+            done = session.undo() if which == "undo" else session.redo()
+        except (GraphError, KeyError, ValueError, RecordError) as exc:
+            raise CliError(f"cannot {which} {text!r}: {_message(exc)}") from None
+        result = changes(done.committed)
+        result["undone" if which == "undo" else "redone"] = done.step.tx_id
+        g = session.graph
         titles = {i: g.node(i).title for i in (*result["created"], *result["changed"])}
-    _report(args, which, result, titles, target.description)
+    _report(args, which, result, titles, text)
     return 0
 
 

@@ -72,15 +72,18 @@ def _value(v: Any) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from orchestrator_gui.migration import update_graph
+    import sys
 
-    ws, store = _store(args)
-    with store:
-        _warn_problems(store)
-        tx = update_graph(store.graph, ws.root)
+    from orchestrator_gui.workspace import Session
+
+    with Session.open(workspace(args).root, build=False, sync=False) as session:
+        for line in session.problems:
+            print(line, file=sys.stderr)
+        tx = session.plan_sync()
         if tx.edits:
-            store.apply(tx)
-        result = {**counts(store.graph), "changes": {k: v for k, v in tx.provenance.params.items() if k != "workspace"}}
+            session.apply(tx)  # an explicit command: undoable, like an editor's "reload"
+        params = tx.provenance.params
+        result = {**counts(session.graph), "changes": {k: v for k, v in params.items() if k != "workspace"}}
     if args.json:
         emit_json(result)
     else:

@@ -61,10 +61,9 @@ def _clock(now: str | None, frozen: bool):
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator_gui.engine.config import load_config
     from orchestrator_gui.engine.executor import ThreadExecutor
-    from orchestrator_gui.engine.graph_sync import GraphSync
     from orchestrator_gui.engine.missed import MissedPolicy
-    from orchestrator_gui.engine.scheduler_loop import Scheduler
     from orchestrator_gui.engine.scheduler_settings import load_settings
+    from orchestrator_gui.workspace.runs import Runs
 
     if args.todo is None and (args.mode or args.check_off is not None):
         raise CliError("--mode, --check-off and --no-check-off go with --todo LINE")
@@ -82,29 +81,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err("dry run: " + ("--dry-run given" if args.dry_run else
                             "no runner is configured in .orchestrator/config.toml") + "; nothing will be started")
     engine = ThreadExecutor(root, config, dry_run=args.dry_run)
-    graph = GraphSync.open_workspace(root)
-    graph.attach(engine)
-    sched = Scheduler(root, engine, settings=settings, tz=tz, clock=clock, log=_err,
-                      on_due=lambda sid: graph.subject_due("schedule", sid))
+    session, problem = _open_session(root)
+    runs = Runs(root, engine, session=session, settings=settings, tz=tz, clock=clock, log=_err)
+    if problem:
+        runs.nodes.problems.append(problem)
+    sched = runs.start_loop()
     summary: dict[str, Any] = {"workspace": str(root), "now": iso_ms(base if base is not None else sched.clock()),
                                "dry_run": dry, "missed_policy": settings.scheduler.missed.value}
     status = 0
     try:
         if args.todo is not None:
-            status = _run_todo(args, root, engine, graph, settings, summary)
+            status = _run_todo(args, root, engine, runs.nodes, settings, summary)
         elif args.once:
-            sched.run_once(idle=graph.process)
+            runs.run_once()
             status = 1 if _failed(sched) else 0
         else:
-            _loop(sched, graph)
+            _loop(runs)
     finally:
         running = len(engine.running()) + len(engine.queued())
         if running:
             _err(f"stopping: cancelling {running} task(s)")
         engine.shutdown(wait=True, cancel=True)
-        graph.process()
-        graph.close()
-    _summarise(sched, graph, summary)
+        runs.close()
+        if session is not None:
+            try:
+                session.close()
+            except Exception as exc:  # noqa: BLE001 - the runs are done; only the mirror suffers
+                runs.nodes.problems.append(f"graph store not closed cleanly: {exc}")
+    _summarise(sched, runs, summary)
     if args.json:
         emit_json(summary)
     else:
@@ -117,7 +121,24 @@ def _failed(sched: Any) -> bool:
     return bool(sched.problems) or any(r is None or r["status"] in ("failed", "timeout") for r in results)
 
 
-def _loop(sched: Any, graph: Any) -> None:
+def _open_session(root: Any) -> tuple[Any, str | None]:
+    """The workspace's graph session for the run nodes, or ``None`` (no graph yet, or one that cannot be opened).
+
+    Never raises: the runs go on without the graph, and the reason is reported.
+    """
+    from orchestrator_gui.store import store_path
+    from orchestrator_gui.workspace import NoGraphError, Session
+
+    try:
+        return Session.open(root, create=False, sync=False), None
+    except NoGraphError:
+        return None, None
+    except Exception as exc:  # noqa: BLE001 - any failure only disables the mirroring
+        return None, f"{store_path(root)}: graph not updated: {exc}"
+
+
+def _loop(runs: Any) -> None:
+    sched = runs.scheduler
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -129,7 +150,7 @@ def _loop(sched: Any, graph: Any) -> None:
     _err(f"scheduler running for {sched.root} (tick {sched.settings.scheduler.tick_s:g} s); "
          "stop with Ctrl-C or SIGTERM")
     try:
-        sched.run_forever(stop, idle=graph.process)
+        runs.run_forever(stop)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
@@ -137,7 +158,7 @@ def _loop(sched: Any, graph: Any) -> None:
 
 def _run_todo(args: argparse.Namespace, root: Any, engine: Any, graph: Any, settings: Any,
               summary: dict[str, Any]) -> int:
-    from orchestrator_gui.engine.graph_sync import summary_of
+    from orchestrator_gui.workspace.run_nodes import summary_of
     from orchestrator_gui.engine.todo_runs import finish, prepare_todo_run
 
     mode = args.mode or settings.todo.mode
@@ -162,13 +183,13 @@ def _run_todo(args: argparse.Namespace, root: Any, engine: Any, graph: Any, sett
     return 0 if result.status == "completed" and run.checked is not False else 1
 
 
-def _summarise(sched: Any, graph: Any, summary: dict[str, Any]) -> None:
+def _summarise(sched: Any, runs: Any, summary: dict[str, Any]) -> None:
     from orchestrator_gui.engine.scheduler import SKIPPED, Action
 
     summary["fired"] = [f.to_dict() for f in sched.fired]
     summary["skipped"] = [d.to_dict() for d in sched.decisions if d.action in SKIPPED or d.action is Action.PAUSED]
     summary["waiting"] = [d.to_dict() for d in sched.decisions if d.action is Action.WAIT]
-    summary["problems"] = list(dict.fromkeys(sched.problems + graph.problems))
+    summary["problems"] = list(dict.fromkeys(sched.problems + runs.nodes.problems))
 
 
 def _print_text(summary: dict[str, Any]) -> None:

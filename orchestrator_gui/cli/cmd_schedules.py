@@ -8,7 +8,6 @@ import sys
 import re
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orchestrator_gui.cli.output import CliError, UsageError, done, emit_json, table, workspace
 from orchestrator_gui.formats.nextrun import expiration_ms, from_ms, iso_ms, next_execution_ms, to_ms
@@ -20,6 +19,7 @@ from orchestrator_gui.formats.schedules import (
     load_schedules,
     validate_values,
 )
+from orchestrator_gui.formats.timezones import local_zone, named_zone, parse_instant
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(m|min|mins|minute|minutes|h|hr|hour|hours|d|day|days)\s*$", re.I)
 _UNITS = {"m": "minute", "h": "hour", "d": "day"}
@@ -58,30 +58,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=cmd_remove)
 
 
-def local_zone() -> tzinfo:
-    """The machine's IANA time zone (``TZ`` or ``/etc/localtime``), so DST is handled right."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if not name:
-        try:
-            link = os.path.realpath("/etc/localtime")
-            if "zoneinfo/" in link:
-                name = link.split("zoneinfo/", 1)[1]
-        except OSError:
-            name = ""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return datetime.now().astimezone().tzinfo or timezone.utc
-
-
 def parse_zone(name: str | None) -> tzinfo:
+    """``--tz``: the named zone, or the local one (with its DST rules) when not given."""
     if not name:
         return local_zone()
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return named_zone(name)
+    except ValueError:
         raise UsageError(f"orchestrator-gui: unknown time zone {name!r} (use an IANA name such as Europe/London)")
 
 
@@ -89,14 +72,10 @@ def parse_now(value: str | None, option: str = "--now") -> datetime:
     """Parse an ISO time given on the command line (``Z`` or an offset; naive means UTC)."""
     if not value:
         return datetime.now(timezone.utc)
-    v = value.strip()
-    if v.endswith(("Z", "z")):
-        v = v[:-1] + "+00:00"
     try:
-        dt = datetime.fromisoformat(v)
+        return parse_instant(value)
     except ValueError:
         raise UsageError(f"orchestrator-gui: {option} must be an ISO time such as 2025-11-01T06:00:00Z, not {value!r}")
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
 def next_run(raw: dict, now: datetime, tz: tzinfo) -> str | None:
@@ -196,4 +175,4 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return done(args, f"removed schedule {args.id}", {"id": args.id})
 
 
-__all__ = ["register", "next_run", "local_zone", "from_ms"]
+__all__ = ["register", "next_run", "parse_zone", "parse_now", "from_ms"]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from orchestrator_gui import __version__
 from orchestrator_gui.cli import cmd_gui, cmd_files, cmd_graph, cmd_logs, cmd_run, cmd_schedules, cmd_todo
 from orchestrator_gui.cli.output import CliError, UsageError
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 

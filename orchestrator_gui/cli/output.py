@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from orchestrator_gui.formats.problems import Problem
+from orchestrator_gui.problems import Problem
 from orchestrator_gui.formats.workspace import Workspace
 
 

@@ -3,7 +3,7 @@
 Our settings never go into Roo's files (the extension drops unknown keys).
 The file is read with :mod:`tomllib` and validated by pydantic models; a
 file that does not parse, or has a value of the wrong type, raises
-:class:`~orchestrator_gui.formats.problems.FormatError` with the line, like
+:class:`~orchestrator_gui.problems.FormatError` with the line, like
 the workspace files, and ``orchestrator-gui check`` reports it too.
 
 Example
@@ -72,7 +72,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from orchestrator_gui.engine.config_toml import key_lines, line_of, toml_error
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
-from orchestrator_gui.formats.problems import FormatError, Problem
+from orchestrator_gui.problems import FormatError, Problem
 
 if TYPE_CHECKING:
     from orchestrator_gui.engine.tasks import Task

@@ -15,7 +15,7 @@ import tomllib
 from typing import Any
 
 from orchestrator_gui.formats.fileio import dominant_newline, split_lines, strip_terminator, terminator
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 
 # One key segment: bare, "basic" (with escapes) or 'literal'; segments joined by dots.
 _SEG = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""

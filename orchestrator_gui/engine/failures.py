@@ -7,7 +7,7 @@ When the count reaches the threshold (3), the item is escalated, once:
 * it is paused in **our** config, ``[schedules."<id>"] paused = true`` (or
   ``[todos."<id>"]``), by splicing that one line into ``.orchestrator/config.toml``
   (never Roo's ``active`` flag: that needs the user's consent, which the UI asks for);
-* an entry is appended to ``persistent-memory.md`` (FORMATS.md §3.4) with the
+* an entry is appended to ``persistent-memory.md`` (docs/formats.md §3.4) with the
   command, the exit code, the tail of stderr and the time.
 
 Failures after that keep counting but do not escalate again until the user
@@ -35,7 +35,7 @@ from orchestrator_gui.engine.config_toml import set_table_value
 from orchestrator_gui.engine.tasks import RunResult, RunStatus, TaskKind, utcnow
 from orchestrator_gui.formats.fileio import atomic_write, decode_text
 from orchestrator_gui.formats.memory import MemoryDocument, format_timestamp, load_memory
-from orchestrator_gui.formats.problems import ConflictError, FormatError
+from orchestrator_gui.problems import ConflictError, FormatError
 from orchestrator_gui.formats.workspace import MEMORY
 
 #: How many times a write is retried when another program changed the file meanwhile.

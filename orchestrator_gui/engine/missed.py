@@ -2,7 +2,7 @@
 
 Roo Scheduler's timers only exist while VS Code has the workspace open. When
 it starts again and a schedule's next time is already past, it runs the
-schedule **once** and does not backfill (FORMATS.md §1.4). We offer that as
+schedule **once** and does not backfill (docs/formats.md §1.4). We offer that as
 the default and two alternatives, chosen in ``.orchestrator/config.toml``::
 
     [scheduler]

@@ -1,7 +1,7 @@
 """When a Roo schedule fires, and what it writes back: roo-scheduler semantics, as pure decisions.
 
 :func:`decide` looks at one schedule at one instant and says what the
-extension's ``executeSchedule`` would do (FORMATS.md §1.5), applied to *our*
+extension's ``executeSchedule`` would do (docs/formats.md §1.5), applied to *our*
 runs instead of Roo's task stack:
 
 1. ``active: false`` -- nothing (a missing ``active`` means true);

@@ -53,7 +53,7 @@ from orchestrator_gui.engine.scheduler_settings import EngineSettings, load_sett
 from orchestrator_gui.engine.tasks import RunResult, new_task_id, schedule_task
 from orchestrator_gui.engine.writeback import WriteResult, write_runtime_fields
 from orchestrator_gui.formats.nextrun import iso_ms, next_execution_ms, parse_js_iso, to_ms
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.schedules import load_schedules
 
 #: Where the scheduler's own record of what it did is appended.
@@ -126,7 +126,13 @@ class Scheduler:
         self.wake = threading.Event()
         self._seen_problems: set[str] = set()
         self._paused_noted: dict[str, int | None] = {}
-        engine.add_listener(self._on_event)
+        self._remove_listener = engine.add_listener(self._on_event)
+
+    def close(self) -> None:
+        """Stop listening to the engine (the loop was switched off); runs already started go on."""
+        remove, self._remove_listener = self._remove_listener, None
+        if remove is not None:
+            remove()
 
     # -- events from worker threads -----------------------------------------------------------
     def _on_event(self, event: Any) -> None:
@@ -361,16 +367,24 @@ class Scheduler:
         if idle is not None:
             idle()
 
+    def turn(self) -> None:
+        """One pass: :meth:`tick` then :meth:`pump`; a bug is recorded in :attr:`problems`, never raised.
+
+        Why: a long-running loop (``run``, the app's loop) must report a bad
+        schedule and keep firing the others.
+        """
+        try:
+            self.tick()
+            self.pump()
+        except Exception as exc:  # noqa: BLE001 - reported; the next turn tries again
+            self._problem(f"scheduler error: {type(exc).__name__}: {exc}")
+
     def run_forever(self, stop: threading.Event, *, idle: Callable[[], None] | None = None) -> None:
-        """Tick every ``tick_s`` (sooner when a run ends) until ``stop`` is set."""
+        """Turn every ``tick_s`` (sooner when a run ends) until ``stop`` is set."""
         while not stop.is_set():
-            try:
-                self.tick()
-                self.pump()
-                if idle is not None:
-                    idle()
-            except Exception as exc:  # noqa: BLE001 - a long-running loop reports a bug and keeps going
-                self._problem(f"scheduler error: {type(exc).__name__}: {exc}")
+            self.turn()
+            if idle is not None:
+                idle()
             self.wake.wait(self.settings.scheduler.tick_s)
             self.wake.clear()
 

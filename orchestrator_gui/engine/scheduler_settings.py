@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from orchestrator_gui.engine.config import RUNS_DIR, SchedulerSettings, TodoSettings, config_path, read_config
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 
 
 def _section(cf: Any, name: str, model: type[BaseModel], data: Any) -> Any:

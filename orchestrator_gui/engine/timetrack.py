@@ -1,7 +1,7 @@
 """Time tracking: every agent run writes a ``started`` row and a finished row to ``task_timing.tsv``.
 
 Both rows share the run's ``task_id`` (the origin's "pair" convention,
-FORMATS.md §4.4) and carry the priority ``schedule`` or ``todo``. The writing
+docs/formats.md §4.4) and carry the priority ``schedule`` or ``todo``. The writing
 is :func:`orchestrator_gui.formats.timing.append_row`: append-only, one
 ``write`` per row, under an exclusive ``flock``, so agents and other
 processes appending to the same file at the same time never interleave.
@@ -56,7 +56,7 @@ class TimeTracker:
     -----
     ``on_done(row, error)`` callbacks run in the writer thread, after the
     row's batch is in the file (and on disk, for finished rows): ``error``
-    is the :class:`~orchestrator_gui.formats.problems.FormatError` (or other
+    is the :class:`~orchestrator_gui.problems.FormatError` (or other
     exception) that kept the whole batch out of the file, else None. The
     writer is a daemon thread started on the first row and ended after 10 s
     without rows; :meth:`close` (or :meth:`flush`) waits for everything queued.

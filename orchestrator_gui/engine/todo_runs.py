@@ -3,7 +3,7 @@
 The task's instructions are the item's text followed by its detail lines
 (dedented), its priority is ``todo`` (after schedules, before transforms),
 and its subject id is the item's stable key (the thought graph's
-``item/<hash>`` key, see :func:`~orchestrator_gui.engine.graph_sync.todo_item_key`),
+``item/<hash>`` key, see :func:`~orchestrator_gui.model.identity.todo_item_key`),
 so failures, escalation and the graph all refer to the same item.
 
 Checking off is opt-in: ``[todo] check_off_on_success = true`` in
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator_gui.engine.graph_sync import todo_item_key, todo_item_keys
+from orchestrator_gui.model.identity import todo_item_key, todo_item_keys
 from orchestrator_gui.engine.tasks import RunResult, Task, todo_task
-from orchestrator_gui.formats.problems import ConflictError, FormatError
+from orchestrator_gui.problems import ConflictError, FormatError
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.formats.workspace import TODO
 

@@ -1,7 +1,7 @@
 """Write the scheduler's runtime fields back into ``.roo/schedules.json`` without loss.
 
 The scheduler records what it did in the four fields the Roo Scheduler
-extension itself maintains (FORMATS.md §1.5): ``lastExecutionTime``,
+extension itself maintains (docs/formats.md §1.5): ``lastExecutionTime``,
 ``lastSkippedTime``, ``lastTaskId`` and ``nextExecutionTime`` (plus
 ``active:false`` when a schedule expires). Every write goes through the
 lossless editor (:mod:`orchestrator_gui.formats.schedules`), so only those
@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator_gui.formats.problems import ConflictError, FormatError, ReadOnlyError
+from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
 from orchestrator_gui.formats.schedules import load_schedules
 
-#: The keys the scheduler may write (FORMATS.md §1.5); anything else is a definition field.
+#: The keys the scheduler may write (docs/formats.md §1.5); anything else is a definition field.
 WRITABLE_KEYS = frozenset({"lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime", "active"})
 #: How many times a write is attempted when the file keeps changing under us.
 DEFAULT_ATTEMPTS = 5

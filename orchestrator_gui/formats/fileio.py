@@ -24,7 +24,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from orchestrator_gui.formats.problems import ConflictError, FormatError
+from orchestrator_gui.problems import ConflictError, FormatError
 
 #: Workspace files are hand-sized text; the largest real one seen is 827 KB.
 #: Anything past this limit is refused rather than loaded into the UI.

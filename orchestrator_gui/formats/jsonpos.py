@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator_gui.formats.fileio import line_of_offset
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")

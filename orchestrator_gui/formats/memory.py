@@ -1,6 +1,6 @@
 """Lossless reader and editor for ``persistent-memory.md`` agent memory logs.
 
-Implements FORMATS.md §3. The file is kept as its original bytes; the typed
+Implements docs/formats.md §3. The file is kept as its original bytes; the typed
 view (:class:`MemoryEntry`, :class:`MemorySection`) records exact line ranges,
 and every edit splices only the lines it concerns, then re-parses. Nothing is
 re-sorted, re-wrapped, normalised or "repaired": displaced bodies stay
@@ -39,7 +39,7 @@ from orchestrator_gui.formats.memory_syntax import (
     strip_terminator,
     terminator,
 )
-from orchestrator_gui.formats.problems import FormatError, Problem
+from orchestrator_gui.problems import FormatError, Problem
 
 __all__ = [
     "MAX_LINES",
@@ -250,7 +250,7 @@ class MemoryDocument(TextFile):
         now: datetime | None = None,
         label: str = "Finding",
     ) -> MemoryEntry:
-        """Append a heading entry at the end of the file (FORMATS.md §3.4).
+        """Append a heading entry at the end of the file (docs/formats.md §3.4).
 
         Writes ``## [<now as toISOString>] [<mode>] - [<entry_id>]`` and
         ``- **<label>**: <first line of text>``. Further non-blank lines of

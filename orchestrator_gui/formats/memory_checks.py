@@ -1,4 +1,4 @@
-"""Structure checks of ``persistent-memory.md`` (FORMATS.md §3.1, §3.4).
+"""Structure checks of ``persistent-memory.md`` (docs/formats.md §3.1, §3.4).
 
 Findings only: the checks never change the file.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from orchestrator_gui.formats.problems import Problem
+from orchestrator_gui.problems import Problem
 
 #: Line budget of the origin's ``optimization-memory`` rules (§3.1).
 MAX_LINES = 300

@@ -1,4 +1,4 @@
-"""Line grammar of ``persistent-memory.md`` log files (FORMATS.md §3.2).
+"""Line grammar of ``persistent-memory.md`` log files (docs/formats.md §3.2).
 
 This module holds the pieces of the memory-log reader that look at one line
 at a time: the entry regexes, lenient timestamp parsing, the JavaScript
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from orchestrator_gui.formats.fileio import strip_terminator, terminator
 
-# The four entry syntaxes, as given in FORMATS.md §3.2 (translated to Python's
+# The four entry syntaxes, as given in docs/formats.md §3.2 (translated to Python's
 # named-group syntax). They are matched against a line without its terminator.
 HEAD_ENTRY = re.compile(
     r"^(?P<h>#{2,3})[ \t]+\[(?P<ts>[^\]]+)\][ \t]+\[(?P<mode>[^\]]+)\][ \t]+-[ \t]+"

@@ -1,7 +1,7 @@
 """Next execution time of a schedule, computed exactly as roo-scheduler does.
 
 This reproduces ``calculateNextExecutionTime`` of the Roo Scheduler extension
-(v0.0.11; FORMATS.md §1.4), quirks included, for a given ``now`` and time
+(v0.0.11; docs/formats.md §1.4), quirks included, for a given ``now`` and time
 zone, so the app shows the same "next run" the extension will use.
 
 Times are handled the way JavaScript ``Date`` does: an integer count of

@@ -1,6 +1,6 @@
 """Lossless reader and scalar editor for ``.roomodes`` (Roo Code custom modes).
 
-A ``.roomodes`` file is YAML or JSON (FORMATS.md §5). It is read the way
+A ``.roomodes`` file is YAML or JSON (docs/formats.md §5). It is read the way
 Roo Code reads it (character normalisation, YAML 1.2, ``JSON.parse``
 fallback) into typed :class:`Mode` views, validated into :class:`Problem`
 records, and edited by splicing the source text of exactly one scalar,
@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from orchestrator_gui.formats.fileio import TextFile, decode_text, line_of_offset, read_bytes
-from orchestrator_gui.formats.problems import FormatError, Problem
+from orchestrator_gui.problems import FormatError, Problem
 from orchestrator_gui.formats.roomodes_checks import check_mode
 from orchestrator_gui.formats.roomodes_edit import EditContext, insert_candidates, replace_candidates
 from orchestrator_gui.formats.roomodes_syntax import (
@@ -233,7 +233,7 @@ class ModesDocument(TextFile):
     # -- reading ---------------------------------------------------------
 
     def problems(self) -> list[Problem]:
-        """Return the validation findings (FORMATS.md §5.2/§5.4); nothing is fixed.
+        """Return the validation findings (docs/formats.md §5.2/§5.4); nothing is fixed.
 
         Roo rejects the whole file when any mode is invalid, so every
         ``error`` means Roo loads none of the project modes.

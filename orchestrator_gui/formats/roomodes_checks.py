@@ -1,4 +1,4 @@
-"""Validation of one ``.roomodes`` mode against Roo Code's schema (FORMATS.md §5.2).
+"""Validation of one ``.roomodes`` mode against Roo Code's schema (docs/formats.md §5.2).
 
 Roo validates with zod (``customModesSettingsSchema``) and rejects the whole
 file when any mode is invalid, so each error says so. Keys outside the JSON
@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any, Callable
 
-from orchestrator_gui.formats.problems import Problem
+from orchestrator_gui.problems import Problem
 from orchestrator_gui.formats.roomodes_syntax import Node, Scalar, Sequence, to_python
 
 SCHEMA_KEYS = ("slug", "name", "roleDefinition", "whenToUse", "description",

@@ -1,6 +1,6 @@
 """Lossless reader and editor for ``.roo/schedules.json`` (Roo Scheduler).
 
-Round-trip contract (FORMATS.md §1.6): the extension writes
+Round-trip contract (docs/formats.md §1.6): the extension writes
 ``JSON.stringify({schedules}, null, 2)``, so for a file in that layout a
 re-serialisation reproduces its bytes exactly (we check this on every load,
 and keep the final-newline state). Changing an existing value splices only
@@ -24,9 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator_gui.formats.fileio import TextFile, atomic_write, decode_text, line_of_offset, read_bytes
 from orchestrator_gui.formats.jsonpos import JNode, duplicate_keys, parse_json, stringify
 from orchestrator_gui.formats.nextrun import DAY_KEYS, iso_ms, to_ms
-from orchestrator_gui.formats.problems import FormatError, Problem, ReadOnlyError
+from orchestrator_gui.problems import FormatError, Problem, ReadOnlyError
 
-#: Key order the extension's UI writes for a new schedule (FORMATS.md §1.3).
+#: Key order the extension's UI writes for a new schedule (docs/formats.md §1.3).
 UI_KEY_ORDER = (
     "id", "name", "mode", "taskInstructions", "scheduleType", "timeInterval", "timeUnit",
     "selectedDays", "startDate", "startHour", "startMinute", "expirationDate", "expirationHour",
@@ -160,7 +160,7 @@ class ScheduleDocument(TextFile):
         return self.schedules[self.find(schedule_id)]
 
     def problems(self) -> list[Problem]:
-        """Validation findings (FORMATS.md §1.6 rule 7); nothing is changed."""
+        """Validation findings (docs/formats.md §1.6 rule 7); nothing is changed."""
         if self.foreign:
             return [Problem(file=self.name, line=1, severity="warning",
                             message=f"not a Roo Scheduler file ({self.foreign_reason}); shown read-only")]

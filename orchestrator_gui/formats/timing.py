@@ -1,4 +1,4 @@
-"""``task_timing.tsv`` (and the read-only ``task_timing.csv`` sibling): FORMATS.md §4.
+"""``task_timing.tsv`` (and the read-only ``task_timing.csv`` sibling): docs/formats.md §4.
 
 Public entry point. The lossless reader lives in
 :mod:`orchestrator_gui.formats.timing_read`, the append-only writer in

@@ -1,4 +1,4 @@
-"""Value and raw-line helpers for the timing reader and writer (FORMATS.md §4.3).
+"""Value and raw-line helpers for the timing reader and writer (docs/formats.md §4.3).
 
 Kept apart from :mod:`orchestrator_gui.formats.timing_read` so the column
 rules (``iso()``, ``ts()``) and the byte-level line splitting that respects

@@ -1,6 +1,6 @@
 """Lossless reader for ``task_timing.tsv`` and its ``task_timing.csv`` sibling.
 
-FORMATS.md §4. The file is an append-only log written by AI agents, shell and
+docs/formats.md §4. The file is an append-only log written by AI agents, shell and
 PowerShell one-liners and the origin's own Python tool, so real files mix
 three row layouts under one header, blank lines, CRLF and LF, and even a
 UTF-16LE fragment inside a UTF-8 file. The reader never drops or rewrites
@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from orchestrator_gui.formats.fileio import read_bytes
-from orchestrator_gui.formats.problems import FormatError, Problem
+from orchestrator_gui.problems import FormatError, Problem
 from orchestrator_gui.formats.timing_fields import (
     UTF16_RUN_RE,
     decode_fragment,

@@ -1,4 +1,4 @@
-"""Append-only, lock-protected writer for ``task_timing.tsv`` (FORMATS.md §4.4).
+"""Append-only, lock-protected writer for ``task_timing.tsv`` (docs/formats.md §4.4).
 
 The file is a log that agents, shell one-liners and this app append to at
 the same time, and most real versions have no final newline. So an append
@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, field_validator
 
-from orchestrator_gui.formats.problems import FormatError, ReadOnlyError
+from orchestrator_gui.problems import FormatError, ReadOnlyError
 from orchestrator_gui.formats.timing_read import STANDARD_COLUMNS, TimingRow, is_iso, make_row
 
 try:  # POSIX

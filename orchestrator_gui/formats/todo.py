@@ -1,4 +1,4 @@
-"""Lossless reader and editor for ``TODO.md`` checklists (FORMATS.md §2).
+"""Lossless reader and editor for ``TODO.md`` checklists (docs/formats.md §2).
 
 :class:`TodoDocument` keeps the file's exact bytes. Every edit rewrites only
 the lines it concerns (a toggle changes exactly one byte) and re-parses, so
@@ -28,7 +28,7 @@ from orchestrator_gui.formats.fileio import (
     dominant_newline,
     read_bytes,
 )
-from orchestrator_gui.formats.problems import FormatError, Problem
+from orchestrator_gui.problems import FormatError, Problem
 from orchestrator_gui.formats.todo_model import TodoHeading, TodoItem, item_state
 from orchestrator_gui.formats.todo_parse import (
     ITEM_RE,

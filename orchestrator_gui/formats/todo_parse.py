@@ -1,4 +1,4 @@
-"""Line-based scanner for ``TODO.md`` checklists (FORMATS.md §2.3).
+"""Line-based scanner for ``TODO.md`` checklists (docs/formats.md §2.3).
 
 The scanner reads a Markdown checklist line by line, in one pass, and finds
 checkbox items, headings and the detail lines that belong to each item. It
@@ -23,7 +23,7 @@ ITEM_RE = re.compile(
     re.DOTALL,
 )
 HEADING_RE = re.compile(r"(#{1,6})(?:[ \t]+(.*))?", re.DOTALL)
-# FORMATS.md §2.3 allows 0-3 spaces before a fence; a fence inside an item's
+# docs/formats.md §2.3 allows 0-3 spaces before a fence; a fence inside an item's
 # details is indented further (relative to the item it is at 0-3), so any
 # indentation opens one here.
 FENCE_OPEN_RE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)", re.DOTALL)
@@ -179,7 +179,7 @@ def scan_todo(text: str) -> TodoParse:
     section: str | None = None
     block: _Block | None = None
     # After a blank line, a further run of details attached to an item that
-    # already had details is suspicious (FORMATS.md §2.3, e0af0f6f 62-64):
+    # already had details is suspicious (docs/formats.md §2.3, e0af0f6f 62-64):
     # (item index, position of the run's first line in its details).
     runs: list[tuple[int, int]] = []
 
@@ -249,7 +249,7 @@ def scan_todo(text: str) -> TodoParse:
         fm = FENCE_OPEN_RE.fullmatch(content)
         if fm is not None and not (fm.group(1)[0] == "`" and "`" in fm.group(2)):
             # A fence right under an item's last line belongs to that item even
-            # at column 0: robodog's ```knowledge blocks (FORMATS.md §6.12).
+            # at column 0: robodog's ```knowledge blocks (docs/formats.md §6 case 12).
             if stack and not pending and width <= stack[-1].width:
                 owner: ScannedItem | None = stack[-1]
                 attach(stack[-1], ln, content)

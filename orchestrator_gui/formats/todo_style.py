@@ -3,7 +3,7 @@
 These functions only compute strings and indices from a :class:`TodoParse`;
 :class:`orchestrator_gui.formats.todo.TodoDocument` applies them. Keeping the
 "what would a person have typed here" rules in one place makes them easy to
-test and to explain (FORMATS.md §2.4: copy the sibling's bullet or bare
+test and to explain (docs/formats.md §2.4: copy the sibling's bullet or bare
 style, indentation characters and blank-line separation).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.todo_parse import (
     ITEM_RE,
     ScannedItem,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator_gui.formats.problems import FormatError, Problem
+from orchestrator_gui.problems import FormatError, Problem
 
 SCHEDULES = Path(".roo") / "schedules.json"
 TODO = Path("TODO.md")

@@ -45,7 +45,7 @@ from orchestrator_gui.model.transactions import AddEdge, AddNode, RemoveEdge, Re
 ACTOR = "migration"
 #: Fields a rebuild keeps equal to the files, in the order their updates are emitted.
 #: Metadata keys that other parts of the app write on file-backed nodes and the files know nothing
-#: of: what the engine recorded about a run (engine/graph_sync.py) and prune marks (model/pruning.py).
+#: of: what the engine recorded about a run (workspace/run_nodes.py) and prune marks (model/pruning.py).
 PRESERVED_METADATA_KEYS = frozenset({"log", "exit_code", "duration_s", "result", "dry_run", PRUNED_KEY})
 SYNCED_FIELDS = ("title", "content", "status", "metadata", "tags", "source")
 _CONTENT_FIELDS = frozenset({"title", "content", "status", "metadata", "tags"})
@@ -87,7 +87,8 @@ def _workspace(workspace: Workspace | str | os.PathLike[str]) -> Workspace:
     return workspace if isinstance(workspace, Workspace) else Workspace.at(workspace)
 
 
-def plan_workspace(workspace: Workspace | str | os.PathLike[str], *, now: float | None = None) -> WorkspacePlan:
+def plan_workspace(workspace: Workspace | str | os.PathLike[str], *, now: float | None = None,
+                   items: dict[str, list[Item]] | None = None) -> WorkspacePlan:
     """Read the workspace files and return the nodes and edges they call for.
 
     Parameters
@@ -96,6 +97,9 @@ def plan_workspace(workspace: Workspace | str | os.PathLike[str], *, now: float 
     now : float, optional
         ``created``/``updated`` for items without a time of their own (TODO
         lines, modes); by default the modification time of their file.
+    items : dict, optional
+        The items already read (:func:`~orchestrator_gui.migration.extract.read_workspace`);
+        given, no file is read here.
 
     Raises
     ------
@@ -103,7 +107,8 @@ def plan_workspace(workspace: Workspace | str | os.PathLike[str], *, now: float 
         When a workspace file exists but cannot be read or parsed. Missing
         files simply contribute no nodes.
     """
-    items = read_workspace(_workspace(workspace), now)
+    if items is None:
+        items = read_workspace(_workspace(workspace), now)
     flat: list[Item] = [it for group in items.values() for it in group]
     return WorkspacePlan(
         nodes={it.id: it.node for it in flat},
@@ -253,7 +258,8 @@ def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list
 
 
 def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[str], *, now: float | None = None,
-                 actor: str = ACTOR, tx_id: str | None = None) -> Transaction:
+                 actor: str = ACTOR, tx_id: str | None = None,
+                 items: dict[str, list[Item]] | None = None) -> Transaction:
     """The transaction that brings the file-backed nodes and derived edges of ``graph`` up to date.
 
     Parameters
@@ -267,6 +273,8 @@ def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[s
         Provenance actor and the actor of recorded content versions.
     tx_id : str, optional
         Transaction id (default: a fresh UUID).
+    items : dict, optional
+        The workspace items already read (see :func:`plan_workspace`).
 
     Returns
     -------
@@ -282,7 +290,7 @@ def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[s
         so a half-read workspace never deletes nodes.
     """
     ws = _workspace(workspace)
-    edits, stats = _diff(graph, plan_workspace(ws, now=now), actor=actor)
+    edits, stats = _diff(graph, plan_workspace(ws, now=now, items=items), actor=actor)
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in stats.items() if v) or "no changes"
     return Transaction.create("sync_workspace", edits, params={"workspace": str(ws.root), **stats},
                               description=f"Update from workspace files ({summary})", actor=actor, now=now,

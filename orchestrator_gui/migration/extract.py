@@ -1,41 +1,19 @@
 """Read the workspace files and turn every item into a node (edges come from :mod:`.relate`).
 
-Node identity
--------------
-A file-backed node's id is ``"<file>::<key>"``, where ``file`` is the
-workspace-relative path and ``key`` is stable across unrelated edits:
-
-=================  ===============================================================
-node               key
-=================  ===============================================================
-schedule           ``schedule/<id>``
-schedule section   ``schedule/<id>/section/<hash of title>``
-TODO heading       ``heading/<hash of text>``
-TODO item          ``item/<hash of text>``
-memory entry       ``entry/<ts>|<mode>|<id>`` (memory-bank forms: ``entry/<ts>|<form>``)
-run                ``run/<task_id>``
-mode               ``mode/<slug>``
-=================  ===============================================================
-
-When the same key occurs more than once in a file (duplicate TODO titles are
-legal, FORMATS.md §2.3; ``(ts, mode, id)`` may repeat, §3.2) the second
-occurrence gets ``~1``, the third ``~2``, in file order. Line numbers are not
-part of the key, so inserting a line above an item does not change its
-identity; the current line is kept in :attr:`Node.source` for "jump to line".
+Node ids and occurrence keys come from :mod:`orchestrator_gui.model.identity`
+(the one place they are computed). Line numbers are not part of an id; the
+current line is kept in :attr:`Node.source` for "jump to line".
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import textwrap
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator_gui.formats import workspace as wsfiles
 from orchestrator_gui.formats.memory import load_memory
 from orchestrator_gui.formats.roomodes import load_modes
 from orchestrator_gui.formats.schedules import load_schedules
@@ -44,19 +22,25 @@ from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.formats.workspace import Workspace
 from orchestrator_gui.migration.links import leading_ref, refs, strip_emphasis
 from orchestrator_gui.migration.sections import split_sections
+from orchestrator_gui.model.identity import (
+    MEMORY_FILE,
+    MODES_FILE,
+    OccurrenceKeys,
+    SCHEDULES_FILE,
+    TIMING_CSV_FILE,
+    TIMING_FILE,
+    TODO_FILE,
+    node_id,
+    text_hash,
+    todo_keys,
+)
 from orchestrator_gui.model.nodes import Node, NodeKind, NodeStatus, Source
 
-SCHEDULES_FILE = wsfiles.SCHEDULES.as_posix()
-TODO_FILE = wsfiles.TODO.as_posix()
-MEMORY_FILE = wsfiles.MEMORY.as_posix()
-TIMING_FILE = wsfiles.TIMING.as_posix()
-TIMING_CSV_FILE = wsfiles.TIMING_CSV.as_posix()
-MODES_FILE = wsfiles.ROOMODES.as_posix()
 #: Every file the migration reads; nodes whose ``source.file`` is one of these belong to it.
 MIGRATION_FILES = frozenset({SCHEDULES_FILE, TODO_FILE, MEMORY_FILE, TIMING_FILE, TIMING_CSV_FILE, MODES_FILE})
 
 _TODO_STATUS = {"open": NodeStatus.OPEN, "done": NodeStatus.DONE}
-#: Non-standard first boxes (FORMATS.md §2.3): ``[-]`` declined, ``[~]`` in progress, ``[*]`` shown raw.
+#: Non-standard first boxes (docs/formats.md §2.3): ``[-]`` declined, ``[~]`` in progress, ``[*]`` shown raw.
 _MARKER_STATUS = {"-": NodeStatus.CANCELLED, "~": NodeStatus.ACTIVE}
 _RUN_STATUS = {
     "started": NodeStatus.ACTIVE,
@@ -95,28 +79,6 @@ class Item:
     @property
     def id(self) -> str:
         return self.node.id
-
-
-def node_id(file: str, key: str) -> str:
-    """Id of the node for the item ``key`` of the workspace file ``file``."""
-    return f"{file}::{key}"
-
-
-def text_hash(text: str) -> str:
-    """Short stable hash of an item's text (10 hex digits of SHA-1)."""
-    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-
-
-class _Keys:
-    """Hands out keys, adding ``~n`` to the n-th repeat of a key within one file."""
-
-    def __init__(self) -> None:
-        self._seen: Counter[str] = Counter()
-
-    def __call__(self, key: str) -> str:
-        n = self._seen[key]
-        self._seen[key] += 1
-        return key if n == 0 else f"{key}~{n}"
 
 
 def _title(text: str) -> str:
@@ -161,7 +123,7 @@ def schedule_items(ws: Workspace, now: float | None) -> list[Item]:
     doc = load_schedules(path)
     fallback = _fallback_time(path, now)
     lines = doc.text.split("\n")
-    keys = _Keys()
+    keys = OccurrenceKeys()
     out: list[Item] = []
     starts = [s.line for s in doc.schedules] + [len(lines)]
     for n, s in enumerate(doc.schedules):
@@ -179,7 +141,7 @@ def schedule_items(ws: Workspace, now: float | None) -> list[Item]:
         )
         out.append(sched)
         line = _instructions_line(lines, s.line, starts[n + 1])
-        skeys = _Keys()
+        skeys = OccurrenceKeys()
         ids: list[str] = []
         for sec in split_sections(s.task_instructions):
             skey = skeys(f"{key}/section/{text_hash(sec.title)}")
@@ -209,12 +171,12 @@ def todo_items(ws: Workspace, now: float | None) -> list[Item]:
         return []
     doc = load_todo(path)
     t = _fallback_time(path, now)
-    keys = _Keys()
+    keys = todo_keys(doc.headings, doc.items)
     out: list[tuple[int, Item]] = []
     heading_at: list[tuple[int, str]] = []  # (line, id), ascending
     stack: list[tuple[int, str]] = []  # (level, id)
     for h in doc.headings:
-        key = keys(f"heading/{text_hash(h.text)}")
+        key = keys[h.line]
         while stack and stack[-1][0] >= h.level:
             stack.pop()
         item = Item(
@@ -232,7 +194,7 @@ def todo_items(ws: Workspace, now: float | None) -> list[Item]:
         while hi < len(heading_at) and heading_at[hi][0] < it.line:
             current_heading = heading_at[hi][1]
             hi += 1
-        key = keys(f"item/{text_hash(it.text)}")
+        key = keys[it.line]
         title = strip_emphasis(it.text)
         ref = leading_ref(title)
         details = _details(it.details)
@@ -257,7 +219,7 @@ def memory_items(ws: Workspace, now: float | None) -> list[Item]:
     if not os.path.lexists(path):
         return []
     doc = load_memory(path)
-    keys = _Keys()
+    keys = OccurrenceKeys()
     out: list[Item] = []
     for e in doc.entries:
         if e.mode is not None or e.id is not None:
@@ -341,7 +303,7 @@ def mode_items(ws: Workspace, now: float | None) -> list[Item]:
         return []
     doc = load_modes(path)
     t = _fallback_time(path, now)
-    keys = _Keys()
+    keys = OccurrenceKeys()
     out: list[Item] = []
     for m in doc.modes:
         content = "\n\n".join(p for p in (m.role_definition, m.when_to_use or "") if p)
@@ -365,12 +327,45 @@ READERS: tuple[tuple[str, Callable[[Workspace, float | None], list[Item]]], ...]
 )
 
 
-def read_workspace(ws: Workspace, now: float | None = None) -> dict[str, list[Item]]:
+#: The workspace files each reader reads (a change of one of them calls for that reader only).
+READER_FILES: dict[str, frozenset[str]] = {
+    "modes": frozenset({MODES_FILE}),
+    "schedules": frozenset({SCHEDULES_FILE}),
+    "todo": frozenset({TODO_FILE}),
+    "memory": frozenset({MEMORY_FILE}),
+    "timing": frozenset({TIMING_FILE, TIMING_CSV_FILE}),
+}
+
+
+def readers_for(files: Iterable[str]) -> list[str]:
+    """Names of the readers that read any of ``files`` (workspace-relative names), in :data:`READERS` order."""
+    wanted = set(files)
+    return [name for name, _ in READERS if READER_FILES[name] & wanted]
+
+
+def read_workspace(ws: Workspace, now: float | None = None, *, only: Iterable[str] | None = None,
+                   previous: dict[str, list[Item]] | None = None) -> dict[str, list[Item]]:
     """All items of the workspace by reader name (``modes``, ``schedules``, ``todo``, ``memory``, ``timing``).
+
+    Parameters
+    ----------
+    ws : Workspace
+    now : float, optional
+        Fallback item time (default: each file's modification time).
+    only : iterable of str, optional
+        Reader names to run; the other readers' items are taken from
+        ``previous`` (which must then hold them), so an edit of one file
+        reads that file alone.
+    previous : dict, optional
+        The result of an earlier call.
 
     Raises
     ------
     FormatError
         When a file exists but cannot be read or parsed.
     """
-    return {name: reader(ws, now) for name, reader in READERS}
+    run = None if only is None else set(only)
+    if run is not None and previous is None:
+        raise ValueError("read_workspace(only=...) needs the previous items of the other files")
+    return {name: reader(ws, now) if run is None or name in run else previous[name]  # type: ignore[index]
+            for name, reader in READERS}

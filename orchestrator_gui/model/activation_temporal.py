@@ -17,12 +17,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from orchestrator_gui.formats.nextrun import UNIT_MS, next_execution_ms, parse_js_iso
+from orchestrator_gui.formats.timezones import local_zone
 from orchestrator_gui.model.attention import graph_cache
 from orchestrator_gui.model.epistemic import epistemic_state
 from orchestrator_gui.model.nodes import KIND_INDEX, Node, NodeKind, NodeStatus
@@ -129,10 +130,6 @@ class Temporal:
         )
 
 
-def _local_tz() -> tzinfo:
-    return datetime.now().astimezone().tzinfo or timezone.utc
-
-
 def _extract(graph: ThoughtGraph, now: float, tz: tzinfo) -> Temporal:
     n = len(graph)
     # The only per-node Python passes; they run when the graph changed, not per tick.  One
@@ -228,7 +225,7 @@ def temporal_vectors(graph: ThoughtGraph, *, now: float | None = None, tz: tzinf
     anchors from interval metadata (see *Schedule metadata*); ``tz``
     defaults to the local time zone, as the scheduler extension uses.
     """
-    tz = _local_tz() if tz is None else tz
+    tz = local_zone() if tz is None else tz
     stamp = time.time() if now is None else float(now)
     log: _ChangeLog = graph_cache(graph, "temporal_log", (), lambda: _change_log(graph))
     key = (graph.structure_revision, len(graph), repr(tz))

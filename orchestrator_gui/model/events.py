@@ -34,7 +34,8 @@ holds for edges, whose identity is ``(src, dst, type)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,6 +168,15 @@ class EventBatcher:
         self.depth -= 1
         if self.depth == 0:
             self.flush()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """:meth:`begin` on entry and :meth:`end` on exit, whatever happens in between."""
+        self.begin()
+        try:
+            yield
+        finally:
+            self.end()
 
     def summarise(self) -> ChangeSummary:
         """Net effect of the pending records."""

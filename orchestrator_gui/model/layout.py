@@ -10,7 +10,10 @@ Rules
   (hashed TF-IDF cosine of title + content); failing that, to the next
   direction of a low-discrepancy sequence.
 * No two nodes of a shell are closer than :func:`min_separation`; a taken spot
-  is resolved by walking further along the spiral (deterministically).
+  is resolved by walking further along the spiral (deterministically), with
+  the spatial hash and spiral walk of :mod:`orchestrator_gui.model.shell_placement`
+  (which also holds :class:`~orchestrator_gui.model.shell_placement.ShellPlanner`,
+  the placer for workspace builds).
 * :class:`Placer` only computes positions for new nodes: adding never moves
   existing nodes.  :func:`relayout` recomputes everything and returns a
   transaction of one ``MoveNode`` edit, so it is explicit and undoable.  It
@@ -42,27 +45,25 @@ from orchestrator_gui.model.coords import (
     unit,
 )
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, LAYER_INDEX, LAYERS, SHELL_RADII, EdgeType, Layer, NodeFlag
+# min_separation and its constants live with the shell placer; re-exported here, where callers know them.
+from orchestrator_gui.model.shell_placement import (  # noqa: F401
+    BATCH,
+    DENSITY_FACTOR,
+    MAX_SEPARATION,
+    SphereHash,
+    min_separation,
+    spiral_search,
+)
 from orchestrator_gui.model.text import cosine_similarity, hashed_tfidf
 
 if TYPE_CHECKING:
     from orchestrator_gui.model.graph import ThoughtGraph
     from orchestrator_gui.model.transactions import Transaction
 
-#: Largest minimum separation between nodes of one shell (radians); dense shells use less.
-MAX_SEPARATION = 0.06
-#: Fraction of the mean lattice spacing used as minimum separation on dense shells.
-DENSITY_FACTOR = 0.5
 #: A parentless node joins its most similar neighbour when the cosine is at least this.
 SIMILARITY_THRESHOLD = 0.3
 _PARENT = EDGE_TYPE_INDEX[EdgeType.PARENT.value]
 _MAX_TRIES = 100_000
-_BATCH = 64
-
-
-def min_separation(count: int) -> float:
-    """Minimum angular distance between nodes on a shell holding ``count`` nodes."""
-    return min(MAX_SEPARATION, DENSITY_FACTOR * math.sqrt(4.0 * math.pi / max(count, 1)))
-
 
 def initial_positions(layer_codes: np.ndarray) -> np.ndarray:
     """Evenly spread ``(theta, phi, r)`` for bulk-built nodes: a Fibonacci lattice per shell, in row order."""
@@ -186,35 +187,6 @@ class Placer:
         return _spherical_on_shell(choice, layer)
 
 
-class _SphereHash:
-    """Occupied directions bucketed in a 3-D grid, for fast "is anything within ``sep``?" checks."""
-
-    def __init__(self, sep: float) -> None:
-        self.sep = sep
-        self.cos_sep = math.cos(sep)
-        self.scale = 1.0 / max(sep, 1e-6)
-        self.cells: dict[tuple[int, int, int], list[tuple[float, float, float]]] = defaultdict(list)
-
-    def _cell(self, p: tuple[float, float, float]) -> tuple[int, int, int]:
-        s = self.scale
-        return (math.floor(p[0] * s), math.floor(p[1] * s), math.floor(p[2] * s))
-
-    def free(self, p: tuple[float, float, float]) -> bool:
-        cx, cy, cz = self._cell(p)
-        cells, cs = self.cells, self.cos_sep
-        x, y, z = p
-        for i in (cx - 1, cx, cx + 1):
-            for j in (cy - 1, cy, cy + 1):
-                for k in (cz - 1, cz, cz + 1):
-                    for q in cells.get((i, j, k), ()):
-                        if x * q[0] + y * q[1] + z * q[2] > cs:
-                            return False
-        return True
-
-    def add(self, p: tuple[float, float, float]) -> None:
-        self.cells[self._cell(p)].append(p)
-
-
 def _embedding(texts: list[str]) -> np.ndarray:
     """3-D directions from text: the top principal axes of hashed TF-IDF (zero rows where no text)."""
     n = len(texts)
@@ -258,7 +230,7 @@ def compute_layout(graph: ThoughtGraph) -> np.ndarray:
     emb[order] = _embedding([f"{nd.title} {nd.content}" for nd in (g.node(ids[r]) for r in order)])
     slots: dict[int, np.ndarray] = {}
     counts = np.bincount(layer, minlength=len(LAYERS))
-    hashes = [_SphereHash(min_separation(int(c))) for c in counts]
+    hashes = [SphereHash(min_separation(int(c))) for c in counts]
     for r in np.flatnonzero(pinned).tolist():
         hashes[layer[r]].add(tuple(g.positions[r] / sph[r, 2]))
     direction = np.zeros((n, 3))
@@ -327,7 +299,7 @@ def _forest(order: list[int], parent_of: dict[int, int], children: dict[int, lis
     return visit, tree_parent
 
 
-def _settle(h: _SphereHash, desired: np.ndarray, key: tuple, progress: dict[tuple, int]) -> tuple:
+def _settle(h: SphereHash, desired: np.ndarray, key: tuple, progress: dict[tuple, int]) -> tuple:
     """The first free spot at or around ``desired`` (a sunflower spiral outwards); marks it taken."""
     spot: tuple | None = None
     i = progress.get(key, -1)
@@ -335,12 +307,14 @@ def _settle(h: _SphereHash, desired: np.ndarray, key: tuple, progress: dict[tupl
         i = 0
         if h.free(tuple(desired.tolist())):
             spot = tuple(desired.tolist())
-    while spot is None and i < _MAX_TRIES:
-        for p in spiral_points(desired, i, _BATCH, h.sep * 0.5).tolist():
-            if h.free(p):
-                spot = tuple(p)
-                break
-            i += 1
+    if spot is None and i < _MAX_TRIES:
+        # Spiral slots at half the separation: the first free one lies closer to ``desired``.
+        batches = -(-(_MAX_TRIES - i) // BATCH)
+        found = spiral_search(h, desired, i, h.sep * 0.5, batches)
+        if found is None:
+            i += batches * BATCH
+        else:
+            spot, i = tuple(found[0].tolist()), found[1]
     if spot is None:  # pragma: no cover - the density factor leaves room on every shell
         spot = tuple(desired.tolist())
     progress[key] = i

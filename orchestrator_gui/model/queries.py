@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from orchestrator_gui.model.arrays import key_dst, key_src, key_type
+from orchestrator_gui.model.bulk import build
 from orchestrator_gui.model.nodes import (
     EDGE_TYPE_INDEX,
     EDGE_TYPES,
@@ -54,7 +55,8 @@ def _step(
     if direction not in _DIRECTIONS:
         raise ValueError(f"direction must be one of {_DIRECTIONS}, got {direction!r}")
     adj = g.adjacency()
-    handles = g._ns.cols["handle"][rows]
+    nodes = g.node_table
+    handles = nodes.column("handle")[rows]
     nbrs, froms = [], []
     if direction in ("out", "both"):
         k = adj.gather(handles, "out")
@@ -70,11 +72,11 @@ def _step(
         nbrs.append(key_src(k))
         if sources:
             froms.append(key_dst(k))
-    rh = g._ns.row_of_handle
-    nb = rh[nbrs[0]] if len(nbrs) == 1 else rh[np.concatenate(nbrs)]
+    rh = nodes.rows_of_handles
+    nb = rh(nbrs[0]) if len(nbrs) == 1 else rh(np.concatenate(nbrs))
     if not sources:
         return nb, None
-    return nb, rh[froms[0]] if len(froms) == 1 else rh[np.concatenate(froms)]
+    return nb, rh(froms[0]) if len(froms) == 1 else rh(np.concatenate(froms))
 
 
 def _new_unique(nb: np.ndarray, visited: np.ndarray) -> np.ndarray:
@@ -142,7 +144,7 @@ def neighbourhood(
 ) -> list[str]:
     """Ids within ``depth`` hops of ``node_id``, nearest first."""
     rows = neighbourhood_rows(g, np.array([g.row_of(node_id)]), depth, direction=direction, edge_types=edge_types)
-    ids = g._ns.cols["ids"][rows].tolist()
+    ids = g.ids[rows].tolist()
     return ids if include_self else ids[1:]
 
 
@@ -156,7 +158,7 @@ def bfs(
 ) -> list[str]:
     """Breadth-first order from ``source`` (level by level)."""
     levels = bfs_layers_rows(g, np.array([g.row_of(source)]), depth, direction=direction, edge_types=edge_types)
-    return g._ns.cols["ids"][np.concatenate(levels)].tolist()
+    return g.ids[np.concatenate(levels)].tolist()
 
 
 def dfs(
@@ -182,7 +184,7 @@ def dfs(
         nb = np.unique(nb[~visited[nb]])
         # Reversed so the lowest row is popped (visited) first.
         stack.extend(nb[::-1].tolist())
-    return g._ns.cols["ids"][order].tolist()
+    return g.ids[order].tolist()
 
 
 def shortest_path(
@@ -211,25 +213,27 @@ def shortest_path(
     path = [b]
     while path[-1] != a:
         path.append(int(parent[path[-1]]))
-    return g._ns.cols["ids"][path[::-1]].tolist()
+    return g.ids[path[::-1]].tolist()
 
 
 def subgraph(g: ThoughtGraph, ids: Iterable[str]) -> ThoughtGraph:
     """A new, independent graph holding ``ids`` (in that order) and the edges among them."""
-    from orchestrator_gui.model.bulk import build
-
     ids = list(dict.fromkeys(ids))
     rows = g.rows_of(ids)
     new_row = np.full(len(g), -1, dtype=np.int64)
     new_row[rows] = np.arange(len(rows))
     ea = g.edge_arrays()
     keep = np.flatnonzero((new_row[ea.src] >= 0) & (new_row[ea.dst] >= 0))
-    keys = g._es.live("key")[keep]
-    meta = {i: g._es.metadata[int(k)] for i, k in enumerate(keys.tolist()) if int(k) in g._es.metadata}
-    c = g._ns.cols
+    new_edge_row = np.full(len(ea.src), -1, dtype=np.int64)
+    new_edge_row[keep] = np.arange(len(keep))
+    # Only the few edges with metadata are visited, not every kept edge.
+    meta = {
+        int(new_edge_row[r]): md for r, md in g.edge_table.metadata_by_row().items() if new_edge_row[r] >= 0
+    }
+    nodes = g.node_table
     return build(
-        [g.node(i) for i in ids],
-        **{name: c[col][rows] for name, col in (
+        nodes.nodes_of(ids),
+        **{name: nodes.column(col)[rows] for name, col in (
             ("sph", "sph"), ("kind", "kind"), ("layer", "layer"), ("status", "status"), ("created", "created"),
             ("updated", "updated"), ("activation", "activation"), ("attention", "attention"), ("flags", "flags"),
         )},
@@ -281,8 +285,8 @@ def filter_rows(
             mask &= (column >= bound) if lower else (column < bound)
     rows = np.flatnonzero(mask)
     if tag is not None:
-        ids = g._ns.cols["ids"]
-        rows = np.array([r for r in rows.tolist() if tag in g._nodes[ids[r]].tags], dtype=np.int64)
+        models = g.node_table.nodes_of(g.ids[rows])
+        rows = np.array([r for r, node in zip(rows.tolist(), models) if tag in node.tags], dtype=np.int64)
     return rows
 
 
@@ -293,7 +297,7 @@ def filter_nodes(g: ThoughtGraph, **criteria) -> list[str]:
     any of which matches), ``tag`` (exact tag), and the half-open time windows
     ``created_after <= created < created_before`` and likewise for ``updated``.
     """
-    return g._ns.cols["ids"][filter_rows(g, **criteria)].tolist()
+    return g.ids[filter_rows(g, **criteria)].tolist()
 
 
 def search(
@@ -312,10 +316,10 @@ def search(
     terms = text.lower().split()
     if not terms:
         return []
-    ids = g._ns.cols["ids"]
+    ids = g.ids
+    rows = filter_rows(g, kind=kind, layer=layer)
     scored = []
-    for r in filter_rows(g, kind=kind, layer=layer).tolist():
-        node = g._nodes[ids[r]]
+    for r, node in zip(rows.tolist(), g.node_table.nodes_of(ids[rows])):
         title, content = node.title.lower(), node.content.lower()
         tags = " ".join(node.tags).lower()
         score = 0
@@ -348,7 +352,7 @@ def active_region_rows(
 
 def active_region(g: ThoughtGraph, threshold: float, depth: int = 1, **kwargs) -> list[str]:
     """Ids (row order) of the active region: see :func:`active_region_rows`."""
-    return g._ns.cols["ids"][active_region_rows(g, threshold, depth, **kwargs)].tolist()
+    return g.ids[active_region_rows(g, threshold, depth, **kwargs)].tolist()
 
 
 def edge_type_name(code: int) -> str:

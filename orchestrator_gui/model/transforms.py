@@ -317,12 +317,15 @@ def completion(graph: ThoughtGraph, node_ids: Sequence[str]) -> np.ndarray:
 
 
 def score(graph: ThoughtGraph, node_ids: Iterable[str], *, thinker: Thinker | None = None,
-          actor: str | None = None, now: float | None = None, half_life: float | None = None) -> Transaction:
+          actor: str | None = None, now: float | None = None, half_life: float | None = None,
+          attention_scale: float | None = None) -> Transaction:
     """Write the thinker's score of each node into its ``score`` field.
 
     The context carries each node's attention, last update and
-    :func:`completion`, and the graph's largest attention.  Nodes whose score
-    does not change get no edit (the transaction may then be empty).
+    :func:`completion`, and the graph's largest attention (``attention_scale``
+    when given: the largest attention of the whole graph when ``graph`` is a
+    snapshot of the inputs only).  Nodes whose score does not change get no
+    edit (the transaction may then be empty).
     """
     ids = _unique_ids(node_ids)
     if not ids:
@@ -335,7 +338,9 @@ def score(graph: ThoughtGraph, node_ids: Iterable[str], *, thinker: Thinker | No
     att = graph.attention
     extra = {} if half_life is None else {"half_life": float(half_life)}
     ctx = ThinkerContext(node_ids=tuple(ids), now=stamp, attention=att[rows].copy(), updated=graph.updated[rows].copy(),
-                         completion=completion(graph, ids), attention_scale=float(att.max()) if len(att) else 0.0,
+                         completion=completion(graph, ids),
+                         attention_scale=(float(attention_scale) if attention_scale is not None
+                                          else float(att.max()) if len(att) else 0.0),
                          **extra)
     result = call(thinker, "score", [node_text(nd.title, nd.content) for nd in nodes], ctx)
     values = result.value

@@ -26,7 +26,7 @@ DEFAULT_STATE: dict[str, Any] = {
 }
 
 #: Near/far ratio: small enough for the 16-bit depth buffer of ``canvas.render()``
-#: (a value of ~1e6, vispy's default, makes markers z-fight; see RENDERING-NOTES).
+#: (a value of ~1e6, vispy's default, makes markers z-fight; see docs/rendering.md §4.1).
 DEPTH_VALUE = 100.0
 
 

@@ -214,7 +214,7 @@ class ImageAccumulator:
         canvas.push_fbo(slot[1], (0, 0), canvas.size)
         try:
             # depth_mask stays True: a leaked False would keep the canvas' next clear from
-            # clearing depth (RENDERING-NOTES).
+            # clearing depth (docs/rendering.md §4.3).
             gloo.set_state(depth_test=self._nodes, depth_mask=True, blend=True, cull_face=False, line_width=1.0)
             if self.done < 0:
                 gloo.set_clear_color((0.0, 0.0, 0.0, 0.0))

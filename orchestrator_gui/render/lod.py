@@ -3,7 +3,7 @@
 Under software OpenGL (llvmpipe) a frame costs per *primitive* and per
 *pixel*: measured here, a point or a line costs about a microsecond of set-up
 whatever its size, and a line a further ~50 ns per pixel it covers, so long
-chords cost 7-16x short links (RENDERING-NOTES).  Hence:
+chords cost 7-16x short links (docs/rendering.md §5.2).  Hence:
 
 * edges are ranked once per structural change by ``weight / (length + eps)``
   (heavy, short first) and a budget in *pixel equivalents* -- screen length

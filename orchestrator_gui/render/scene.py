@@ -102,7 +102,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self._init_node_accumulator()
         self.labels = Text(parent=self.view.scene, font_size=8, anchor_x="left", anchor_y="center", bold=False)
         # The last visual drawn leaves its GL state behind for the next frame's clear:
-        # depth_mask must stay True or the depth buffer is never cleared (RENDERING-NOTES).
+        # depth_mask must stay True or the depth buffer is never cleared (docs/rendering.md §4.3).
         self.labels.set_gl_state(depth_test=False, blend=True, depth_mask=True,
                                  blend_func=("src_alpha", "one_minus_src_alpha"))  # not the images' premultiplied one
         self.labels.visible = False

@@ -14,7 +14,7 @@ GLSL transform functions: under llvmpipe the per-vertex cost is what limits
 Both visuals can draw an index *subset* per detail mode (``"moving"`` /
 ``"still"``), the level of detail the scene picks while the view changes.
 
-GL state is set explicitly for each visual (see RENDERING-NOTES: leaked
+GL state is set explicitly for each visual (see docs/rendering.md §4.3: leaked
 ``depth_mask(False)`` blanks the next frame).
 """
 

@@ -15,7 +15,7 @@ import os
 from typing import TYPE_CHECKING
 
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import serialize
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator_gui.formats.problems import Problem
+from orchestrator_gui.problems import Problem
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.store.records import RecordError, Row, decode, decode_tx
 from orchestrator_gui.store.snapshot import CODEC, SnapshotError, decode_graph, no_gc, snapshot_checksum

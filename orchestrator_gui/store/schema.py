@@ -26,7 +26,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 
 #: Value of ``meta.format``: tells our database apart from any other SQLite file.
 STORE_FORMAT = "orchestrator-gui.graph-store"

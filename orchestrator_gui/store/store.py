@@ -43,12 +43,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from orchestrator_gui.formats.problems import ConflictError, FormatError, Problem, ReadOnlyError
+from orchestrator_gui.problems import ConflictError, FormatError, Problem, ReadOnlyError
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.transactions import Transaction
 from orchestrator_gui.store import recovery
 from orchestrator_gui.store.diff import diff_to_transaction
-from orchestrator_gui.store.records import Row, reset_row, tx_row
+from orchestrator_gui.store.records import Row, decode_tx, reset_row, tx_row
 from orchestrator_gui.store.schema import connect, store_path
 from orchestrator_gui.store.snapshot import CODEC, encode_graph, snapshot_checksum
 
@@ -442,6 +442,24 @@ class GraphStore:
     def history_entry(self, seq: int) -> recovery.HistoryEntry:
         """The history entry of journal record ``seq``."""
         return recovery.entry(self._db(), seq)
+
+    def transaction(self, tx_id: str) -> Transaction:
+        """The committed transaction ``tx_id`` as journaled (its newest record).
+
+        Raises
+        ------
+        KeyError
+            No transaction record has that id.
+        RecordError
+            The record is damaged.
+        """
+        values = self._db().execute(
+            "SELECT seq, kind, tx_id, time, operation, codec, payload, checksum FROM journal "
+            "WHERE tx_id = ? AND kind = 'tx' ORDER BY seq DESC LIMIT 1", (tx_id,)
+        ).fetchone()
+        if values is None:
+            raise KeyError(f"transaction {tx_id} is not in the journal")
+        return decode_tx(Row(*values))
 
     def stats(self) -> dict[str, Any]:
         """Sizes for ``graph stats``.

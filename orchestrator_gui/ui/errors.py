@@ -20,7 +20,7 @@ from types import TracebackType
 
 from PySide6.QtCore import QObject, Signal
 
-from orchestrator_gui.formats.problems import ConflictError, FormatError, ReadOnlyError
+from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
 
 log = logging.getLogger("orchestrator_gui.ui")
 

@@ -1,35 +1,33 @@
 """The Graph menu and the 3D view's context menu: transforms built off the UI thread, applied undoably.
 
-A transform (generate, refine, aggregate, score, keep best, prune, expand)
-is *built* by :mod:`orchestrator_gui.model.transforms` in a worker thread of
-the engine (``QtExecutor``), because a thinker may take time; the resulting
-transaction is applied on the UI thread through the session (journaled) and
-pushed on the undo stack, and the view animates it (children grow out of
-their parent, aggregated inputs converge). While a transform runs, its input
-nodes are highlighted and the status bar offers Cancel.
+A transform (generate, refine, aggregate, score) is one use case of the
+application layer (:class:`~orchestrator_gui.workspace.thinking.Thinking`):
+with the thinker ``.orchestrator/config.toml`` names, on a snapshot of its
+inputs, as an engine task whose ``RunResult.value`` is the built
+transaction. This face submits that task to the app's ``QtExecutor``, shows
+it in the status bar (with Cancel; the inputs are outlined meanwhile), and on
+the UI thread applies the value through the session (journaled, on the one
+undo history) and animates it (children grow out of their parent,
+aggregated inputs converge).
 
-Cheap structural edits (link, delete, relayout, touch on activation) are
-built and applied directly.
+Cheap structural edits (keep best, prune, expand, link, delete, relayout,
+touch on activation) are built and applied directly.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from orchestrator_gui.engine.tasks import transform_task
 from orchestrator_gui.model import operations
 from orchestrator_gui.model.nodes import EdgeType, NodeFlag
 from orchestrator_gui.model.transactions import Transaction
 from orchestrator_gui.ui.errors import ErrorReporter
 from orchestrator_gui.ui.prompts import Prompter
-
-try:  # the thought-dynamics modules; the app still works (fewer actions) without them
-    from orchestrator_gui.model import transforms as _transforms
-except ImportError:  # pragma: no cover - only in a partial install
-    _transforms = None
+from orchestrator_gui.workspace.thinking import TransformOutcome, TransformRequest
 
 #: Edge types a user may draw by hand.
 LINK_TYPES = ("depends_on", "mentions", "similar", "evidence_for", "derived_from")
@@ -85,9 +83,8 @@ class GraphActions(QObject):
         self.session = None
         self.view = None
         self._executor = None
-        self._jobs: dict[str, tuple[str, list[str], Callable[[Transaction], None] | None]] = {}
-        self._results: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        #: task id -> (title, inputs, handle, then) of the transforms in flight.
+        self._jobs: dict[str, tuple[str, list[str], Any, Callable[[Transaction], None] | None]] = {}
         self.set_executor(executor)
 
     # ------------------------------------------------------------------ wiring
@@ -105,18 +102,13 @@ class GraphActions(QObject):
             executor.finished.connect(self._on_finished)
 
     @property
-    def available(self) -> bool:
-        """True when the transforms module is installed."""
-        return _transforms is not None
-
-    @property
     def running(self) -> int:
         """Number of transforms in flight."""
         return len(self._jobs)
 
     def running_titles(self) -> list[str]:
         """What the transforms in flight are doing ("Generate from “…”"), oldest first."""
-        return [title for title, _, _ in self._jobs.values()]
+        return [job[0] for job in self._jobs.values()]
 
     def _graph(self):
         if self.session is None:
@@ -153,9 +145,30 @@ class GraphActions(QObject):
         except Exception as exc:  # noqa: BLE001 - an animation must never lose a committed change
             self.reporter.report(exc, context="Animation")
 
+    # ------------------------------------------------------------------ background builds
+    def transform(self, title: str, request: TransformRequest) -> str | None:
+        """Build ``request`` through the application layer's thinking (off the UI thread), then apply it.
+
+        Returns the engine task id, or ``None`` when it ran inline or could not start.
+        """
+        if self.session is None:
+            return None
+        thinking = self.session.core.thinking
+        if self._executor is None:
+            with self.reporter.guard(title) as g:
+                outcome = thinking.run(self.session.graph, request)
+            if not g.failed:
+                self.apply(outcome.transaction)
+            return None
+        with self.reporter.guard(title) as g:
+            task = thinking.prepare(self.session.graph, request, title=title)
+        if g.failed:
+            return None
+        return self._submit(title, list(task.inputs), task, None)
+
     def build(self, title: str, inputs: list[str], builder: Callable[[], Transaction],
               then: Callable[[Transaction], None] | None = None) -> str | None:
-        """Build a transaction off the UI thread (when an executor exists), then apply it.
+        """Run ``builder()`` off the UI thread (when an executor exists), then apply its transaction.
 
         Returns the engine task id, or ``None`` when it ran inline.
         """
@@ -169,31 +182,22 @@ class GraphActions(QObject):
                 if committed is not None and then is not None:
                     then(committed)
             return None
-        from orchestrator_gui.engine.tasks import transform_task
+        task = transform_task(lambda _token: builder(), inputs=tuple(inputs), outputs=tuple(inputs), title=title,
+                              timeout_s=0, no_timeout=True)
+        return self._submit(title, inputs, task, then)
 
-        results = self._results
-
-        def fn(token: Any) -> None:
-            # Runs in a worker thread: only reads the graph and stores the built transaction.
-            value = builder()
-            with self._lock:
-                results[task_id] = value
-
-        task = transform_task(fn, inputs=tuple(inputs), outputs=tuple(inputs), title=title, timeout_s=0,
-                              no_timeout=True)
-        task_id = task.task_id
-        self._jobs[task_id] = (title, inputs, then)
+    def _submit(self, title: str, inputs: list[str], task: Any, then: Callable[[Transaction], None] | None
+                ) -> str | None:
         self._mark(inputs, True)
-        self.busy.emit(len(self._jobs))
         try:
-            self._executor.submit(task)
+            handle = self._executor.submit(task)
         except Exception as exc:  # noqa: BLE001 - engine shut down
-            self._jobs.pop(task_id, None)
             self._mark(inputs, False)
-            self.busy.emit(len(self._jobs))
             self.reporter.report(exc, context=title)
             return None
-        return task_id
+        self._jobs[task.task_id] = (title, inputs, handle, then)
+        self.busy.emit(len(self._jobs))
+        return task.task_id
 
     def _mark(self, ids: list[str], on: bool) -> None:
         g = self.session.graph if self.session is not None else None
@@ -205,16 +209,17 @@ class GraphActions(QObject):
         job = self._jobs.pop(task_id, None)
         if job is None:
             return
-        title, inputs, then = job
-        with self._lock:
-            tx = self._results.pop(task_id, None)
+        title, inputs, handle, then = job
         self._mark(inputs, False)
         self.busy.emit(len(self._jobs))
         status = result.get("status")
         if status == "cancelled":
             self.reporter.info(f"{title}: cancelled")
             return
-        if status != "completed" or tx is None:
+        # The built transaction is the run's value (RunResult.value), handed over by the task handle.
+        value = handle.result(0).value if status == "completed" else None
+        tx = value.transaction if isinstance(value, TransformOutcome) else value
+        if tx is None:
             self.reporter.report(str(result.get("error") or status), context=title)
             return
         committed = self.apply(tx)
@@ -235,17 +240,20 @@ class GraphActions(QObject):
             return False
         return True
 
+    def _inline(self, what: str, request: TransformRequest) -> Transaction | None:
+        """Build a cheap transform on the live graph here (no thinker, or the user's own text) and apply it."""
+        with self.reporter.guard(what) as guard:
+            outcome = self.session.core.thinking.run(self._graph(), request)
+        return None if guard.failed else self.apply(outcome.transaction)
+
     def generate(self, ids: list[str], n: int = 3) -> None:
-        """New thoughts grow out of each selected node."""
+        """New thoughts grow out of each selected node (from the configured thinker)."""
         if not self._need(ids, 1, "Generate"):
             return
         g = self._graph()
         for node_id in ids:
-            if _transforms is not None:
-                self.build(f"Generate from “{g.node(node_id).title[:40]}”", [node_id],
-                           lambda nid=node_id: _transforms.generate(g, nid, n=n))
-            else:
-                self.apply(operations.add_thought(g, f"Thought about {g.node(node_id).title[:60]}", parent=node_id))
+            self.transform(f"Generate from “{g.node(node_id).title[:40]}”",
+                           TransformRequest("generate", (node_id,), n=n))
 
     def refine(self, ids: list[str], feedback: str | None = None) -> None:
         """Refine the node with feedback text (asked for when not given)."""
@@ -258,12 +266,8 @@ class GraphActions(QObject):
             return
         g = self._graph()
         node_id = ids[0]
-        if _transforms is None:
-            node = g.node(node_id)
-            self.apply(operations.edit(g, node_id, content=(node.content + "\n" + feedback).strip()))
-            return
-        self.build(f"Refine “{g.node(node_id).title[:40]}”", [node_id],
-                   lambda: _transforms.refine(g, node_id, feedback))
+        self.transform(f"Refine “{g.node(node_id).title[:40]}”",
+                       TransformRequest("refine", (node_id,), feedback=feedback))
 
     def refine_text(self, node_id: str, text: str) -> Transaction | None:
         """The inspector's edit: the user's text becomes the refinement.
@@ -271,61 +275,40 @@ class GraphActions(QObject):
         File-backed nodes mirror a workspace file, so the text becomes a new
         node derived from it; other nodes are refined in place.
         """
-        g = self._graph()
-        node = g.node(node_id)
-        in_place = node.source is None
-        if _transforms is not None:
-            with self.reporter.guard("Refine") as guard:
-                tx = _transforms.refine(g, node_id, "edited in the inspector", thinker=_UserText(text),
-                                        in_place=in_place, actor="user")
-            return None if guard.failed else self.apply(tx)
-        title, _, content = text.partition("\n")
-        return self.apply(operations.edit(g, node_id, title=title.strip() or node.title, content=content.strip()))
+        node = self._graph().node(node_id)
+        return self._inline("Refine", TransformRequest(
+            "refine", (node_id,), feedback="edited in the inspector", in_place=node.source is None,
+            thinker=_UserText(text), actor="user"))
 
     def aggregate(self, ids: list[str]) -> None:
         """Merge the selected thoughts into one."""
-        if not self._need(ids, 2, "Aggregate") or _transforms is None:
-            return
-        g = self._graph()
-        self.build(f"Aggregate {len(ids)} thoughts", list(ids), lambda: _transforms.aggregate(g, ids))
+        if self._need(ids, 2, "Aggregate"):
+            self.transform(f"Aggregate {len(ids)} thoughts", TransformRequest("aggregate", tuple(ids)))
 
     def score(self, ids: list[str]) -> None:
         """Score the selected thoughts."""
-        if not self._need(ids, 1, "Score") or _transforms is None:
-            return
-        g = self._graph()
-        self.build(f"Score {len(ids)} thoughts", list(ids), lambda: _transforms.score(g, ids))
+        if self._need(ids, 1, "Score"):
+            self.transform(f"Score {len(ids)} thoughts", TransformRequest("score", tuple(ids)))
 
     def keep_best(self, ids: list[str]) -> None:
         """Keep the best N of the selection (asks N) and prune the rest."""
-        if not self._need(ids, 2, "Keep best") or _transforms is None:
+        if not self._need(ids, 2, "Keep best"):
             return
         n = self.prompter.ask_int("Keep best", f"Keep how many of the {len(ids)} selected?", 1, 1, len(ids) - 1)
-        if n is None:
-            return
-        with self.reporter.guard("Keep best") as guard:
-            tx = _transforms.keep_best(self._graph(), ids, n)
-        if not guard.failed:
-            self.apply(tx)
+        if n is not None:
+            self._inline("Keep best", TransformRequest("keep-best", tuple(ids), n=n))
 
     def prune(self, ids: list[str]) -> None:
         """Suppress the branches under the selection (recoverable with Expand)."""
-        if not self._need(ids, 1, "Prune") or _transforms is None:
+        if not self._need(ids, 1, "Prune"):
             return
-        with self.reporter.guard("Prune") as guard:
-            tx = _transforms.prune(self._graph(), ids)
-        if not guard.failed:
-            self.apply(tx)
+        self._inline("Prune", TransformRequest("prune", tuple(ids)))
 
     def expand(self, ids: list[str]) -> None:
         """Re-open pruned or folded branches."""
-        if not self._need(ids, 1, "Expand") or _transforms is None:
-            return
-        for node_id in ids:
-            with self.reporter.guard("Expand") as guard:
-                tx = _transforms.expand(self._graph(), node_id)
-            if not guard.failed:
-                self.apply(tx)
+        if self._need(ids, 1, "Expand"):
+            for node_id in ids:
+                self._inline("Expand", TransformRequest("expand", (node_id,)))
 
     def link(self, ids: list[str], edge_type: str | None = None) -> None:
         """Link the first selected node to the others with a chosen edge type."""
@@ -337,13 +320,11 @@ class GraphActions(QObject):
         if not edge_type:
             return
         g = self._graph()
-        from orchestrator_gui.model.transactions import Transaction as Tx
-
         with self.reporter.guard("Link") as guard:
             edits = []
             for dst in ids[1:]:
                 edits += list(operations.link(g, ids[0], dst, EdgeType(edge_type)).edits)
-            tx = Tx.create("link", edits, params={"src": ids[0], "dst": ids[1:], "type": edge_type},
+            tx = Transaction.create("link", edits, params={"src": ids[0], "dst": ids[1:], "type": edge_type},
                            description=f"Link {len(ids) - 1} node(s) ({edge_type})")
         if not guard.failed:
             self.apply(tx)
@@ -374,11 +355,9 @@ class GraphActions(QObject):
 
     def activate(self, node_id: str) -> None:
         """Double-click/Enter: record the use of the node and recompute activation."""
+        from orchestrator_gui.model.activation import touch
+
         g = self._graph()
-        try:
-            from orchestrator_gui.model.activation import touch
-        except ImportError:  # pragma: no cover
-            return
         with self.reporter.guard("Activate") as guard:
             tx = touch(g, node_id)
         if not guard.failed:

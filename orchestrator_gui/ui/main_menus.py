@@ -52,9 +52,9 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
     m.addAction(a["quit"])
 
     m = mb.addMenu("&Edit")
-    a["undo"] = _act(win, "&Undo", lambda: win.session and win.session.undo.stack.undo(),
+    a["undo"] = _act(win, "&Undo", lambda: win.session and win.session.undo.undo(),
                      QKeySequence.StandardKey.Undo)
-    a["redo"] = _act(win, "&Redo", lambda: win.session and win.session.undo.stack.redo(),
+    a["redo"] = _act(win, "&Redo", lambda: win.session and win.session.undo.redo(),
                      QKeySequence.StandardKey.Redo)
     a["undo"].setIconText("Undo")  # toolbar label; the menu shows what will be undone
     a["redo"].setIconText("Redo")
@@ -114,6 +114,13 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
     m.addAction(a["relayout"])
     m.addAction(a["dynamics"])
 
+    m = mb.addMenu("&Tools")
+    a["run_loop"] = _act(win, "Run the &Loop Here", lambda on: win.toggle_loop(bool(on)),
+                         tip="Fire this workspace's due schedules from the app, like `orchestrator-gui run` "
+                             "(remembered per workspace)")
+    a["run_loop"].setCheckable(True)
+    m.addAction(a["run_loop"])
+
     m = mb.addMenu("&Help")
     m.addAction(_act(win, "&About", lambda: win.prompter.notify(
         "About Loop Orchestrator",
@@ -156,22 +163,22 @@ def build_context_menu(win: MainWindow, ids: list[str]) -> QMenu:
     menu = QMenu(win)
     n = len(ids)
     has = win.session is not None
-    # (text, slot, enabled, needs the transforms module)
+    # (text, slot, enabled)
     entries = [
-        ("Generate", lambda: a.generate(ids), n >= 1, False),
-        ("Refine…", lambda: a.refine(ids), n == 1, False),
-        ("Aggregate", lambda: a.aggregate(ids), n >= 2, True),
-        ("Score", lambda: a.score(ids), n >= 1, True),
-        ("Keep best N…", lambda: a.keep_best(ids), n >= 2, True),
-        ("Prune", lambda: a.prune(ids), n >= 1, True),
-        ("Expand", lambda: a.expand(ids), n >= 1, True),
-        ("Link…", lambda: a.link(ids), n >= 2, False),
-        ("Delete", lambda: a.delete(ids), n >= 1, False),
+        ("Generate", lambda: a.generate(ids), n >= 1),
+        ("Refine…", lambda: a.refine(ids), n == 1),
+        ("Aggregate", lambda: a.aggregate(ids), n >= 2),
+        ("Score", lambda: a.score(ids), n >= 1),
+        ("Keep best N…", lambda: a.keep_best(ids), n >= 2),
+        ("Prune", lambda: a.prune(ids), n >= 1),
+        ("Expand", lambda: a.expand(ids), n >= 1),
+        ("Link…", lambda: a.link(ids), n >= 2),
+        ("Delete", lambda: a.delete(ids), n >= 1),
     ]
-    for text, slot, ok, needs in entries:
+    for text, slot, ok in entries:
         act = menu.addAction(text)
         act.triggered.connect(slot)
-        act.setEnabled(has and ok and (a.available or not needs))
+        act.setEnabled(has and ok)
     menu.addSeparator()
     g = win.session.graph if has else None
     backed = n == 1 and g is not None and ids[0] in g and g.node(ids[0]).source is not None

@@ -85,6 +85,10 @@ class MainWindow(QMainWindow):
         self.reporter = ErrorReporter(self._dialog, self)
         self.session: WorkspaceSession | None = None
         self.executor: Any = None
+        #: Runs run-now and the loop of the open workspace (None without an engine).
+        self.run_control: Any = None
+        #: ``clock() -> epoch ms`` for the loop's scheduler (tests); None: the system clock.
+        self.loop_clock: Callable[[], int] | None = None
         self._executor_factory = executor_factory
         self._tasks: set[str] = set()
         self._task_titles: dict[str, str] = {}
@@ -188,11 +192,7 @@ class MainWindow(QMainWindow):
         self.session = session
         session.files_changed.connect(self._on_files_changed)
         session.graph_synced.connect(self._on_synced)
-        stack = session.undo.stack
-        stack.canUndoChanged.connect(lambda _b: self._update_undo())
-        stack.canRedoChanged.connect(lambda _b: self._update_undo())
-        stack.undoTextChanged.connect(lambda _t: self._update_undo())
-        stack.redoTextChanged.connect(lambda _t: self._update_undo())
+        session.undo.changed.connect(self._update_undo)
         self.executor = None
         if self._executor_factory is not None:
             try:
@@ -204,6 +204,13 @@ class MainWindow(QMainWindow):
             self.executor.finished.connect(self._on_task_finished)
         self.actions_.set_executor(self.executor)
         self.actions_.set_session(session, self.view)
+        self.run_control = None
+        if self.executor is not None:
+            from orchestrator_gui.ui.loop_control import RunControl
+
+            self.run_control = RunControl(session, self.executor, self.settings, self.reporter,
+                                          clock=self.loop_clock, parent=self)
+            self.run_control.looping_changed.connect(self._on_looping)
         self.schedules.set_run_now(self._run_schedule if self.executor is not None else None)
         camera = self.settings.camera(session.root)
         self.view.set_graph(session.graph, fit=camera is None)
@@ -219,6 +226,8 @@ class MainWindow(QMainWindow):
         self.settings.add_recent(session.root)
         self.update_dynamics()
         self._period.start()
+        if self.run_control is not None and self.run_control.remembered():
+            self.run_control.set_looping(True, remember=False)
         self._update_for_session()
         g = session.graph
         self.reporter.info(f"Opened {session.root} — {g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
@@ -238,6 +247,10 @@ class MainWindow(QMainWindow):
             return
         self._save_camera()
         self.actions_.cancel_all()
+        if self.run_control is not None:
+            self.run_control.close()
+            self.run_control.deleteLater()
+            self.run_control = None
         if self.executor is not None:
             with self.reporter.guard("Stopping running tasks"):
                 self.executor.shutdown(wait=True, cancel=True)
@@ -292,12 +305,12 @@ class MainWindow(QMainWindow):
                                   + (f" · {sel} selected" if sel else ""))
 
     def _update_undo(self) -> None:
-        stack = self.session.undo.stack if self.session is not None else None
+        history = self.session.undo if self.session is not None else None
         undo, redo = self.acts["undo"], self.acts["redo"]
-        undo.setEnabled(bool(stack and stack.canUndo()))
-        redo.setEnabled(bool(stack and stack.canRedo()))
-        undo.setText(f"&Undo {stack.undoText()}" if stack and stack.canUndo() else "&Undo")
-        redo.setText(f"&Redo {stack.redoText()}" if stack and stack.canRedo() else "&Redo")
+        undo.setEnabled(bool(history and history.can_undo))
+        redo.setEnabled(bool(history and history.can_redo))
+        undo.setText(f"&Undo {history.undo_text}" if history and history.can_undo else "&Undo")
+        redo.setText(f"&Redo {history.redo_text}" if history and history.can_redo else "&Redo")
 
     def refresh_recent_menu(self) -> None:
         """Rebuild File ▸ Open Recent from the settings."""
@@ -376,14 +389,10 @@ class MainWindow(QMainWindow):
         """Recompute activation (and the active/suppressed flags) and attention."""
         if self.session is None:
             return
-        try:
-            from orchestrator_gui.model.activation import update_activation
-            from orchestrator_gui.model.attention import update_attention
-        except ImportError:  # pragma: no cover - without the dynamics modules the view shows raw values
-            return
+        from orchestrator_gui.workspace.dynamics import refresh
+
         with self.reporter.guard("Updating activation"):
-            update_activation(self.session.graph)
-            update_attention(self.session.graph)
+            refresh(self.session.graph)
 
     def _on_threshold(self, value: int) -> None:
         threshold = value / 100.0
@@ -412,14 +421,31 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ background work
     def _run_schedule(self, schedule_id: str) -> None:
-        from orchestrator_gui.engine.tasks import schedule_task
+        handle = self.run_control.run_now(schedule_id)
+        self._task_titles[handle.task_id] = f"Run “{handle.task.title}”"
+        self.reporter.info(f"Started “{handle.task.title}” now")
 
-        doc = self.schedules.doc
-        s = doc.get(schedule_id)
-        task = schedule_task(s.id, s.name, s.mode, s.task_instructions)
-        self._task_titles[task.task_id] = f"Run “{s.name}”"
-        self.executor.submit(task)
-        self.reporter.info(f"Started “{s.name}” now")
+    def toggle_loop(self, on: bool) -> None:
+        """Tools ▸ Run the loop here: asks first (a Roo scheduler in VS Code would fire the same schedules)."""
+        from orchestrator_gui.ui.loop_control import TWO_SCHEDULERS_WARNING
+
+        control = self.run_control
+        if control is None:
+            self._on_looping(False)
+            self.reporter.info("Run the loop here: no workspace open, or its execution engine is unavailable")
+            return
+        if on and not control.looping and not self.prompter.confirm("Run the loop here", TWO_SCHEDULERS_WARNING,
+                                                                     ok="Run the loop"):
+            self._on_looping(False)
+            return
+        control.set_looping(on)
+
+    def _on_looping(self, on: bool) -> None:
+        act = self.acts["run_loop"]
+        if act.isChecked() != on:
+            act.blockSignals(True)
+            act.setChecked(on)
+            act.blockSignals(False)
 
     def _on_task_started(self, task_id: str, kind: str, info: dict) -> None:
         if kind != "transform":

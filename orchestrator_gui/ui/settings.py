@@ -123,21 +123,22 @@ class AppSettings:
         self.q.setValue("view/threshold", float(value))
 
     @staticmethod
-    def _ws_key(workspace: str | os.PathLike[str]) -> str:
+    def workspace_key(workspace: str | os.PathLike[str]) -> str:
+        """A short stable key of a workspace folder for per-workspace settings."""
         # Paths may contain characters QSettings treats specially ('/', '\\'); hash them.
         return hashlib.sha1(str(Path(workspace).resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def camera(self, workspace: str | os.PathLike[str]) -> dict | None:
         """Saved camera state of ``workspace`` (see ``GraphScene.camera_state``)."""
-        data = self._get_json(f"camera/{self._ws_key(workspace)}", None)
+        data = self._get_json(f"camera/{self.workspace_key(workspace)}", None)
         return data if isinstance(data, dict) else None
 
     def set_camera(self, workspace: str | os.PathLike[str], state: dict | None) -> None:
         if state:
             try:
-                self._set_json(f"camera/{self._ws_key(workspace)}", state)
+                self._set_json(f"camera/{self.workspace_key(workspace)}", state)
             except (TypeError, ValueError):  # a camera state with numpy values: store what JSON can
-                self._set_json(f"camera/{self._ws_key(workspace)}", json.loads(json.dumps(state, default=float)))
+                self._set_json(f"camera/{self.workspace_key(workspace)}", json.loads(json.dumps(state, default=float)))
 
     # ------------------------------------------------------------------ window
     def save_window(self, window: QMainWindow) -> None:

@@ -230,7 +230,7 @@ def test_goals_show_progress_confidence_and_the_questions_generate_asked(built, 
 def test_undo_position_from_journal_entries():
     from types import SimpleNamespace
 
-    from orchestrator_gui.cli.cmd_dynamics import undo_position
+    from orchestrator_gui.workspace.history import undo_position
 
     def e(tx_id, operation="edit", of=None, kind="tx", valid=True):
         return SimpleNamespace(tx_id=tx_id, operation=operation, params={} if of is None else {"of": of}, kind=kind,

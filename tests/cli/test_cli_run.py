@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator_gui.cli.main import main
-from orchestrator_gui.engine.graph_sync import run_node_id, schedule_node_id, todo_node_id
+from orchestrator_gui.model.identity import run_node_id, schedule_node_id, todo_node_id
 from orchestrator_gui.engine.scheduler import started_updates
 from orchestrator_gui.formats.nextrun import parse_js_iso
 from orchestrator_gui.formats.schedules import load_schedules

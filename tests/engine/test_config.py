@@ -12,7 +12,7 @@ from orchestrator_gui.cli.main import main
 from orchestrator_gui.engine.config import EngineConfig, config_problems, load_config, read_config
 from orchestrator_gui.engine.config_toml import key_lines, set_table_value
 from orchestrator_gui.engine.tasks import Task
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 
 FULL = """\
 # our settings

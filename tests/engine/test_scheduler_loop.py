@@ -18,7 +18,7 @@ from orchestrator_gui.engine.scheduler_loop import SCHEDULER_LOG, Scheduler
 from orchestrator_gui.engine.scheduler_settings import EngineSettings, SchedulerSettings, load_settings
 from orchestrator_gui.engine.writeback import WriteResult
 from orchestrator_gui.formats.nextrun import parse_js_iso
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timing import load_timing
 

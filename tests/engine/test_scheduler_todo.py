@@ -9,7 +9,7 @@ import pytest
 from orchestrator_gui.engine import todo_runs
 from orchestrator_gui.engine.tasks import RunResult
 from orchestrator_gui.engine.todo_runs import check_off, finish, prepare_todo_run, todo_instructions
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.todo import load_todo
 
 TODO = "# T\n\n- [ ] same title\n- [ ] Build it\n    first detail\n\n    second detail\n  - [ ] nested\n- [ ] same title\n"

@@ -26,7 +26,7 @@ from orchestrator_gui.engine.thinkers import (
     make_thinker,
     thinker_names,
 )
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import ThoughtGraph
 from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model import transforms as tf

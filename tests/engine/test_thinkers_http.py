@@ -27,7 +27,7 @@ from orchestrator_gui.engine.thinkers import (
 )
 from orchestrator_gui.engine.thinkers.http import retry_after_seconds
 from orchestrator_gui.engine.thinkers.prompts import parse_lines, parse_scores, parse_text
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import ThoughtGraph
 from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model import transforms as tf

@@ -1,4 +1,4 @@
-"""Reading persistent-memory.md logs: round trip, entry detection, problems (FORMATS.md §3, §6 13-15)."""
+"""Reading persistent-memory.md logs: round trip, entry detection, problems (docs/formats.md §3, §6 13-15)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from orchestrator_gui.formats.memory import (
     load_memory,
     parse_timestamp,
 )
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 
 MEMORY_FIXTURES = fixture_files("memory")
 ORIGIN_LOGS = [p for p in MEMORY_FIXTURES if "persistent-memory" in p.name]

@@ -1,4 +1,4 @@
-"""Editing persistent-memory.md logs: append, replace, delete, conflicts (FORMATS.md §3.4)."""
+"""Editing persistent-memory.md logs: append, replace, delete, conflicts (docs/formats.md §3.4)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from shared_fixtures import fixture, fixture_files
 
 from orchestrator_gui.formats.memory import MemoryDocument, load_memory
-from orchestrator_gui.formats.problems import ConflictError, FormatError
+from orchestrator_gui.problems import ConflictError, FormatError
 
 NOW = datetime(2025, 11, 2, 9, 8, 7, 654321, tzinfo=timezone.utc)
 HEAD = "## [2025-11-02T09:08:07.654Z] [code] - [task_1]"

@@ -1,4 +1,4 @@
-"""Next-run computation against hand-worked cases of roo-scheduler's algorithm (FORMATS.md §1.4)."""
+"""Next-run computation against hand-worked cases of roo-scheduler's algorithm (docs/formats.md §1.4)."""
 
 from __future__ import annotations
 

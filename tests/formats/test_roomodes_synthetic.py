@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.roomodes import ModesDocument, load_modes
 
 BASE = """customModes:

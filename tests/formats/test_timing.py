@@ -1,4 +1,4 @@
-"""Reader tests for task_timing.tsv / .csv (FORMATS.md §4.2-4.3, §6 cases 16-19, §7)."""
+"""Reader tests for task_timing.tsv / .csv (docs/formats.md §4.2-4.3, §6 cases 16-19, §7)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from shared_fixtures import LOCAL_DATA, fixture_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.timing import TimingRow, load_timing, parse_timing
 
 LOCAL_TIMING = LOCAL_DATA / "timing"
@@ -40,7 +40,7 @@ TSV_FIXTURES = [p for p in FIXTURES if p.suffix == ".tsv"]
 
 
 def test_fixture_folder_is_there():
-    # 13 committed versions of the .tsv plus the .csv sibling (FORMATS.md §4.2).
+    # 13 committed versions of the .tsv plus the .csv sibling (docs/formats.md §4.2).
     assert len(TSV_FIXTURES) >= 4
     if fixture_files("timing"):
         assert len(TSV_FIXTURES) == 13 and len(FIXTURES) == 14

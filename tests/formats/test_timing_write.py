@@ -1,4 +1,4 @@
-"""Writer tests for task_timing.tsv: append-only, lock-protected (FORMATS.md §4.4, §6 case 19, §7)."""
+"""Writer tests for task_timing.tsv: append-only, lock-protected (docs/formats.md §4.4, §6 case 19, §7)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from shared_fixtures import LOCAL_DATA, REPO_ROOT, fixture_files
 from pydantic import ValidationError
 
-from orchestrator_gui.formats.problems import FormatError, ReadOnlyError
+from orchestrator_gui.problems import FormatError, ReadOnlyError
 from orchestrator_gui.formats.timing import (
     HEADER,
     NewTimingRow,

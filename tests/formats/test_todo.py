@@ -1,4 +1,4 @@
-"""TODO.md reader/editor on the real fixtures (FORMATS.md §2, §6 cases 9-12, §7)."""
+"""TODO.md reader/editor on the real fixtures (docs/formats.md §2, §6 cases 9-12, §7)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shared_fixtures import LOCAL_DATA, fixture_files
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.todo import TodoDocument, load_todo
 
 LOCAL = sorted((LOCAL_DATA / "todo").glob("*.md"))

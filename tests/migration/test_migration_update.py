@@ -10,7 +10,7 @@ import pytest
 from ws_helpers import demo_copy, origin_workspace, tree_hashes
 
 from orchestrator_gui.formats.memory import load_memory
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.timing import NewTimingRow, append_row
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.migration import build_graph, update_graph
@@ -241,7 +241,7 @@ def test_new_nodes_do_not_overlap_existing_ones(tmp_path):
 
 
 def test_memory_entry_keeps_its_id_when_converted_between_forms(tmp_path):
-    # FORMATS.md §3.2: optimisation passes convert entries between the one-line and heading forms;
+    # docs/formats.md §3.2: optimisation passes convert entries between the one-line and heading forms;
     # identity is (ts, mode, id), never the form or the text.
     ws = demo_copy(tmp_path)
     g = build_graph(ws)

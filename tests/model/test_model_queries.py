@@ -163,7 +163,7 @@ def test_overlay_handles_removing_and_restoring_bulk_built_edges():
     g.apply(ops.unlink(g, "b", "d"))
     assert q.neighbourhood(g, "b", 1) == ["b", "a"]
     g.undo()
-    assert g._adj.overlay_size() == 0  # the removal was cancelled, not listed twice
+    assert g.adjacency().overlay_size() == 0  # the removal was cancelled, not listed twice
     g.apply(ops.delete(g, "d"))
     assert q.neighbourhood(g, "e", 1) == ["e"]
     g.undo()

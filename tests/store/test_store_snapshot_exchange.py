@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from orchestrator_gui.formats.problems import FormatError
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.nodes import NodeFlag

@@ -1,7 +1,7 @@
 """GUI tests run against a real X server so OpenGL draws pixels.
 
 ``QT_QPA_PLATFORM=offscreen`` gives the vispy canvas no GL context (see
-shared/RENDERING-NOTES.md), so when ``DISPLAY`` is unset this starts one
+docs/rendering.md §2.1), so when ``DISPLAY`` is unset this starts one
 private Xvfb for the whole session (``-displayfd`` lets the server pick a
 free display number and tells us once it accepts connections, so nothing
 sleeps).  Without Xvfb installed and no display, every test here is skipped

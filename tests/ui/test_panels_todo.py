@@ -102,9 +102,9 @@ def test_add_edit_indent_outdent_delete_match_the_document_api(window, qtbot):
     assert "TW-050 Renamed in place" not in panel.visible_items()
 
     # every step is on the one undo stack: undo them all and the file is back
-    stack = window.session.undo.stack
-    while stack.canUndo():
-        stack.undo()
+    history = window.session.undo
+    while history.can_undo:
+        assert history.undo() is not None
     assert b"TW-050" not in path.read_bytes()
 
 

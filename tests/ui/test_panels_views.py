@@ -136,7 +136,7 @@ def test_outside_schedule_change_reloads_the_list(window, qtbot):
 
 def test_small_helpers_say_things_plainly(qapp):
     from orchestrator_gui.app import parse_size
-    from orchestrator_gui.formats.problems import ConflictError, FormatError
+    from orchestrator_gui.problems import ConflictError, FormatError
     from orchestrator_gui.ui.errors import describe
     from orchestrator_gui.ui.theme import displayable, plain
 

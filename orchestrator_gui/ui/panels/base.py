@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from orchestrator_gui.formats.fileio import read_bytes
-from orchestrator_gui.formats.problems import ConflictError, FormatError
+from orchestrator_gui.problems import ConflictError, FormatError
 from orchestrator_gui.ui.errors import ErrorReporter
 from orchestrator_gui.ui.prompts import Prompter
 from orchestrator_gui.ui.settings import AppSettings

@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from orchestrator_gui.cli.cmd_schedules import local_zone
 from orchestrator_gui.formats.nextrun import expiration_ms, from_ms, next_execution_ms, to_ms
 from orchestrator_gui.formats.schedules import ScheduleDocument, empty_schedules
+from orchestrator_gui.formats.timezones import local_zone
 from orchestrator_gui.formats.workspace import SCHEDULES
-from orchestrator_gui.migration.extract import node_id
+from orchestrator_gui.model.identity import schedule_node_id
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
 from orchestrator_gui.ui.panels.schedule_form import ScheduleForm, describe_delta
 from orchestrator_gui.ui.theme import displayable
@@ -450,4 +450,4 @@ class SchedulesPanel(Panel):
     # ------------------------------------------------------------------ helpers for tests
     def node_of(self, schedule_id: str) -> str:
         """Node id of a schedule (as the migration names it)."""
-        return node_id(FILE, f"schedule/{schedule_id}")
+        return schedule_node_id(schedule_id)

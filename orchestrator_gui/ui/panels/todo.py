@@ -6,9 +6,10 @@ under their item. Open/done items have checkboxes; other first boxes
 through :class:`~orchestrator_gui.formats.todo.TodoDocument` (a toggle
 changes exactly one byte), saved through the undo stack.
 
-Items are identified by their title and its occurrence number, not by line,
-so the selection and the folding survive edits that shift lines (ours or an
-agent's).
+Items are identified by the same key the graph uses for their nodes
+(:func:`orchestrator_gui.model.identity.todo_keys`: a hash of the text and its
+occurrence number, not the line), so the selection and the folding survive
+edits that shift lines (ours or an agent's), and a row finds its node by key.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ from PySide6.QtWidgets import (
 
 from orchestrator_gui.formats.todo import TodoDocument
 from orchestrator_gui.formats.workspace import TODO
+from orchestrator_gui.model.identity import todo_keys
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
 from orchestrator_gui.ui.theme import displayable, plain
 
 FILE = TODO.as_posix()
 ROLE = Qt.ItemDataRole.UserRole
-#: (kind, text, occurrence) of a tree row; kind is "heading", "item" or "detail".
-Key = tuple[str, str, int]
+#: (kind, text, identity key) of a tree row; kind is "heading", "item" or "detail".
+Key = tuple[str, str, str]
 
 
 def rkey(row: QTreeWidgetItem | None) -> Key | None:
@@ -52,15 +54,10 @@ def rkey(row: QTreeWidgetItem | None) -> Key | None:
 
 
 def item_keys(doc: TodoDocument) -> dict[int, Key]:
-    """Line -> identity key of every item and heading of ``doc``."""
-    seen: dict[tuple[str, str], int] = {}
-    out: dict[int, Key] = {}
-    rows = [(h.line, "heading", h.text) for h in doc.headings] + [(i.line, "item", i.text) for i in doc.items]
-    for line, kind, text in sorted(rows):
-        n = seen.get((kind, text), 0)
-        seen[(kind, text)] = n + 1
-        out[line] = (kind, text, n)
-    return out
+    """Line -> (kind, text, identity key) of every item and heading of ``doc``."""
+    ids = todo_keys(doc.headings, doc.items)
+    rows = {h.line: ("heading", h.text) for h in doc.headings} | {i.line: ("item", i.text) for i in doc.items}
+    return {line: (*rows[line], key) for line, key in ids.items()}
 
 
 def line_of(doc: TodoDocument, key: Key) -> int | None:
@@ -223,7 +220,7 @@ class TodoPanel(Panel):
                         sub = QTreeWidgetItem([displayable(plain(detail)), "", ""])
                         sub.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                         sub.setForeground(0, self.palette().color(self.palette().ColorRole.PlaceholderText))
-                        sub.setData(0, ROLE, ("detail", obj.text, key[2] * 1000 + k))
+                        sub.setData(0, ROLE, ("detail", obj.text, f"{key[2]}/detail/{k}"))
                         sub.setToolTip(0, detail.strip())
                         row.addChild(sub)
                 row.setData(0, ROLE, key)
@@ -289,15 +286,6 @@ class TodoPanel(Panel):
         row = self.tree.currentItem()
         return rkey(row) if row is not None else None
 
-    def _current_line(self) -> int | None:
-        key = self.current_key()
-        if key is None or self.doc is None:
-            return None
-        if key[0] == "detail":
-            row = self.tree.currentItem().parent()
-            key = rkey(row)
-        return line_of(self.doc, key)
-
     def row_of_line(self, line: int) -> QTreeWidgetItem | None:
         """The tree row of the item or heading on ``line``."""
         if self.doc is None:
@@ -315,9 +303,11 @@ class TodoPanel(Panel):
 
     def _on_select(self) -> None:
         self._update_buttons()
-        line = self._current_line()
-        if line is not None and self.session is not None:
-            self.request_node(self.session.node_for(FILE, line=line))
+        key = self.current_key()
+        if key is not None and key[0] == "detail":
+            key = rkey(self.tree.currentItem().parent())
+        if key is not None and self.session is not None:
+            self.request_node(self.session.node_for(FILE, key=key[2]))
 
     def show_node(self, node) -> None:
         if node is None or node.source is None or node.source.file != FILE or node.source.line is None:

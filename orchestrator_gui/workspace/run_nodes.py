@@ -1,10 +1,10 @@
-"""Runs in the thought graph: a ``run`` node per run, linked to its schedule or TODO item, and live activation.
+"""Runs in the thought graph (an application concern, not execution): a ``run`` node per run, linked to its schedule or TODO item, and live activation.
 
 Identity
 --------
 A run node gets the id the workspace migration gives the same run when it
 reads ``task_timing.tsv`` (``task_timing.tsv::run/<task_id>``, see
-:mod:`orchestrator_gui.migration.extract`), so a later ``graph build``/sync
+:mod:`orchestrator_gui.model.identity`), so a later ``graph build``/sync
 updates our node instead of adding a twin. It is linked to its subject with a
 ``scheduled_by`` edge (the migration's relation for "this run was launched by
 that schedule / worked on that TODO item"), marked ``{"by": "engine"}`` so a
@@ -42,9 +42,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator_gui.migration.extract import SCHEDULES_FILE, TIMING_FILE, TODO_FILE, node_id, text_hash
 from orchestrator_gui.migration.place import ShellPlanner
 from orchestrator_gui.model.graph import ThoughtGraph
+from orchestrator_gui.model.identity import (  # noqa: F401 - re-exported: the ids of the nodes this module adds
+    TIMING_FILE,
+    run_node_id,
+    schedule_node_id,
+    subject_node_id,
+    todo_item_key,
+    todo_node_id,
+)
 from orchestrator_gui.model.nodes import Edge, EdgeType, Layer, Node, NodeFlag, NodeKind, NodeStatus, Source
 from orchestrator_gui.model.transactions import AddEdge, AddNode, Transaction, UpdateNode
 
@@ -54,62 +61,6 @@ ACTOR = "engine"
 DONE_ACTIVATION = 0.4
 _STATUS = {"completed": NodeStatus.DONE, "failed": NodeStatus.FAILED, "timeout": NodeStatus.FAILED,
            "cancelled": NodeStatus.CANCELLED}
-
-
-def run_node_id(task_id: str) -> str:
-    """Id of the run node of ``task_id`` (the migration's id for the same run)."""
-    return node_id(TIMING_FILE, f"run/{task_id}")
-
-
-def schedule_node_id(schedule_id: str) -> str:
-    """Id of the node of a Roo schedule."""
-    return node_id(SCHEDULES_FILE, f"schedule/{schedule_id}")
-
-
-def todo_node_id(item_key: str) -> str:
-    """Id of the node of a TODO item, from its key (see :func:`todo_item_key`)."""
-    return node_id(TODO_FILE, item_key)
-
-
-def todo_item_key(items: list[Any], line: int) -> str:
-    """The migration's stable key of the TODO item on ``line``: ``item/<hash of text>``, ``~n`` for repeats.
-
-    Parameters
-    ----------
-    items : list of TodoItem
-        ``TodoDocument.items`` in file order.
-    line : int
-        The item's line.
-    """
-    target = next((it for it in items if it.line == line), None)
-    if target is None:
-        raise KeyError(f"no TODO item on line {line}")
-    h = text_hash(target.text)
-    n = sum(1 for it in items if it.line < line and text_hash(it.text) == h)
-    return f"item/{h}" if n == 0 else f"item/{h}~{n}"
-
-
-def todo_item_keys(items: list[Any]) -> dict[int, str]:
-    """:func:`todo_item_key` of every item at once (line -> key), in one pass."""
-    seen: dict[str, int] = {}
-    out: dict[int, str] = {}
-    for it in sorted(items, key=lambda it: it.line):
-        h = text_hash(it.text)
-        n = seen.get(h, 0)
-        seen[h] = n + 1
-        out[it.line] = f"item/{h}" if n == 0 else f"item/{h}~{n}"
-    return out
-
-
-def subject_node_id(kind: str, subject_id: str | None) -> str | None:
-    """The graph node of a task's subject (schedule id, or TODO item key), or None."""
-    if not subject_id:
-        return None
-    if kind == "schedule":
-        return schedule_node_id(subject_id)
-    if kind == "todo":
-        return todo_node_id(subject_id)
-    return None
 
 
 def _seconds(value: Any) -> float:
@@ -136,20 +87,17 @@ class GraphSync:
     graph : ThoughtGraph or None
         The graph to update; ``None`` disables everything (no store in the workspace).
     apply : callable, optional
-        How to commit a transaction; by default ``graph.apply`` (pass
-        ``store.apply`` so it is journaled).
+        How to commit a transaction; by default ``graph.apply`` (see
+        :meth:`for_session` for the journaled, not-undoable way).
     workspace : path-like, optional
         Root used to make log paths workspace-relative.
-    close : callable, optional
-        Called by :meth:`close` (closes the store that :meth:`open_workspace` opened).
     """
 
     def __init__(self, graph: ThoughtGraph | None, *, apply: Callable[[Transaction], Any] | None = None,
-                 workspace: str | os.PathLike[str] | None = None, close: Callable[[], None] | None = None) -> None:
+                 workspace: str | os.PathLike[str] | None = None) -> None:
         self.graph = graph
         self._apply = apply or (graph.apply if graph is not None else None)
         self.workspace = Path(workspace) if workspace is not None else None
-        self._close = close
         self._lock = threading.RLock()
         #: Messages about graph updates that could not be made (the runs themselves are unaffected).
         self.problems: list[str] = []
@@ -202,25 +150,14 @@ class GraphSync:
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
-    def open_workspace(cls, workspace: str | os.PathLike[str]) -> GraphSync:
-        """Attach to the workspace's graph store if it has one; otherwise a disabled sync.
+    def for_session(cls, session: Any) -> GraphSync:
+        """Mirror runs into ``session``'s graph: journaled, never on the undo history.
 
-        Never raises: a store that cannot be opened (another writer, damage)
-        gives a disabled sync with the reason in :attr:`problems`.
+        ``session`` may be ``None`` or read-only: the sync is then disabled.
         """
-        from orchestrator_gui.store.schema import store_path
-        from orchestrator_gui.store.store import GraphStore
-
-        path = store_path(workspace)
-        if not path.is_file():
-            return cls(None, workspace=workspace)
-        try:
-            store = GraphStore.open_workspace(workspace)
-        except Exception as exc:  # noqa: BLE001 - any failure only disables the mirroring
-            sync = cls(None, workspace=workspace)
-            sync.problems.append(f"{path}: graph not updated: {exc}")
-            return sync
-        return cls(store.graph, apply=store.apply, workspace=workspace, close=store.close)
+        if session is None or session.readonly:
+            return cls(None, workspace=session.root if session is not None else None)
+        return cls(session.graph, apply=lambda tx: session.apply(tx, undoable=False), workspace=session.root)
 
     @property
     def enabled(self) -> bool:
@@ -228,14 +165,8 @@ class GraphSync:
         return self.graph is not None
 
     def close(self) -> None:
-        """Close the store opened by :meth:`open_workspace` (a final snapshot keeps the activation)."""
+        """Stop updating the graph (the session that owns it stays open)."""
         with self._lock:
-            if self._close is not None:
-                try:
-                    self._close()
-                except Exception as exc:  # noqa: BLE001
-                    self.problems.append(f"graph store not closed cleanly: {exc}")
-                self._close = None
             self.graph = None
 
     # -- helpers ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Problems and errors reported by the workspace file readers and editors.
+"""Problems and errors shared by every layer: file findings, ``FILE:LINE`` format errors, conflicts.
 
 Every reader reports validation findings as a list of :class:`Problem`
 records instead of fixing anything silently. Unrecoverable input (a file

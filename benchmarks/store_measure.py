@@ -2,7 +2,7 @@
 
 ``benchmarks/store_bench.py`` (and any other benchmark) calls
 :func:`measure_store`; the single-figure functions are usable on their own.
-Nothing here is imported by the application.
+It lives beside the benchmarks, outside the package: nothing here is imported by the application.
 """
 
 from __future__ import annotations

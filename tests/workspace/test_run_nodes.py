@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from orchestrator_gui.cli.main import main
-from orchestrator_gui.engine.graph_sync import (
+from orchestrator_gui.workspace.run_nodes import (
     ACTOR,
     GraphSync,
     run_node_id,
@@ -23,6 +23,7 @@ from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.migration import build_graph, update_graph
 from orchestrator_gui.model.nodes import EdgeType, NodeFlag, NodeKind, NodeStatus
 from orchestrator_gui.store import GraphStore
+from orchestrator_gui.workspace import NoGraphError, Session
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
 
@@ -122,12 +123,15 @@ def test_duplicate_titles_get_the_migrations_repeat_keys(tmp_path):
 def test_store_journals_runs_and_a_rebuild_does_not_duplicate_them(ws):
     assert main(["graph", "build", "-w", str(ws)]) == 0
     sid = schedule_id(ws)
-    sync = GraphSync.open_workspace(ws)
+    session = Session.open(ws, create=False, sync=False)
+    sync = GraphSync.for_session(session)
     assert sync.enabled
+    steps = len(session.history.undo_steps)
     sync.run_started(task_id="t-4", kind="schedule", subject_id=sid, title="Work through TODO.md", mode="code",
                      started_at=T0)
     sync.run_finished(result("t-4", "schedule", sid, "failed", exit_code=2))
-    sync.close()
+    assert len(session.history.undo_steps) == steps  # run records are journaled but never undo steps
+    session.close()
     # the timing rows the engine writes for the same run
     for res, end in (("started", None), ("failed - exit 2", T0 + timedelta(seconds=12))):
         append_row(ws / "task_timing.tsv", NewTimingRow(mode="code", task_id="t-4", start_time=T0, end_time=end,
@@ -146,7 +150,9 @@ def test_store_journals_runs_and_a_rebuild_does_not_duplicate_them(ws):
 
 
 def test_no_store_means_a_disabled_sync_that_does_nothing(ws):
-    sync = GraphSync.open_workspace(ws)
+    with pytest.raises(NoGraphError):
+        Session.open(ws, create=False)
+    sync = GraphSync.for_session(None)
     assert not sync.enabled
     assert sync.run_started(task_id="t-5", kind="schedule", subject_id="x", title="", mode="code") is None
     sync.run_finished(result("t-5", "schedule", "x", "completed"))

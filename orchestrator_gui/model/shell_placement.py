@@ -1,0 +1,272 @@
+"""Spiral placement on a layer's shell with a spatial hash: the one placer for batches of new nodes.
+
+Both :func:`orchestrator_gui.model.layout.compute_layout` (``relayout``) and
+the workspace builds (:mod:`orchestrator_gui.migration.build`, which reaches
+this through :mod:`orchestrator_gui.migration.place`) put nodes on a shell the
+same way: try a desired direction, else walk an open-ended sunflower spiral
+around it (:func:`~orchestrator_gui.model.coords.spiral_points`) until a spot
+is at least the shell's minimum separation from every node already there.
+This module holds the pieces they share:
+
+* :func:`min_separation`, the separation rule for a shell of ``count`` nodes;
+* :class:`SphereHash`, occupied directions bucketed in a 3-D grid, so "is
+  anything within ``sep``?" looks at a few neighbours only;
+* :func:`spiral_search`, the batched walk along the spiral;
+* :class:`ShellPlanner`, which plans positions for new nodes of a graph one
+  after another without moving any existing node.
+
+Why not :class:`orchestrator_gui.model.layout.Placer`
+-----------------------------------------------------
+``Placer`` (interactive adds) needs a new node's parent to be in the graph
+already and compares every candidate with every nearby node, but a rebuild
+adds a new TODO heading and its new items in one transaction, and thousands of
+nodes at once.  :class:`ShellPlanner` follows the same rules and keeps every
+placement cheap:
+
+* every node sits on its layer's shell, at least ``sep`` radians from every
+  other node of that shell (``sep`` from :func:`min_separation` for the final
+  number of nodes on the shell);
+* a child takes the next slot of its parent's sunflower spiral, so siblings
+  spread around the parent and a new sibling never needs the old ones to move;
+* a node without a parent goes next to the first already-placed node it links
+  to (a memory entry near its mode, a run near its TODO item), else to the
+  next direction of the model's low-discrepancy sequence;
+* a taken slot is skipped by walking further along the spiral, in batches.
+
+Results depend only on the graph and on the order of :meth:`ShellPlanner.place`
+calls, never on randomness.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from orchestrator_gui.model.coords import check_spherical, sequence_direction, spiral_points, to_spherical
+from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, LAYER_INDEX, SHELL_RADII, EdgeType, Layer
+
+if TYPE_CHECKING:
+    from orchestrator_gui.model.graph import ThoughtGraph
+
+#: Largest minimum separation between nodes of one shell (radians); dense shells use less.
+MAX_SEPARATION = 0.06
+#: Fraction of the mean lattice spacing used as minimum separation on dense shells.
+DENSITY_FACTOR = 0.5
+#: Spiral slots generated (and checked) per batch by :func:`spiral_search`.
+BATCH = 64
+#: Most batches :class:`ShellPlanner` walks before accepting a close spot.
+MAX_BATCHES = 64
+_PARENT = EDGE_TYPE_INDEX[EdgeType.PARENT.value]
+
+Point = Sequence[float]
+
+
+def min_separation(count: int) -> float:
+    """Minimum angular distance between nodes on a shell holding ``count`` nodes.
+
+    Parameters
+    ----------
+    count : int
+        Number of nodes the shell will hold (values below 1 count as 1).
+
+    Returns
+    -------
+    float
+        :data:`MAX_SEPARATION` on sparse shells, else :data:`DENSITY_FACTOR`
+        times the mean spacing of ``count`` points spread over the sphere.
+    """
+    return min(MAX_SEPARATION, DENSITY_FACTOR * math.sqrt(4.0 * math.pi / max(count, 1)))
+
+
+class SphereHash:
+    """Occupied unit directions bucketed in a 3-D grid of cell size ``sep``.
+
+    Parameters
+    ----------
+    sep : float
+        Minimum angular separation (radians) that :meth:`free` enforces.
+
+    Notes
+    -----
+    Two directions less than ``sep`` apart are less than ``sep`` apart as a
+    chord too, so only the 27 cells around a point can hold a neighbour: each
+    check costs a few dot products whatever the number of nodes.
+    """
+
+    def __init__(self, sep: float) -> None:
+        self.sep = sep
+        self.cos_sep = math.cos(sep)
+        self.scale = 1.0 / max(sep, 1e-6)  # guards a zero separation; real shells never get near it
+        self.cells: dict[tuple[int, int, int], list[Point]] = defaultdict(list)
+
+    def _cell(self, p: Point) -> tuple[int, int, int]:
+        s = self.scale
+        return (math.floor(p[0] * s), math.floor(p[1] * s), math.floor(p[2] * s))
+
+    def free(self, p: Point) -> bool:
+        """Whether no stored direction is within ``sep`` of the unit vector ``p``."""
+        cx, cy, cz = self._cell(p)
+        cells, limit = self.cells, self.cos_sep
+        x, y, z = p
+        for i in (cx - 1, cx, cx + 1):
+            for j in (cy - 1, cy, cy + 1):
+                for k in (cz - 1, cz, cz + 1):
+                    for q in cells.get((i, j, k), ()):
+                        if x * q[0] + y * q[1] + z * q[2] > limit:
+                            return False
+        return True
+
+    def add(self, p: Point) -> None:
+        """Mark the unit vector ``p`` as occupied."""
+        self.cells[self._cell(p)].append(p)
+
+
+def spiral_search(h: SphereHash, center: np.ndarray, start: int, spacing: float, batches: int, *,
+                  normalize: bool = False) -> tuple[np.ndarray, int] | None:
+    """The first free slot of the sunflower spiral around ``center``, from slot ``start`` on.
+
+    Parameters
+    ----------
+    h : SphereHash
+        Occupied directions of the shell; it is only read.
+    center : ndarray, shape (3,)
+        Unit direction the spiral turns around.
+    start : int
+        First slot to try (slots before it are taken or handed out already).
+    spacing : float
+        Spiral spacing (radians), see :func:`~orchestrator_gui.model.coords.spiral_points`.
+    batches : int
+        Try at most ``batches * BATCH`` slots, generated ``BATCH`` at a time.
+    normalize : bool
+        Rescale each slot to unit length before checking it, so rounding
+        never lets stored points drift off the unit sphere.
+
+    Returns
+    -------
+    (ndarray, int) or None
+        The free direction and its slot index, or ``None`` when every slot
+        tried is taken (the next untried slot is ``start + batches * BATCH``).
+    """
+    for b in range(batches):
+        base = start + b * BATCH
+        pts = spiral_points(center, base, BATCH, spacing)
+        if normalize:
+            pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+        for k, p in enumerate(pts.tolist()):
+            if h.free(p):
+                return pts[k], base + k
+    return None
+
+
+class ShellPlanner:
+    """Plans ``(theta, phi, r)`` for new nodes of ``graph``, one after another.
+
+    Parameters
+    ----------
+    graph : ThoughtGraph
+        The graph the nodes will be added to; it is only read.
+    adding : mapping of Layer to int, optional
+        How many nodes will be added to each layer, so the separation suits
+        the final density of the shell.
+
+    Notes
+    -----
+    Positions handed out earlier by the same planner count as occupied, so
+    the nodes of one transaction never collide; existing nodes never move.
+    """
+
+    def __init__(self, graph: ThoughtGraph, adding: Mapping[Layer, int] | None = None) -> None:
+        self.graph = graph
+        adding = adding or {}
+        n = len(graph)
+        dirs = graph.positions / graph.spherical[:, 2:3] if n else np.zeros((0, 3))
+        self._hash: dict[Layer, SphereHash] = {}
+        self._count: dict[Layer, int] = {}
+        for layer in Layer:
+            existing = dirs[graph.layer_index == LAYER_INDEX[layer.value]]
+            h = SphereHash(min_separation(len(existing) + adding.get(layer, 0)))
+            for p in map(tuple, existing.tolist()):
+                h.add(p)
+            self._hash[layer] = h
+            self._count[layer] = len(existing)
+        self._direction: dict[str, np.ndarray] = {}
+        ea = graph.edge_arrays()
+        self._children_by_row = np.bincount(ea.src[ea.type == _PARENT], minlength=n) if n else np.zeros(0, int)
+        self._slots: dict[str, int] = defaultdict(int)  # spiral slots handed out around a node
+
+    def direction(self, node_id: str) -> np.ndarray | None:
+        """Unit direction of an existing or already planned node; ``None`` if unknown."""
+        d = self._direction.get(node_id)
+        if d is None and node_id in self.graph:
+            row = self.graph.row_of(node_id)
+            d = self.graph.positions[row] / self.graph.spherical[row, 2]
+        return d
+
+    def _start(self, anchor_id: str, as_parent: bool) -> int:
+        start = self._slots[anchor_id]
+        if as_parent and start == 0 and anchor_id in self.graph:
+            # Continue after the children the parent already has, like the model's Placer.
+            start = int(self._children_by_row[self.graph.row_of(anchor_id)])
+        return start
+
+    def place(self, node_id: str, layer: Layer, *, parent: str | None = None,
+              near: Iterable[str] = ()) -> tuple[float, float, float]:
+        """Choose and remember the position of the new node ``node_id``.
+
+        Parameters
+        ----------
+        node_id : str
+        layer : Layer
+            Its shell.
+        parent : str, optional
+            Its parent (existing or planned before it); it goes on the parent's spiral.
+        near : iterable of str
+            Nodes it links to, in order of preference, used when there is no parent.
+
+        Returns
+        -------
+        tuple of float
+            ``(theta, phi, r)``, validated, with ``r`` the layer's shell radius.
+        """
+        layer = Layer(layer)
+        h = self._hash[layer]
+        anchor_id = parent if parent is not None and self.direction(parent) is not None else None
+        if anchor_id is None:
+            anchor_id = next((i for i in near if self.direction(i) is not None), None)
+        if anchor_id is not None:
+            anchor = self.direction(anchor_id)
+            start = self._start(anchor_id, as_parent=anchor_id == parent)
+            first: np.ndarray | None = None
+        else:
+            anchor = sequence_direction(self._count[layer])
+            start, first = 0, anchor
+        point, slot = self._walk(h, anchor, start, first)
+        if anchor_id is not None:
+            self._slots[anchor_id] = slot + 1
+        h.add(tuple(point.tolist()))
+        self._count[layer] += 1
+        self._direction[node_id] = point
+        t, p, _ = to_spherical(point)
+        out = (float(t), float(p), SHELL_RADII[layer])
+        check_spherical(*out)  # the caller copies it into a Node without re-validation
+        return out
+
+    @staticmethod
+    def _walk(h: SphereHash, anchor: np.ndarray, start: int, first: np.ndarray | None) -> tuple[np.ndarray, int]:
+        """The first free spot (``first``, then spiral slots from ``start``) and its slot index."""
+        if first is not None and h.free(tuple(first.tolist())):
+            return first, start - 1
+        # acos(cos(sep)), not h.sep: the spacing builds have always used; the two differ in
+        # the last bits, and positions of built graphs must not change between versions.
+        sep = math.acos(h.cos_sep)
+        found = spiral_search(h, anchor, start, sep, MAX_BATCHES, normalize=True)
+        if found is not None:
+            return found
+        # The shell is crowded around the anchor: accept the first slot rather than search forever.
+        pts = spiral_points(anchor, start, BATCH, sep)  # a whole batch: the same rounding as the search
+        pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+        return pts[0], start

@@ -1,0 +1,146 @@
+"""Runs as one use case: run a schedule now, the scheduler loop, and the run nodes in the graph.
+
+``orchestrator-gui run`` and the desktop app's *Tools ▸ Run the loop here*
+both drive a :class:`Runs`: the same :class:`~orchestrator_gui.engine.scheduler_loop.Scheduler`
+decides and fires, the same :class:`~orchestrator_gui.workspace.run_nodes.GraphSync`
+mirrors each run into the session's graph. The only difference is who calls
+:meth:`Runs.turn`: the CLI's loop (waiting on the scheduler's wake event) or
+the app's timer.
+
+Threads: every method runs on the thread that owns the session (the CLI's
+main thread, the app's GUI thread). Engine events arrive in worker threads;
+the run-node sync only queues them, and :meth:`Runs.process` applies them.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from collections.abc import Callable
+from datetime import timezone, tzinfo
+from typing import Any
+
+from orchestrator_gui.engine.scheduler_loop import Scheduler
+from orchestrator_gui.engine.scheduler_settings import EngineSettings, load_settings
+from orchestrator_gui.engine.tasks import schedule_task
+from orchestrator_gui.formats.schedules import load_schedules
+from orchestrator_gui.workspace.run_nodes import GraphSync
+
+
+class Runs:
+    """Run-now, the scheduler loop and the run-node sync of one workspace on one engine.
+
+    Parameters
+    ----------
+    root : path-like
+        The workspace.
+    engine : Engine
+        Runs the tasks.
+    session : Session, optional
+        Whose graph gets the run nodes (through ``session.apply(…, undoable=False)``:
+        journaled, never on the undo history). ``None``: no graph is updated.
+    settings : EngineSettings, optional
+        Default: read from the workspace's config when the loop starts.
+    tz : tzinfo
+        Zone of schedule dates and hours.
+    clock : callable, optional
+        ``clock() -> epoch ms`` for the scheduler (tests, ``run --now``).
+    log : callable, optional
+        ``log(line)``: what the scheduler did.
+    """
+
+    def __init__(self, root: Any, engine: Any, *, session: Any = None, settings: EngineSettings | None = None,
+                 tz: tzinfo = timezone.utc, clock: Callable[[], int] | None = None,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.root = root
+        self.engine = engine
+        self.session = session
+        self.settings = settings
+        self.tz = tz
+        self.clock = clock
+        self.log = log
+        self.nodes = GraphSync.for_session(session)
+        self.nodes.workspace = Path(root)
+        self._detach = self.nodes.attach(engine)
+        self.scheduler: Scheduler | None = None
+
+    # -- the loop ------------------------------------------------------------------------------
+    @property
+    def looping(self) -> bool:
+        """True while the scheduler loop is on."""
+        return self.scheduler is not None
+
+    def start_loop(self) -> Scheduler:
+        """Switch the scheduler loop on (idempotent); call :meth:`turn` to let it act."""
+        if self.scheduler is None:
+            self.settings = self.settings or load_settings(self.root)
+            self.scheduler = Scheduler(self.root, self.engine, settings=self.settings, tz=self.tz, clock=self.clock,
+                                       log=self.log, on_due=lambda sid: self.nodes.subject_due("schedule", sid))
+        return self.scheduler
+
+    def stop_loop(self) -> None:
+        """Switch the loop off: nothing more is fired; runs already started go on."""
+        if self.scheduler is not None:
+            self.scheduler.close()
+            self.scheduler = None
+
+    @property
+    def tick_s(self) -> float:
+        """Seconds between two turns of the loop."""
+        settings = self.settings or load_settings(self.root)
+        return float(settings.scheduler.tick_s)
+
+    def turn(self) -> None:
+        """One pass of the loop: fire what is due, start catch-up runs, mirror run events into the graph.
+
+        A bug in one pass is recorded in the scheduler's problems and the loop
+        goes on (a long-running loop must not die of one bad schedule).
+        """
+        if self.scheduler is not None:
+            self.scheduler.turn()
+        self.process()
+
+    def run_once(self, *, timeout: float | None = None) -> None:
+        """Fire what is due now and wait until those runs (and catch-up runs) are done."""
+        self.start_loop().run_once(idle=self.process, timeout=timeout)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Turn every ``tick_s`` (sooner when a run ends) until ``stop`` is set."""
+        self.start_loop().run_forever(stop, idle=self.process)
+
+    # -- single runs -----------------------------------------------------------------------------
+    def run_now(self, schedule_id: str) -> Any:
+        """Start schedule ``schedule_id``'s task now (outside its timing); returns the task handle.
+
+        Raises
+        ------
+        KeyError
+            No schedule has that id.
+        FormatError
+            ``.roo/schedules.json`` cannot be read.
+        """
+        doc = load_schedules(self.root / ".roo" / "schedules.json")
+        s = doc.get(schedule_id)
+        self.nodes.subject_due("schedule", s.id)
+        return self.engine.submit(schedule_task(s.id, s.name, s.mode, s.task_instructions))
+
+    def process(self) -> int:
+        """Apply queued run events to the graph (call on the session's thread); returns how many."""
+        return self.nodes.process()
+
+    @property
+    def problems(self) -> list[str]:
+        """What the scheduler and the run-node sync could not do, each once, in order."""
+        sched = self.scheduler.problems if self.scheduler is not None else []
+        return list(dict.fromkeys(sched + self.nodes.problems))
+
+    def close(self) -> None:
+        """Stop the loop and stop listening to the engine (the session stays open)."""
+        self.stop_loop()
+        self.process()
+        if self._detach is not None:
+            self._detach()
+            self._detach = None
+
+
+__all__ = ["Runs"]

@@ -297,7 +297,8 @@ def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[s
                               tx_id=tx_id)
 
 
-def build_graph(workspace: Workspace | str | os.PathLike[str], *, now: float | None = None) -> ThoughtGraph:
+def build_graph(workspace: Workspace | str | os.PathLike[str], *, now: float | None = None,
+                items: dict[str, list[Item]] | None = None) -> ThoughtGraph:
     """A fresh graph of the workspace: all items, derived edges and a deterministic layout.
 
     The graph's undo stack is empty (a fresh build is not an undoable change).
@@ -307,6 +308,8 @@ def build_graph(workspace: Workspace | str | os.PathLike[str], *, now: float | N
     workspace : Workspace or path-like
     now : float, optional
         Fallback item time (see :func:`plan_workspace`).
+    items : dict, optional
+        The workspace items already read (see :func:`plan_workspace`).
 
     Raises
     ------
@@ -314,6 +317,6 @@ def build_graph(workspace: Workspace | str | os.PathLike[str], *, now: float | N
         When a workspace file exists but cannot be read or parsed.
     """
     graph = ThoughtGraph()
-    edits, _ = _diff(graph, plan_workspace(workspace, now=now), actor=ACTOR)
+    edits, _ = _diff(graph, plan_workspace(workspace, now=now, items=items), actor=ACTOR)
     graph.apply(Transaction.create("build_graph", edits, actor=ACTOR, now=now or 0.0, tx_id="build"), record=False)
     return graph

@@ -127,9 +127,9 @@ class Session:
         from orchestrator_gui.store import GraphStore, store_path
 
         root = Path(root)
-        Workspace.at(root)  # a folder that is missing or not a folder fails here, before a store is made in it
+        ws = Workspace.at(root)  # a folder that is missing or not a folder fails here, before a store is made in it
         if in_memory:
-            return cls(root, build_graph(Workspace.at(root)))
+            return cls._built(root, ws)
         path = store_path(root)
         if not create and not path.is_file():
             raise NoGraphError(f"no thought graph in {Path(root).resolve()} yet: "
@@ -139,7 +139,7 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - an unusable store must not stop the files from opening
             if not create:
                 raise
-            return cls(root, build_graph(Workspace.at(root)), store_problem=f"{type(exc).__name__}: {exc}")
+            return cls._built(root, ws, store_problem=f"{type(exc).__name__}: {exc}")
         problems = [p.format() for p in store.problems]
         empty = store.graph.number_of_nodes() == 0 and store.last_seq == 0
         if empty and not create:
@@ -147,9 +147,12 @@ class Session:
             raise NoGraphError(f"the thought graph in {path} is empty: run 'orchestrator-gui graph build' first")
         if empty and build and not readonly:
             # First open: a fresh deterministic build, recorded as the store's base state.
-            store.replace_graph(build_graph(Workspace.at(root)), operation="build_graph",
+            items = read_workspace(ws)
+            store.replace_graph(build_graph(ws, items=items), operation="build_graph",
                                 description="Build from the workspace files", actor="migration")
-            return cls(root, store.graph, store=store, problems=problems)
+            session = cls(root, store.graph, store=store, problems=problems)
+            session._items = items
+            return session
         session = cls(root, store.graph, store=store, problems=problems)
         if sync and not readonly:
             try:
@@ -157,6 +160,14 @@ class Session:
             except Exception:
                 session.close()
                 raise
+        return session
+
+    @classmethod
+    def _built(cls, root: Path, ws: Workspace, **kwargs: Any) -> Session:
+        """A session on a fresh build held in memory (the files' items kept for per-file syncs)."""
+        items = read_workspace(ws)
+        session = cls(root, build_graph(ws, items=items), **kwargs)
+        session._items = items
         return session
 
     @property

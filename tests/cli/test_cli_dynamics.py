@@ -225,20 +225,3 @@ def test_goals_show_progress_confidence_and_the_questions_generate_asked(built, 
     assert main(["graph", "goals"]) == 0
     text = capsys.readouterr().out
     assert "schedule: Loop heartbeat  UNSUPPORTED" in text and "? What blocks Loop heartbeat?" in text
-
-
-def test_undo_position_from_journal_entries():
-    from types import SimpleNamespace
-
-    from orchestrator_gui.workspace.history import undo_position
-
-    def e(tx_id, operation="edit", of=None, kind="tx", valid=True):
-        return SimpleNamespace(tx_id=tx_id, operation=operation, params={} if of is None else {"of": of}, kind=kind,
-                               valid=valid)
-
-    log = [e("t1"), e("t2"), e("u1", "undo", "t2"), e("r1", "redo", "t2"), e("u2", "undo", "r1")]
-    assert undo_position(log) == (["t1"], ["r1"])
-    assert undo_position([*log, e("t3")]) == (["t1", "t3"], [])  # a new change clears the redo stack
-    assert undo_position([*log, e("u3", "undo", "t1")]) == ([], ["r1", "t1"])
-    assert undo_position([*log, e("i1", "import", kind="reset"), e("t4")]) == (["t4"], [])
-    assert undo_position([e("t1"), e("bad", valid=False), e("t5")]) == (["t5"], [])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import re
+import sys
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
@@ -65,7 +65,8 @@ def parse_zone(name: str | None) -> tzinfo:
     try:
         return named_zone(name)
     except ValueError:
-        raise UsageError(f"orchestrator-gui: unknown time zone {name!r} (use an IANA name such as Europe/London)")
+        raise UsageError(f"orchestrator-gui: unknown time zone {name!r} "
+                         "(use an IANA name such as Europe/London)") from None
 
 
 def parse_now(value: str | None, option: str = "--now") -> datetime:
@@ -75,7 +76,8 @@ def parse_now(value: str | None, option: str = "--now") -> datetime:
     try:
         return parse_instant(value)
     except ValueError:
-        raise UsageError(f"orchestrator-gui: {option} must be an ISO time such as 2025-11-01T06:00:00Z, not {value!r}")
+        raise UsageError(f"orchestrator-gui: {option} must be an ISO time "
+                         f"such as 2025-11-01T06:00:00Z, not {value!r}") from None
 
 
 def next_run(raw: dict, now: datetime, tz: tzinfo) -> str | None:

@@ -24,7 +24,7 @@ import io
 import os
 import re
 import struct
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,14 +55,14 @@ def local_zone() -> tzinfo:
         value = os.environ["TZ"]
         spec = value[1:] if value.startswith(":") else value
         if not spec:
-            return timezone.utc
+            return UTC
         zone = _zone_from_spec(spec)
     else:
         zone = _system_zone()
     if zone is not None:
         return zone
     # No readable zone: the current offset is all there is (right until the next DST change).
-    return datetime.now().astimezone().tzinfo or timezone.utc
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def named_zone(name: str) -> tzinfo:
@@ -111,7 +111,7 @@ def parse_instant(text: str) -> datetime:
     if v.endswith(("Z", "z")):
         v = v[:-1] + "+00:00"
     dt = datetime.fromisoformat(v)
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _zone_from_spec(spec: str) -> tzinfo | None:

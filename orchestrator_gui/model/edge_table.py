@@ -66,12 +66,10 @@ class EdgeTable:
 
     def key(self, src: str, dst: str, type: EdgeType | str) -> int | None:
         """Packed key of ``(src, dst, type)``, or ``None`` when an end does not exist."""
-        nodes = self._nodes
-        rs, rd = nodes.find_row(src), nodes.find_row(dst)
-        if rs is None or rd is None:
+        hs, hd = self._nodes.find_handle(src), self._nodes.find_handle(dst)
+        if hs is None or hd is None:
             return None
-        h = nodes.column("handle")
-        return pack_key(int(h[rs]), int(h[rd]), EDGE_TYPE_INDEX[EdgeType(type).value])
+        return pack_key(hs, hd, EDGE_TYPE_INDEX[EdgeType(type).value])
 
     def key_of(self, edge: Edge) -> int:
         """Packed key of ``edge`` (which need not exist); raises :class:`NodeNotFound` for a missing end."""

@@ -45,8 +45,7 @@ from orchestrator_gui.model.coords import (
     unit,
 )
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, LAYER_INDEX, LAYERS, SHELL_RADII, EdgeType, Layer, NodeFlag
-# min_separation and its constants live with the shell placer; re-exported here, where callers know them.
-from orchestrator_gui.model.shell_placement import (  # noqa: F401
+from orchestrator_gui.model.shell_placement import (  # noqa: F401 - min_separation & co. are re-exported
     BATCH,
     DENSITY_FACTOR,
     MAX_SEPARATION,

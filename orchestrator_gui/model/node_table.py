@@ -105,6 +105,12 @@ class NodeTable:
         row_of = self._store.row_of
         return np.fromiter((row_of[i] for i in ids if i in row_of), dtype=np.int64)
 
+    def find_handle(self, node_id: str) -> int | None:
+        """Handle of ``node_id``, or ``None`` when there is no such node."""
+        s = self._store
+        row = s.row_of.get(node_id)
+        return None if row is None else int(s.cols["handle"][row])
+
     def handle(self, node_id: str) -> int:
         """Permanent handle of ``node_id`` (unchanged while it exists); raises :class:`NodeNotFound`."""
         return int(self._store.cols["handle"][self.row(node_id)])

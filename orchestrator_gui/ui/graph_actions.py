@@ -124,7 +124,7 @@ class GraphActions(QObject):
             self.reporter.info(f"{tx.description or tx.provenance.operation}: nothing to change")
             return None
         with self.reporter.guard(tx.description or tx.provenance.operation) as g:
-            committed = self.session.undo.push_transaction(tx) if undoable else self.session.apply_tx(tx)
+            committed = self.session.core.apply(tx, undoable=undoable)
         if g.failed:
             return None
         self.applied.emit(committed)
@@ -190,7 +190,7 @@ class GraphActions(QObject):
                 ) -> str | None:
         self._mark(inputs, True)
         try:
-            handle = self._executor.submit(task)
+            handle = self._executor.engine.submit(task)
         except Exception as exc:  # noqa: BLE001 - engine shut down
             self._mark(inputs, False)
             self.reporter.report(exc, context=title)

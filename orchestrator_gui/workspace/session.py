@@ -177,8 +177,9 @@ class Session:
 
     # ------------------------------------------------------------------ applying
     def _commit(self, tx: Transaction) -> Transaction:
-        if self.store is not None:
-            return self.store.apply(tx, record=False)
+        # A store journals every transaction its graph commits (its commit hook), so the graph's
+        # own apply is the journaled one; record=False keeps the model's in-memory undo stack out:
+        # the history is this session's.
         return self.graph.apply(tx, record=False)
 
     def apply(self, tx: Transaction, *, undoable: bool = True) -> Transaction:
@@ -193,7 +194,7 @@ class Session:
         Transaction
             The committed (resolved) transaction.
         """
-        committed = self._commit(tx if undoable else not_undoable(tx))
+        committed = self.graph.apply(tx if undoable else not_undoable(tx), record=False)  # journaled: see _commit
         if undoable:
             self.history.record(committed)
         self.events.applied.emit(committed)

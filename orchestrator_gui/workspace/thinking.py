@@ -17,6 +17,7 @@ owns it and does nothing else meanwhile (the CLI); both share :meth:`Thinking.bu
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -159,15 +160,21 @@ class Thinking:
         return subgraph(graph, graph.ids_of(np.unique(rows)))
 
     # -- building --------------------------------------------------------------------------------
-    def build(self, graph: ThoughtGraph, request: TransformRequest, thinkers: list[Any], scorer: Any = None, *,
-              attention_scale: float | None = None, engine: Any = None) -> TransformOutcome:
+    def build(self, graph: ThoughtGraph, request: TransformRequest, thinkers: list[Any], scorer: Any = None,
+              token: CancelToken | None = None, *, attention_scale: float | None = None,
+              engine: Any = None) -> TransformOutcome:
         """Build the transform on ``graph`` (a snapshot, or the live graph on its own thread).
+
+        ``token`` is the engine's cancel switch when this runs as a task: a
+        transform cancelled before it starts builds nothing.
 
         Raises
         ------
         ThinkerError, GraphError, KeyError, ValueError
             The transform cannot be built; nothing was applied.
         """
+        if token is not None and token.cancelled:
+            raise RuntimeError("cancelled before it started")
         op, ids, thinker = request.op, list(request.ids), thinkers[0]
         kw: dict[str, Any] = {} if request.actor is None else {"actor": request.actor}
         if request.speculative is not None:
@@ -231,10 +238,8 @@ class Thinking:
         thinkers, scorer = self.thinkers(request) if request.op in THINKER_OPERATIONS else ([None], None)
         snap = self.snapshot(graph, request.ids)
         scale = float(graph.attention.max()) if len(graph) else 0.0
-
-        def fn(token: CancelToken) -> TransformOutcome:
-            return self.build(snap, request, thinkers, scorer, attention_scale=scale)
-
+        # The engine calls fn(token): build(snapshot, request, thinkers, scorer, token).
+        fn = functools.partial(self.build, snap, request, thinkers, scorer, attention_scale=scale)
         ids = tuple(dict.fromkeys(request.ids))
         return transform_task(fn, inputs=ids, outputs=ids, title=title or f"{request.op} {len(ids)} node(s)",
                               timeout_s=0, no_timeout=True)

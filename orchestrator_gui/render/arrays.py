@@ -90,23 +90,30 @@ def _local(subset: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
 
 def node_presence(
     graph: ThoughtGraph, *, show_suppressed: bool = True, threshold: float | None = None,
-    rows: np.ndarray | None = None,
+    rows: np.ndarray | None = None, context: np.ndarray | None = None, only: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-node factor: 1 fully shown, :data:`DIM` dimmed, 0 hidden (float32, (N,)).
 
     ``HIDDEN`` nodes are always hidden; ``SUPPRESSED`` nodes are dimmed, or
     hidden when ``show_suppressed`` is false; nodes outside the active region
-    are dimmed.  ``rows`` (unique node rows) restricts the result to those
-    rows, in that order (the scene restyles only the nodes a burst touched).
+    are dimmed.  ``context`` (bool (N,), the hovered/selected neighbourhood)
+    dims every node outside it; ``only`` (bool (N,), focus mode or a legend
+    filter) hides every node outside it.  ``rows`` (unique node rows)
+    restricts the result to those rows, in that order (the scene restyles
+    only the nodes a burst touched).
     """
     flags = graph.flags if rows is None else graph.flags[rows]
     out = np.ones(len(flags), dtype=np.float32)
     region = active_mask(graph, threshold)
     if region is not None:
         out[~(region if rows is None else region[rows])] = DIM
+    if context is not None:
+        out[~(context if rows is None else context[rows])] = DIM
     suppressed = (flags & np.uint32(NodeFlag.SUPPRESSED)) != 0
     out[suppressed] = DIM if show_suppressed else 0.0
     out[(flags & np.uint32(NodeFlag.HIDDEN)) != 0] = 0.0
+    if only is not None:
+        out[~(only if rows is None else only[rows])] = 0.0
     return out
 
 
@@ -385,3 +392,17 @@ def shell_meshes(radii: dict | None = None, **kwargs) -> list[tuple[str, float, 
     """Guide-sphere wireframes, one per layer: ``(layer name, radius, segments (2S, 3))``."""
     radii = SHELL_RADII if radii is None else radii
     return [(layer.value, float(radii[layer]), sphere_wireframe(float(radii[layer]), **kwargs)) for layer in LAYERS]
+
+
+#: What the shells are called in the view and the legend, inner to outer.
+SHELL_NAMES = {"goal": "Goals", "navigation": "Plans", "execution": "Execution"}
+#: Where a shell's name sits on it: the far left, a little above the equator (unit vector).
+_SHELL_LABEL_DIR = np.array([-0.80, -0.35, 0.48]) / np.linalg.norm([-0.80, -0.35, 0.48])
+
+
+def shell_label_positions(radii: dict | None = None) -> tuple[list[str], np.ndarray]:
+    """The shells' display names and where to draw them, ``(names, (3, 3) float32)``, inner to outer."""
+    radii = SHELL_RADII if radii is None else radii
+    names = [SHELL_NAMES[layer.value] for layer in LAYERS]
+    pos = np.array([_SHELL_LABEL_DIR * float(radii[layer]) for layer in LAYERS], dtype=np.float32)
+    return names, pos

@@ -39,6 +39,7 @@ from vispy.scene.visuals import Text
 
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render import arrays
+from orchestrator_gui.render.focus import FocusState, focus_mask
 from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation
 from orchestrator_gui.render.camera import OrbitCamera
 from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking
@@ -106,6 +107,11 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self.labels.set_gl_state(depth_test=False, blend=True, depth_mask=True,
                                  blend_func=("src_alpha", "one_minus_src_alpha"))  # not the images' premultiplied one
         self.labels.visible = False
+        # The shells' names, where the spheres are: on the far left of each, a little above the equator.
+        self.shell_labels = Text(parent=self.view.scene, font_size=9, anchor_x="center", anchor_y="bottom",
+                                 bold=True)
+        self.shell_labels.set_gl_state(depth_test=False, blend=True, depth_mask=True,
+                                       blend_func=("src_alpha", "one_minus_src_alpha"))
         self.graph: ThoughtGraph | None = None
         self.flushes = 0
         self.lod_edge_px_moving = 3.0e6
@@ -120,6 +126,9 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self._frame_mode = "still"
         self.label_count = 10
         self._hovered: str | None = None
+        #: The neighbourhood highlight, focus mode and the legend's kind filter (masks of the graph's rows).
+        self.focus = FocusState()
+        self._pose_before_focus: dict[str, Any] | None = None
         self._running: list[str] = []
         self._threshold: float | None = None
         self._dirty: set[str] = set()
@@ -168,6 +177,8 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         if graph is not None:
             graph.events.changed.connect(self._on_changed)
         self._hovered = None
+        self.focus.reset()
+        self.focus.refresh(graph, None)
         self._rebuild()
         self.flushes += 1
         self.canvas.update()
@@ -210,6 +221,10 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
             self._style_ids.update(named)
         if whole or named:
             self._dirty.add("style")
+        if summary.selection_changed or summary.nodes_added or summary.edges_added:
+            # The highlighted neighbourhood follows the selection and new links.
+            self._dirty.update(("focus", "style"))
+            self._style_ids = None
         # Labels rank by attention and degree and skip hidden nodes: activation alone (no
         # active region) leaves them as they are.
         if (summary.attention or summary.all_attention or summary.flags or summary.selection_changed
@@ -259,6 +274,8 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         if not dirty or self.graph is None:
             return
         style_ids, self._style_ids = self._style_ids, set()
+        if "structure" in dirty or "focus" in dirty:
+            self.focus.refresh(self.graph, self._hovered)
         if "structure" in dirty:
             self._rebuild()
         else:
@@ -354,7 +371,8 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
             self._degree = np.concatenate([self._degree, np.zeros(n - len(self._degree), np.int64)])
 
     def _node_presence(self) -> np.ndarray:
-        return arrays.node_presence(self.graph, show_suppressed=self._show["suppressed"], threshold=self._threshold)
+        return arrays.node_presence(self.graph, show_suppressed=self._show["suppressed"], threshold=self._threshold,
+                                    context=self.focus.context, only=self.focus.only)
 
     def _node_colors(self) -> np.ndarray:
         # Kept: animation frames recolour a few rows from it without recomputing all.
@@ -427,11 +445,15 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         parts = arrays.shell_meshes()
         pos = np.concatenate([p for _, _, p in parts])
         self.shells.set_data(pos, np.tile(np.asarray(self.theme.shell, np.float32), (len(pos), 1)))
+        names, at = arrays.shell_label_positions()
+        self.shell_labels.text = names
+        self.shell_labels.pos = at
 
     def _apply_theme(self) -> None:
         self.canvas.bgcolor = self.theme.background
         n = len(self.shells.buffers.data["a_position"])
         self.shells.set_data(self.shells.buffers.data["a_position"], np.tile(np.asarray(self.theme.shell), (n, 1)))
+        self.shell_labels.color = self.theme.shell_label
         self._update_fog()
 
     def set_theme(self, theme: str | Theme) -> None:
@@ -447,7 +469,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
     ) -> None:
         """Show or hide guide shells, edges, labels and suppressed nodes (``None`` leaves one as is)."""
         if shells is not None:
-            self._show["shells"] = self.shells.visible = bool(shells)
+            self._show["shells"] = self.shells.visible = self.shell_labels.visible = bool(shells)
         if edges is not None:
             self._show["edges"] = self.edges.visible = bool(edges)
         if labels is not None:
@@ -480,6 +502,8 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         if node_id == self._hovered:
             return
         self._hovered = node_id if (node_id is None or (self.graph is not None and node_id in self.graph)) else None
+        if self.graph is not None:
+            self.focus.refresh(self.graph, self._hovered)
         self._restyle()
         self._update_labels()
         self.canvas.update()
@@ -500,3 +524,55 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         if self.graph is not None:
             self.graph.select([i for i in ids if i in self.graph], "replace")
             self.flush()
+
+    # -- focus mode and the kind filter ------------------------------------------------------
+    def set_focus(self, node_id: str | None, depth: int = 1, *, duration_s: float = 0.5) -> None:
+        """Focus mode: show only ``node_id`` and the nodes within ``depth`` (1-3) hops; ``None`` leaves it.
+
+        The camera flies to frame the focused set (and back to where it was
+        when focus mode is left), so the change reads as a transition.
+
+        Raises
+        ------
+        KeyError
+            Unknown node.
+        ValueError
+            ``depth`` outside 1-3.
+        """
+        g = self.graph
+        if node_id is None:
+            if self.focus.target is None:
+                return
+            self.focus.target = None
+            target = self._pose_before_focus
+        else:
+            if g is None or node_id not in g:
+                raise KeyError(node_id)
+            focus_mask(g, node_id, depth)  # validates the depth before anything changes
+            if self.focus.target is None:
+                self._pose_before_focus = self.camera.get_pose()
+            self.focus.target = (node_id, int(depth))
+            target = None
+        self.focus.refresh(g, self._hovered)
+        self._restyle()
+        self._update_labels()
+        self._fly(target if target is not None else self._fit_pose(), duration_s)
+        self.canvas.update()
+
+    def set_kind_filter(self, kinds: Iterable[str] | None) -> None:
+        """Show only nodes of these kinds (the legend's filter); ``None`` or empty shows every kind."""
+        kinds = frozenset(kinds or ())
+        self.focus.kinds = kinds or None
+        self.focus.refresh(self.graph, self._hovered)
+        self._restyle()
+        self._update_labels()
+        self.canvas.update()
+
+    def _fly(self, pose: dict[str, Any] | None, duration_s: float) -> None:
+        if pose is None:
+            return
+        self._flight = CameraFlight(self.camera.get_pose(), dict(pose), float(duration_s), self.animator.clock())
+        if duration_s <= 0:
+            self._frame(self.animator.clock())
+            return
+        self.animator.kick()

@@ -32,11 +32,11 @@ class StyleMixin:
         g = self.graph
         if g is None or len(rows) == 0:
             return
-        if (self._threshold is not None or arrays.base_marker_size(len(g)) != self._size_base
+        if (self._threshold is not None or self.focus.styled or arrays.base_marker_size(len(g)) != self._size_base
                 or len(self._colors) != len(g) or len(self._sizes) != len(g)):
             self._restyle()
             return
-        pres = arrays.node_presence(g, show_suppressed=self._show["suppressed"], rows=rows)
+        pres = arrays.node_presence(g, show_suppressed=self._show["suppressed"], rows=rows)  # no masks here: see above
         before = self._presence[rows]
         self._presence[rows] = pres
         col = arrays.node_colors(g, self.theme, self._hovered, None, presence=pres, rows=rows)

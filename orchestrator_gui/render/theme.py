@@ -53,6 +53,8 @@ class Theme:
     label: tuple[float, float, float, float]
     label_selected: tuple[float, float, float, float]
     running: tuple[float, float, float, float] = (0.3, 0.79, 0.94, 1.0)
+    #: Colour of the shells' names (Goals, Plans, Execution).
+    shell_label: tuple[float, float, float, float] = (0.55, 0.62, 0.72, 0.9)
     #: How far activation pushes a node colour towards ``highlight`` (0..1).
     activation_gain: float = 0.65
     highlight: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
@@ -101,7 +103,8 @@ DARK = Theme(
         "ran_as": _hex("#ef476f", 0.3),
         "evidence_for": _hex("#7bd88f", 0.4),
     },
-    shell=_hex("#5b6b84", 0.10),
+    shell=_hex("#6b7d99", 0.22),
+    shell_label=_hex("#8a9bb5", 0.95),
     selected=_hex("#ffffff"),
     hovered=_hex("#ffe66d"),
     label=_hex("#c9d1d9", 0.95),
@@ -136,7 +139,8 @@ LIGHT = Theme(
         "ran_as": _hex("#d6335b", 0.3),
         "evidence_for": _hex("#2f9e44", 0.4),
     },
-    shell=_hex("#5a6678", 0.16),
+    shell=_hex("#5a6678", 0.24),
+    shell_label=_hex("#4a5668", 0.95),
     selected=_hex("#111111"),
     hovered=_hex("#e67700"),
     label=_hex("#2b3340", 0.95),

@@ -60,6 +60,11 @@ def grab_window(win: MainWindow) -> QPixmap:
     at = canvas.mapTo(win, QPoint(0, 0))
     painter = QPainter(pix)
     painter.drawImage(at, img)
+    # The legend and the focus bar sit over the canvas: paint them again over the rendered frame.
+    overlays = getattr(getattr(win.view, "overlays", None), "widgets", lambda: [])()
+    for w in overlays:
+        if w.isVisible():
+            painter.drawPixmap(w.mapTo(win, QPoint(0, 0)), w.grab())
     painter.end()
     return pix
 

@@ -15,7 +15,13 @@ Mouse
 Keyboard: arrows move the selection to the neighbour lying most in that
 screen direction; Enter activates (``node_double_clicked``); Delete asks for
 deletion (``delete_requested(ids)`` -- the main window performs it as an
-undoable transaction).
+undoable transaction); F focuses the selected (or hovered) node, 1-3 set
+the focus depth, Esc leaves focus mode.
+
+Hovering a node, or selecting it, highlights it with its neighbours and the
+links between them and dims the rest. *Focus* (F, Alt + double click, the
+context menu) shows only the node's k-hop neighbourhood; the legend in the
+top-left corner explains the colours and filters by kind when clicked.
 
 The selection lives in the graph's ``SELECTED`` flags, so the panels and the
 view share one truth; ``selection_changed`` fires whenever it changes, from
@@ -76,6 +82,8 @@ class GraphView(QWidget):
         Id under the cursor, ``""`` when none.
     delete_requested(list)
         Delete pressed with these ids selected.
+    focus_changed(str, int)
+        Focus mode's node and depth (``""`` when it was left).
     """
 
     node_clicked = Signal(str, int)
@@ -84,6 +92,7 @@ class GraphView(QWidget):
     context_menu_requested = Signal(list, QPoint)
     hovered = Signal(str)
     delete_requested = Signal(list)
+    focus_changed = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None, *, theme: str = "dark") -> None:
         super().__init__(parent)
@@ -109,6 +118,9 @@ class GraphView(QWidget):
         ev.mouse_release.connect(self._on_release)
         ev.mouse_double_click.connect(self._on_double_click)
         ev.key_press.connect(self._on_key)
+        from orchestrator_gui.ui.view_overlays import ViewOverlays
+
+        self.overlays = ViewOverlays(self)
 
     # -- graph and forwarding ----------------------------------------------------------------
     @property
@@ -122,6 +134,8 @@ class GraphView(QWidget):
             self._graph.events.selection_changed.disconnect(self._on_graph_selection)
         self._graph = graph
         self.scene.set_graph(graph)
+        self.overlays.set_graph(graph)
+        self.overlays.hide_focus()
         if graph is not None:
             graph.events.selection_changed.connect(self._on_graph_selection)
         if fit:
@@ -148,6 +162,48 @@ class GraphView(QWidget):
     def set_theme(self, theme: str) -> None:
         """``"dark"`` or ``"light"``."""
         self.scene.set_theme(theme)
+        self.overlays.set_theme()
+
+    # -- focus mode and the legend ---------------------------------------------------------------
+    def set_focus(self, node_id: str | None, depth: int = 1) -> None:
+        """Show only ``node_id`` and its ``depth``-hop neighbourhood (1-3), animated; ``None`` leaves focus mode.
+
+        Raises
+        ------
+        KeyError
+            Unknown node.
+        ValueError
+            ``depth`` outside 1-3.
+        """
+        self.scene.set_focus(node_id, depth)
+        if node_id is None:
+            self.overlays.hide_focus()
+            self.focus_changed.emit("", 0)
+            return
+        self.overlays.show_focus(self._graph.node(node_id).title or node_id, depth)
+        self.focus_changed.emit(node_id, int(depth))
+
+    def focused(self) -> str | None:
+        """The node focus mode shows, or ``None``."""
+        target = self.scene.focus.target
+        return target[0] if target is not None else None
+
+    def focus_depth(self) -> int:
+        """Focus mode's depth (1 when off)."""
+        target = self.scene.focus.target
+        return target[1] if target is not None else 1
+
+    def set_legend_visible(self, on: bool) -> None:
+        """Show or hide the legend overlay."""
+        self.overlays.legend.setVisible(bool(on))
+
+    def set_kind_filter(self, kinds: Iterable[str] | None) -> None:
+        """Show only these node kinds (as the legend's click does); ``None`` shows all."""
+        self.overlays.legend.set_filter(kinds or ())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.overlays.place()
 
     def set_visibility(self, **switches: bool | None) -> None:
         """Forwarded to :meth:`GraphScene.set_visibility` (shells, edges, labels, suppressed)."""
@@ -287,8 +343,12 @@ class GraphView(QWidget):
 
     def _on_double_click(self, event) -> None:
         node_id = self.scene.pick_at(*event.pos[:2])
-        if node_id is not None:
-            self.node_double_clicked.emit(node_id)
+        if node_id is None:
+            return
+        if qt_modifiers(event.modifiers) & Qt.KeyboardModifier.AltModifier.value:
+            self.set_focus(node_id, self.focus_depth())
+            return
+        self.node_double_clicked.emit(node_id)
 
     # -- keyboard ----------------------------------------------------------------------------
     def _on_key(self, event) -> None:
@@ -305,6 +365,12 @@ class GraphView(QWidget):
             self.node_double_clicked.emit(sel[-1])
         elif name == "Delete" and sel:
             self.delete_requested.emit(sel)
+        elif name == "F" and (sel or self.scene.hovered):
+            self.set_focus(sel[-1] if sel else self.scene.hovered, self.focus_depth())
+        elif name in ("1", "2", "3") and self.focused() is not None:
+            self.set_focus(self.focused(), int(name))
+        elif name == "Escape" and self.focused() is not None:
+            self.set_focus(None)
 
     def neighbour_in_direction(self, node_id: str, direction: tuple[float, float]) -> str | None:
         """The graph neighbour of ``node_id`` whose screen position lies most in ``direction`` (x right, y down)."""

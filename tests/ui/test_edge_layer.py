@@ -83,20 +83,22 @@ def test_a_change_restarts_the_image_and_it_completes_again(qtbot, big_view):
     settle_complete(qtbot, scene, g.number_of_edges())
 
 
-def test_a_hover_draws_the_restyled_node_over_the_last_image_until_a_new_one_is_done(qtbot, big_view):
+def test_a_restyle_draws_the_restyled_node_over_the_last_image_until_a_new_one_is_done(qtbot, big_view):
     v, g = big_view
     scene = v.scene
     scene.camera.azimuth += 7
     settle_complete(qtbot, scene, g.number_of_edges())
     before = scene.node_accumulator.front["key"]
     row = g.row_of("n42")
-    scene.set_hovered("n42")
-    # The next frame keeps the complete image and draws the hovered node over it.
+    # An outline that appears (a transform starts on n42) restyles one row. (A hover restyles
+    # every row: it dims all but the neighbourhood; see the next test for that path.)
+    scene.set_running(["n42"])
+    # The next frame keeps the complete image and draws the restyled node over it.
     qtbot.waitUntil(lambda: scene.nodes.visible and scene.nodes.mode == "overlay", timeout=5000)
     assert scene.node_image.visible
     assert row in scene.nodes._subset_idx["overlay"]
     assert scene.stats()["nodes_drawn"] == g.number_of_nodes()
-    # Then a new image with the hover in it replaces it, and the overlay goes.
+    # Then a new image with the outline in it replaces it, and the overlay goes.
     qtbot.waitUntil(lambda: scene.node_accumulator.front["key"] != before and not scene.nodes.visible, timeout=20000)
     assert scene.node_image.visible
 

@@ -30,7 +30,7 @@ import json
 import statistics
 import sys
 import time
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import networkx as nx
@@ -87,11 +87,11 @@ def run(n: int, m: int, nx_repeat: int = 3) -> dict:
     build_s = time.perf_counter() - t
 
     t = time.perf_counter()
-    result = update_activation(g, NOW, tz=timezone.utc)
+    result = update_activation(g, NOW, tz=UTC)
     activation_cold_ms = (time.perf_counter() - t) * 1000
     ticks = iter(range(10**9))
-    activation_ms = _median_ms(lambda: update_activation(g, NOW + 60 * next(ticks), tz=timezone.utc), 21)
-    result = update_activation(g, NOW, tz=timezone.utc)
+    activation_ms = _median_ms(lambda: update_activation(g, NOW + 60 * next(ticks), tz=UTC), 21)
+    result = update_activation(g, NOW, tz=UTC)
 
     seeds = seeds_from_activation(g)
     info: dict = {}

@@ -65,7 +65,7 @@ def trace_generate() -> dict:
     menu = win.build_context_menu([nid])
     action = next(a for a in menu.actions() if a.text() == "Generate")
 
-    events: list[tuple] = []  # (thread, event, depth, layer, name)
+    events: list[tuple] = []  # (thread, event, caller layer, layer, name)
     stacks: dict[int, list] = {}
     journal_hit = threading.Event()
 
@@ -134,11 +134,10 @@ def on_path(events: list[tuple]) -> list[tuple[int, str, str]]:
     """
     path: list[tuple[int, str, str]] = []
     open_calls: dict[int, list[tuple[int, str, str]]] = {}
-    events = [e for e in events]
     kept: set[tuple[int, int]] = set()
     marks = ("transform_task", "Engine.submit", "Engine._run_transform", "GraphActions._on_finished",
              "GraphStore._journal", "GraphActions.build", "Thinking.build", "transforms.generate", ".generate")
-    for i, (tid, ev, depth, layer, name) in enumerate(events):
+    for i, (tid, ev, _caller, layer, name) in enumerate(events):
         st = open_calls.setdefault(tid, [])
         if ev == "call":
             st.append((i, layer, name))
@@ -159,8 +158,8 @@ def summarise(trace: dict) -> dict:
     events = trace["events"]
     path = on_path(events)
     threads = {}
-    for tid, ev, depth, layer, name in events:
-        threads.setdefault(tid, len(threads))
+    for event in events:
+        threads.setdefault(event[0], len(threads))
     by_index = {i: e[0] for i, e in enumerate(events)}
     crossings, hops, prev = 0, 0, None
     for j, layer, _name in path:

@@ -52,6 +52,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from store_measure import measure_store  # noqa: E402
+
 from orchestrator_gui.model import ThoughtGraph  # noqa: E402
 from orchestrator_gui.model import operations as ops  # noqa: E402
 from orchestrator_gui.model import queries as q  # noqa: E402
@@ -59,7 +61,6 @@ from orchestrator_gui.model.arrays import pack_key  # noqa: E402
 from orchestrator_gui.model.layout import relayout  # noqa: E402
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX  # noqa: E402
 from orchestrator_gui.model.serialize import graph_from_columns, graph_to_columns  # noqa: E402
-from store_measure import measure_store  # noqa: E402
 
 
 def synthetic_columns(n: int, m: int, seed: int = 7) -> dict:
@@ -84,7 +85,8 @@ def synthetic_columns(n: int, m: int, seed: int = 7) -> dict:
     src = np.concatenate((parent, a, c))
     dst = np.concatenate((child, b, d))
     types = np.concatenate((np.full(len(child), EDGE_TYPE_INDEX["parent"]),
-                            [EDGE_TYPE_INDEX[t] for t in local_t], [EDGE_TYPE_INDEX[t] for t in cross_t])).astype(np.int8)
+                            [EDGE_TYPE_INDEX[t] for t in local_t],
+                            [EDGE_TYPE_INDEX[t] for t in cross_t])).astype(np.int8)
     ok = src != dst
     src, dst, types = src[ok], dst[ok], types[ok]
     _, first = np.unique(pack_key(src, dst, types), return_index=True)
@@ -155,7 +157,7 @@ def run(n: int, m: int, with_relayout: bool = False) -> dict:
     nodes, edges = len(g), g.number_of_edges()
     with tempfile.TemporaryDirectory(prefix="graph-bench-") as folder:
         store = measure_store(g, folder, commits=200, replay=1000)
-    del g
+    g = None  # let the graph go before the figures are assembled (peak RSS of the next size)
     return {
         "nodes": nodes,
         "edges": edges,

@@ -103,7 +103,6 @@ def repaint_ms(app, view) -> float:
 
 
 def measure_size(app, view, n: int, m: int, seconds: float, short: bool) -> dict:
-    from PySide6.QtCore import QEventLoop, QTimer
 
     g = make_graph(n, m, short)
     t = time.perf_counter()

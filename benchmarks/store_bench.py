@@ -29,9 +29,9 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from graph_bench import synthetic_columns  # noqa: E402
+from store_measure import measure_store  # noqa: E402
 
 from orchestrator_gui.model import ThoughtGraph  # noqa: E402
-from store_measure import measure_store  # noqa: E402
 
 
 def run(n: int, m: int, commits: int = 200, replay: int = 1000) -> dict:

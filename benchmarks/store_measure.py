@@ -38,8 +38,10 @@ def workload_tx(g: ThoughtGraph, i: int, rng: np.random.Generator) -> Transactio
             return Transaction.create("link", [AddEdge(edge=Edge(src=a, dst=b, type="mentions", weight=0.5))])
     if i % 5 == 4:
         # A primitive add (what add_thought commits) without paying for the layout search.
-        node = Node(id=f"bench-{i}-{int(rng.integers(1 << 62)):x}", title=f"new idea {i}", theta=float(rng.uniform(0, 6.28)), phi=0.1)
-        return Transaction.create("add_thought", [AddNode(node=node), AddEdge(edge=Edge(src=a, dst=node.id, type="parent"))])
+        node = Node(id=f"bench-{i}-{int(rng.integers(1 << 62)):x}", title=f"new idea {i}",
+                    theta=float(rng.uniform(0, 6.28)), phi=0.1)
+        return Transaction.create("add_thought", [AddNode(node=node),
+                                                  AddEdge(edge=Edge(src=a, dst=node.id, type="parent"))])
     return ops.edit(g, a, title=f"edited title {i}", content=f"content revision {i}")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from shared_fixtures import LOCAL_DATA, REPO_ROOT, SHARED_FIXTURES, fixture, fixture_files  # noqa: F401
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestrator_gui.cli.output import CliError, emit_json, print_problems, workspace
@@ -14,7 +14,15 @@ from orchestrator_gui.formats.fileio import atomic_write
 from orchestrator_gui.formats.jsonpos import stringify
 from orchestrator_gui.formats.nextrun import iso_ms, to_ms
 from orchestrator_gui.formats.schedules import new_schedule
-from orchestrator_gui.formats.workspace import MEMORY, SCHEDULES, TIMING, TODO, Workspace, check_workspace, present_files
+from orchestrator_gui.formats.workspace import (
+    MEMORY,
+    SCHEDULES,
+    TIMING,
+    TODO,
+    Workspace,
+    check_workspace,
+    present_files,
+)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -76,7 +84,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if root.exists() and not root.is_dir():
         raise CliError(f"{root}: exists and is not a folder")
-    files = init_files(datetime.now(timezone.utc))
+    files = init_files(datetime.now(UTC))
     existing = [str(root / rel) for rel in files if (root / rel).exists()]
     if existing:
         raise CliError("refusing to overwrite existing files: " + ", ".join(existing))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestrator_gui.cli.cmd_schedules import parse_now
 from orchestrator_gui.cli.output import UsageError, done, emit_json, table, workspace
@@ -60,7 +60,7 @@ def cmd_memory_list(args: argparse.Namespace) -> int:
 
 def cmd_memory_add(args: argparse.Namespace) -> int:
     doc = load_memory(workspace(args).memory)
-    entry = doc.append_entry(args.mode, args.entry_id, args.text, now=datetime.now(timezone.utc))
+    entry = doc.append_entry(args.mode, args.entry_id, args.text, now=datetime.now(UTC))
     doc.save()
     return done(args, f"appended entry at line {entry.line}", {"line": entry.line, "timestamp": entry.timestamp_raw})
 

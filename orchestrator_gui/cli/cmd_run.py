@@ -158,8 +158,8 @@ def _loop(runs: Any) -> None:
 
 def _run_todo(args: argparse.Namespace, root: Any, engine: Any, graph: Any, settings: Any,
               summary: dict[str, Any]) -> int:
-    from orchestrator_gui.workspace.run_nodes import summary_of
     from orchestrator_gui.engine.todo_runs import finish, prepare_todo_run
+    from orchestrator_gui.workspace.run_nodes import summary_of
 
     mode = args.mode or settings.todo.mode
     run = prepare_todo_run(root, args.todo, mode=mode)

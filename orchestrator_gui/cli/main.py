@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from orchestrator_gui import __version__
-from orchestrator_gui.cli import cmd_gui, cmd_files, cmd_graph, cmd_logs, cmd_run, cmd_schedules, cmd_todo
+from orchestrator_gui.cli import cmd_files, cmd_graph, cmd_gui, cmd_logs, cmd_run, cmd_schedules, cmd_todo
 from orchestrator_gui.cli.output import CliError, UsageError
 from orchestrator_gui.problems import FormatError
 

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from orchestrator_gui.problems import Problem
 from orchestrator_gui.formats.workspace import Workspace
+from orchestrator_gui.problems import Problem
 
 
 class CliError(Exception):

@@ -200,7 +200,7 @@ class ThinkerBackendConfig(_Section):
     retries: int = Field(3, ge=0, le=10)
 
     @model_validator(mode="after")
-    def _complete(self) -> "ThinkerBackendConfig":
+    def _complete(self) -> ThinkerBackendConfig:
         if self.type == "command":
             if not self.command or not self.command[0].strip():
                 raise ValueError("a command thinker needs command = [\"program\", \"arg\", ...]")
@@ -233,7 +233,7 @@ class ThinkersConfig(_Section):
     backends: dict[Annotated[str, AfterValidator(_backend_name)], ThinkerBackendConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _known(self) -> "ThinkersConfig":
+    def _known(self) -> ThinkersConfig:
         known = {OFFLINE_THINKER, *self.backends}
         for key in ("default", "scorer"):
             name = getattr(self, key)
@@ -317,7 +317,7 @@ class EngineConfig(_Section):
         sub = self.subject(kind, subject_id)
         return bool(sub and sub.paused)
 
-    def timeout_for(self, task: "Task") -> float | None:
+    def timeout_for(self, task: Task) -> float | None:
         """The limit for ``task`` in seconds, ``None`` for no limit.
 
         Order: the task's ``no_timeout`` / ``timeout_s``; the item's table

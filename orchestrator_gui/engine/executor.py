@@ -84,7 +84,7 @@ class EngineClosed(RuntimeError):
     """The engine was shut down; it accepts no more tasks."""
 
 
-_LIVE: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def _shutdown_all() -> None:

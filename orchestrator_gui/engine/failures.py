@@ -35,8 +35,8 @@ from orchestrator_gui.engine.config_toml import set_table_value
 from orchestrator_gui.engine.tasks import RunResult, RunStatus, TaskKind, utcnow
 from orchestrator_gui.formats.fileio import atomic_write, decode_text
 from orchestrator_gui.formats.memory import MemoryDocument, format_timestamp, load_memory
-from orchestrator_gui.problems import ConflictError, FormatError
 from orchestrator_gui.formats.workspace import MEMORY
+from orchestrator_gui.problems import ConflictError, FormatError
 
 #: How many times a write is retried when another program changed the file meanwhile.
 _RETRIES = 5

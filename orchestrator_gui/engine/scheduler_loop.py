@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,8 @@ from orchestrator_gui.engine.scheduler_settings import EngineSettings, load_sett
 from orchestrator_gui.engine.tasks import RunResult, new_task_id, schedule_task
 from orchestrator_gui.engine.writeback import WriteResult, write_runtime_fields
 from orchestrator_gui.formats.nextrun import iso_ms, next_execution_ms, parse_js_iso, to_ms
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.schedules import load_schedules
+from orchestrator_gui.problems import FormatError
 
 #: Where the scheduler's own record of what it did is appended.
 SCHEDULER_LOG = Path(".orchestrator") / "scheduler.log"
@@ -105,14 +105,14 @@ class Scheduler:
     """
 
     def __init__(self, root: str | os.PathLike[str], engine: Any, *, settings: EngineSettings | None = None,
-                 tz: tzinfo = timezone.utc, clock: Callable[[], int] | None = None,
+                 tz: tzinfo = UTC, clock: Callable[[], int] | None = None,
                  log: Callable[[str], None] | None = None, on_due: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
         self.path = self.root / ".roo" / "schedules.json"
         self.engine = engine
         self.settings = settings or load_settings(self.root)
         self.tz = tz
-        self.clock = clock or (lambda: to_ms(datetime.now(timezone.utc)))
+        self.clock = clock or (lambda: to_ms(datetime.now(UTC)))
         self._log = log or (lambda _line: None)
         self.on_due = on_due
         self.decisions: list[Decision] = []

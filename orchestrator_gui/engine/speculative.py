@@ -28,7 +28,8 @@ start, running ones get their cancel token set (command thinkers have their
 process group killed, HTTP thinkers their socket shut down) -- and the
 result is built as soon as they have stopped (at most ``settle_s``; a thinker
 that ignores its token is left to finish on its own, its answer ignored).
-Otherwise every candidate runs to its end (or to the race's ``timeout_s``). A candidate that finishes after the decision is recorded as
+Otherwise every candidate runs to its end (or to the race's ``timeout_s``). A candidate that
+finishes after the decision is recorded as
 ``discarded``; one that fails (thinker error, wrong answer, nothing new) as
 ``failed``; if none succeeds, :class:`~orchestrator_gui.model.thinker.ThinkerError`
 lists why. Fewer successes than ``keep`` keep them all.

@@ -70,7 +70,7 @@ class TimeTracker:
         self._thread_lock = threading.Lock()
 
     @classmethod
-    def for_workspace(cls, root: str | os.PathLike[str], *, parse: bool = True) -> "TimeTracker":
+    def for_workspace(cls, root: str | os.PathLike[str], *, parse: bool = True) -> TimeTracker:
         """The tracker writing ``<root>/task_timing.tsv``."""
         return cls(Path(root) / TIMING, parse=parse)
 
@@ -153,7 +153,7 @@ class TimeTracker:
                 self._thread = thread
             self._queue.put(entry)
 
-    def _run(self, q: "queue.SimpleQueue[_Entry | None]") -> None:
+    def _run(self, q: queue.SimpleQueue[_Entry | None]) -> None:
         stop = False
         last_write = 0.0
         while not stop:

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator_gui.model.identity import todo_item_key, todo_item_keys
 from orchestrator_gui.engine.tasks import RunResult, Task, todo_task
-from orchestrator_gui.problems import ConflictError, FormatError
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.formats.workspace import TODO
+from orchestrator_gui.model.identity import todo_item_key, todo_item_keys
+from orchestrator_gui.problems import ConflictError, FormatError
 
 _ATTEMPTS = 5
 

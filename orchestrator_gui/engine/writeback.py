@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
 from orchestrator_gui.formats.schedules import load_schedules
+from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
 
 #: The keys the scheduler may write (docs/formats.md §1.5); anything else is a definition field.
 WRITABLE_KEYS = frozenset({"lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime", "active"})

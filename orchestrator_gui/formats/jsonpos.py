@@ -45,10 +45,10 @@ class JNode:
     start: int
     end: int
     value: Any = None
-    members: list[tuple[str, int, "JNode"]] = field(default_factory=list)
-    items: list["JNode"] = field(default_factory=list)
+    members: list[tuple[str, int, JNode]] = field(default_factory=list)
+    items: list[JNode] = field(default_factory=list)
 
-    def get(self, key: str) -> "JNode | None":
+    def get(self, key: str) -> JNode | None:
         """Return the first member called ``key`` (JavaScript keeps the last; see :func:`duplicate_keys`)."""
         for k, _, node in self.members:
             if k == key:

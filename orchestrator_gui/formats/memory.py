@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -295,7 +295,7 @@ class MemoryDocument(TextFile):
             raise FormatError(self.name, "file ends inside an unclosed code fence or HTML comment; "
                                          "an appended entry would not be read as an entry. Close it first")
         nl = dominant_newline(self._lines)
-        stamp = format_timestamp(now if now is not None else datetime.now(timezone.utc))
+        stamp = format_timestamp(now if now is not None else datetime.now(UTC))
         new = [f"## [{stamp}] [{mode}] - [{entry_id}]", f"- **{label}**: {parts[0]}"]
         new += ["  - " + _LIST_MARKER.sub("", p) for p in parts[1:]]
         lines = self._lines

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from orchestrator_gui.formats.fileio import strip_terminator, terminator
+from orchestrator_gui.formats.fileio import strip_terminator, terminator  # noqa: F401 - re-exported for formats.memory
 
 # The four entry syntaxes, as given in docs/formats.md §3.2 (translated to Python's
 # named-group syntax). They are matched against a line without its terminator.
@@ -87,7 +87,7 @@ def parse_timestamp(raw: str) -> datetime | None:
         dt = datetime(
             int(m["y"]), int(m["mo"]), int(m["d"]),
             int(m["H"] or 0), int(m["M"] or 0), int(m["S"] or 0), int(frac),
-            tzinfo=timezone.utc,
+            tzinfo=UTC,
         )
     except ValueError:
         return None
@@ -119,7 +119,7 @@ def format_timestamp(dt: datetime) -> str:
         milliseconds).
     """
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc)
+        dt = dt.astimezone(UTC)
     return (
         f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
         f"{dt.second:02d}.{dt.microsecond // 1000:03d}Z"

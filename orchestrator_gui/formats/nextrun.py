@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 UNIT_MS = {"minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
@@ -24,7 +24,7 @@ _ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d
 _DATE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)$")
 _TWO = re.compile(r"^\d\d$")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_ms(dt: datetime) -> int:
@@ -56,7 +56,7 @@ def parse_js_iso(value: str) -> int | None:
     except ValueError:
         return None
     if dt.tzinfo is None:  # JS reads date-time forms without offset as local; we only get UTC strings here
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return to_ms(dt)
 
 
@@ -72,7 +72,7 @@ def _from_local(y: int, mo: int, d: int, h: int, mi: int, s: int, msec: int, tz:
     # non-existent (DST gap) times forward, matching V8.
     local = naive.replace(tzinfo=tz, fold=0)
     offset = local.utcoffset() or timedelta(0)
-    return to_ms((naive - offset).replace(tzinfo=timezone.utc)) + msec
+    return to_ms((naive - offset).replace(tzinfo=UTC)) + msec
 
 
 def parse_local(date_s: str, hour_s: str, minute_s: str, tz: tzinfo) -> int | None:

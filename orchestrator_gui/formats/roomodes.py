@@ -18,7 +18,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from orchestrator_gui.formats.fileio import TextFile, decode_text, line_of_offset, read_bytes
-from orchestrator_gui.problems import FormatError, Problem
 from orchestrator_gui.formats.roomodes_checks import check_mode
 from orchestrator_gui.formats.roomodes_edit import EditContext, insert_candidates, replace_candidates
 from orchestrator_gui.formats.roomodes_syntax import (
@@ -33,6 +32,7 @@ from orchestrator_gui.formats.roomodes_syntax import (
     scan_json,
     to_python,
 )
+from orchestrator_gui.problems import FormatError, Problem
 
 #: Editable text fields: file key by file key and by model attribute name.
 EDITABLE = {

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from orchestrator_gui.problems import Problem
 from orchestrator_gui.formats.roomodes_syntax import Node, Scalar, Sequence, to_python
+from orchestrator_gui.problems import Problem
 
 SCHEMA_KEYS = ("slug", "name", "roleDefinition", "whenToUse", "description",
                "customInstructions", "groups", "source", "rulesFiles")

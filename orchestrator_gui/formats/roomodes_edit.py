@@ -13,8 +13,8 @@ from functools import cached_property
 
 from orchestrator_gui.formats import roomodes_write as w
 from orchestrator_gui.formats.fileio import dominant_newline, line_of_offset, split_lines
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.roomodes_syntax import Mapping, Node, Scalar, Sequence, content_end
+from orchestrator_gui.problems import FormatError
 
 Splice = tuple[int, int, str]
 

@@ -21,7 +21,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -86,7 +86,7 @@ class Sequence:
     flow: bool = False
 
 
-Node = Union[Scalar, Mapping, Sequence]
+Node = Scalar | Mapping | Sequence
 
 
 class SyntaxProblem(Exception):

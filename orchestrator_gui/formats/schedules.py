@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -211,11 +211,12 @@ class ScheduleDocument(TextFile):
         idx = self.find(schedule_id)
         node = self._nodes[idx]
         current = node.to_python()
-        changes = {k: v for k, v in updates.items() if current.get(k, _MISSING) != v and not (v is None and k not in current)}
+        changes = {k: v for k, v in updates.items()
+                   if current.get(k, _MISSING) != v and not (v is None and k not in current)}
         if touch_updated is None:
             touch_updated = any(k in DEFINITION_KEYS for k in changes)
         if changes and touch_updated:
-            changes["updatedAt"] = iso_ms(to_ms(now or datetime.now(timezone.utc)))
+            changes["updatedAt"] = iso_ms(to_ms(now or datetime.now(UTC)))
         if not changes:
             return
         existing = {k for k, _, _ in node.members}
@@ -269,7 +270,7 @@ class ScheduleDocument(TextFile):
         """Append a new schedule with the UI's key order and defaults (§1.6 rule 4)."""
         self._require_editable()
         self._require_canonical("add a schedule")
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         stamp = iso_ms(to_ms(now))
         new_id = str(to_ms(now))
         while any(s.id == new_id for s in self.schedules):
@@ -288,7 +289,7 @@ class ScheduleDocument(TextFile):
     def duplicate(self, schedule_id: str, *, now: datetime | None = None) -> Schedule:
         """Copy a schedule under a new id and name, with its run history cleared."""
         src = dict(self.get(schedule_id).raw)
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         extra = {k: v for k, v in src.items() if k not in UI_KEY_ORDER}
         keep = {k: src[k] for k in ("selectedDays", "startDate", "startHour", "startMinute", "expirationDate",
                                     "expirationHour", "expirationMinute", "requireActivity", "active",

@@ -8,7 +8,7 @@ UTF-16 fragments can be read and tested on their own.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 #: The spec's ``iso()``: ISO-8601 date-time, up to 9 fraction digits, optional offset.
 ISO_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?$")
@@ -45,7 +45,7 @@ def parse_instant(value: str | None) -> float | None:
     year, month, day, hour, minute, second, frac, tz = m.groups()
     try:
         dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                      tzinfo=timezone.utc)
+                      tzinfo=UTC)
     except ValueError:
         return None
     seconds = dt.timestamp() + (float("0." + frac) if frac else 0.0)

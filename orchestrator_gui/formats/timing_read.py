@@ -28,7 +28,6 @@ from typing import Literal
 from pydantic import BaseModel
 
 from orchestrator_gui.formats.fileio import read_bytes
-from orchestrator_gui.problems import FormatError, Problem
 from orchestrator_gui.formats.timing_fields import (
     UTF16_RUN_RE,
     decode_fragment,
@@ -38,6 +37,7 @@ from orchestrator_gui.formats.timing_fields import (
     parse_number,
     split_raw_lines,
 )
+from orchestrator_gui.problems import FormatError, Problem
 
 Layout = Literal["header", "standard", "legacy", "shifted", "blank", "corrupt", "unknown"]
 

@@ -17,14 +17,14 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, field_validator
 
-from orchestrator_gui.problems import FormatError, ReadOnlyError
 from orchestrator_gui.formats.timing_read import STANDARD_COLUMNS, TimingRow, is_iso, make_row
+from orchestrator_gui.problems import FormatError, ReadOnlyError
 
 try:  # POSIX
     import fcntl
@@ -112,7 +112,7 @@ def clean_text(text: str) -> str:
 
 def _utc(dt: datetime) -> datetime:
     # astimezone() on a naive datetime assumes local time, like JS `new Date(y, m, d…)`.
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def iso_js(dt: datetime) -> str:
@@ -140,7 +140,7 @@ def format_row(row: NewTimingRow, columns: int) -> str:
     """
     duration = row.effective_duration()
     fields = [
-        iso_js(row.timestamp or datetime.now(timezone.utc)),
+        iso_js(row.timestamp or datetime.now(UTC)),
         clean_text(row.mode),
         clean_text(row.task_id),
         iso_js(row.start_time),

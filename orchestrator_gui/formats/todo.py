@@ -28,7 +28,6 @@ from orchestrator_gui.formats.fileio import (
     dominant_newline,
     read_bytes,
 )
-from orchestrator_gui.problems import FormatError, Problem
 from orchestrator_gui.formats.todo_model import TodoHeading, TodoItem, item_state
 from orchestrator_gui.formats.todo_parse import (
     ITEM_RE,
@@ -49,6 +48,7 @@ from orchestrator_gui.formats.todo_style import (
     siblings,
     slot_after,
 )
+from orchestrator_gui.problems import FormatError, Problem
 
 __all__ = ["TodoDocument", "TodoHeading", "TodoItem", "TodoParse", "load_todo", "parse_todo"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from orchestrator_gui.formats.fileio import split_lines, strip_terminator, terminator
+from orchestrator_gui.formats.fileio import split_lines, strip_terminator, terminator  # noqa: F401 - re-exported
 
 #: ``indent, bullet, bullet_sep, boxes, text_sep, rest`` of an item line.
 ITEM_RE = re.compile(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.todo_parse import (
     ITEM_RE,
     ScannedItem,
@@ -21,6 +20,7 @@ from orchestrator_gui.formats.todo_parse import (
     leading_ws,
     strip_terminator,
 )
+from orchestrator_gui.problems import FormatError
 
 
 @dataclass(frozen=True)

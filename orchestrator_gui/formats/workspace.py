@@ -29,7 +29,7 @@ class Workspace:
     root: Path
 
     @classmethod
-    def at(cls, root: str | os.PathLike[str]) -> "Workspace":
+    def at(cls, root: str | os.PathLike[str]) -> Workspace:
         """Return the workspace at ``root``; raises FormatError if it is not a folder."""
         p = Path(root)
         if not p.exists():

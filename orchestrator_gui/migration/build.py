@@ -37,8 +37,8 @@ from orchestrator_gui.migration.extract import MIGRATION_FILES, Item, read_works
 from orchestrator_gui.migration.place import ShellPlanner
 from orchestrator_gui.migration.relate import BY, EdgeKey, derive_edges
 from orchestrator_gui.model.graph import ThoughtGraph
-from orchestrator_gui.model.pruning import PRUNED_KEY
 from orchestrator_gui.model.nodes import ContentVersion, Edge, EdgeType, Layer, Node, NodeKind
+from orchestrator_gui.model.pruning import PRUNED_KEY
 from orchestrator_gui.model.transactions import AddEdge, AddNode, RemoveEdge, RemoveNode, Transaction, UpdateNode
 
 #: ``Provenance.actor`` of migration transactions.

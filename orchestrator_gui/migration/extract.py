@@ -25,11 +25,11 @@ from orchestrator_gui.migration.sections import split_sections
 from orchestrator_gui.model.identity import (
     MEMORY_FILE,
     MODES_FILE,
-    OccurrenceKeys,
     SCHEDULES_FILE,
     TIMING_CSV_FILE,
     TIMING_FILE,
     TODO_FILE,
+    OccurrenceKeys,
     node_id,
     text_hash,
     todo_keys,

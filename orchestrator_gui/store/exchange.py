@@ -15,8 +15,8 @@ import os
 from typing import TYPE_CHECKING
 
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import serialize
+from orchestrator_gui.problems import FormatError
 
 if TYPE_CHECKING:
     from orchestrator_gui.model.graph import ThoughtGraph

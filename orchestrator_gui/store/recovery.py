@@ -27,8 +27,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator_gui.problems import Problem
 from orchestrator_gui.model.graph import ThoughtGraph
+from orchestrator_gui.problems import Problem
 from orchestrator_gui.store.records import RecordError, Row, decode, decode_tx
 from orchestrator_gui.store.snapshot import CODEC, SnapshotError, decode_graph, no_gc, snapshot_checksum
 
@@ -129,7 +129,8 @@ def _best_snapshot(
 ) -> tuple[ThoughtGraph, int, int | None]:
     try:
         cur = conn.execute(
-            "SELECT id, last_seq, codec, data, checksum FROM snapshot WHERE last_seq <= ? ORDER BY last_seq DESC, id DESC",
+            "SELECT id, last_seq, codec, data, checksum FROM snapshot WHERE last_seq <= ? "
+            "ORDER BY last_seq DESC, id DESC",
             (limit,),
         )
         for snap_id, last_seq, codec, data, digest in cur:

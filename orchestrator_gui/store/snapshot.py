@@ -214,7 +214,8 @@ def decode_graph(blob: bytes) -> ThoughtGraph:
             check_spherical_array(sph)
             metadata = json.loads(parts["edge_metadata"][1].tobytes())
             if not isinstance(metadata, list) or not all(
-                isinstance(x, list) and len(x) == 2 and isinstance(x[0], int) and 0 <= x[0] < m and isinstance(x[1], dict)
+                isinstance(x, list) and len(x) == 2 and isinstance(x[0], int) and 0 <= x[0] < m
+                and isinstance(x[1], dict)
                 for x in metadata
             ):
                 raise SnapshotError("bad edge metadata section")

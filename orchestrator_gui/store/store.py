@@ -43,16 +43,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from orchestrator_gui.problems import ConflictError, FormatError, Problem, ReadOnlyError
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.transactions import Transaction
+from orchestrator_gui.problems import ConflictError, FormatError, Problem, ReadOnlyError
 from orchestrator_gui.store import recovery
 from orchestrator_gui.store.diff import diff_to_transaction
 from orchestrator_gui.store.records import Row, decode_tx, reset_row, tx_row
 from orchestrator_gui.store.schema import connect, store_path
 from orchestrator_gui.store.snapshot import CODEC, encode_graph, snapshot_checksum
 
-_INSERT_ROW = "INSERT INTO journal (seq, kind, tx_id, time, operation, codec, payload, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_ROW = ("INSERT INTO journal (seq, kind, tx_id, time, operation, codec, payload, checksum) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _INSERT_SNAPSHOT = (
     "INSERT INTO snapshot (last_seq, kind, time, nodes, edges, codec, raw_size, data, checksum) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

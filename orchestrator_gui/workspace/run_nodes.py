@@ -1,4 +1,7 @@
-"""Runs in the thought graph (an application concern, not execution): a ``run`` node per run, linked to its schedule or TODO item, and live activation.
+"""Runs in the thought graph: a ``run`` node per run, linked to its schedule or TODO item, and live activation.
+
+Mirroring runs into the graph is an application concern, not execution, so
+it lives here, above the engine (which knows nothing of the graph or store).
 
 Identity
 --------

@@ -15,9 +15,9 @@ the run-node sync only queues them, and :meth:`Runs.process` applies them.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from collections.abc import Callable
-from datetime import timezone, tzinfo
+from datetime import UTC, tzinfo
+from pathlib import Path
 from typing import Any
 
 from orchestrator_gui.engine.scheduler_loop import Scheduler
@@ -50,7 +50,7 @@ class Runs:
     """
 
     def __init__(self, root: Any, engine: Any, *, session: Any = None, settings: EngineSettings | None = None,
-                 tz: tzinfo = timezone.utc, clock: Callable[[], int] | None = None,
+                 tz: tzinfo = UTC, clock: Callable[[], int] | None = None,
                  log: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.engine = engine

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from shared_fixtures import fixture
+
 from orchestrator_gui.cli.main import main
 
 

@@ -11,18 +11,18 @@ import select
 import signal
 import subprocess
 import sys
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
 from orchestrator_gui.cli.main import main
-from orchestrator_gui.model.identity import run_node_id, schedule_node_id, todo_node_id
 from orchestrator_gui.engine.scheduler import started_updates
 from orchestrator_gui.formats.nextrun import parse_js_iso
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timing import load_timing
 from orchestrator_gui.formats.todo import load_todo
+from orchestrator_gui.model.identity import run_node_id, schedule_node_id, todo_node_id
 from orchestrator_gui.model.nodes import EdgeType, NodeStatus
 from orchestrator_gui.store import GraphStore
 
@@ -134,7 +134,7 @@ def test_run_once_end_to_end_with_a_real_runner(tmp_path):
         ["lastExecutionTime", "lastTaskId", "nextExecutionTime"]
     assert len(before.split(b"\n")) == len(after.split(b"\n"))
     raw = load_schedules(path).get(sid).raw
-    expected = started_updates(doc.get(sid).raw, parse_js_iso(NOW), task_id, timezone.utc)
+    expected = started_updates(doc.get(sid).raw, parse_js_iso(NOW), task_id, UTC)
     assert {k: raw[k] for k in expected} == expected
     assert raw["lastExecutionTime"] == NOW and raw["nextExecutionTime"] == "2026-03-02T10:00:00.000Z"
     assert raw["updatedAt"] == doc.get(sid).raw["updatedAt"]

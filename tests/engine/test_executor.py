@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from test_runner import alive, wait_dead
 
 from orchestrator_gui.engine.config import EngineConfig
 from orchestrator_gui.engine.executor import EngineClosed, EngineEvent, ThreadExecutor
@@ -16,7 +17,6 @@ from orchestrator_gui.engine.queue import DependencyCycleError
 from orchestrator_gui.engine.tasks import Task, schedule_task, todo_task, transform_task
 from orchestrator_gui.formats.memory import load_memory
 from orchestrator_gui.formats.timing import load_timing
-from test_runner import alive, wait_dead
 
 PY = sys.executable
 WAIT = 20  # generous upper bound for anything that should happen at once

@@ -5,15 +5,16 @@ from __future__ import annotations
 import shutil
 import threading
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from shared_fixtures import fixture
+
 from orchestrator_gui.engine.failures import FailureTracker
 from orchestrator_gui.engine.tasks import RunResult
 from orchestrator_gui.formats.memory import load_memory
 
-T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def result(status: str, subject: str = "1761981872582", kind: str = "schedule", **kw) -> RunResult:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,7 @@ from orchestrator_gui.engine.scheduler import (
 )
 from orchestrator_gui.formats.nextrun import iso_ms, parse_js_iso
 
-UTC = timezone.utc
+UTC = UTC
 ALL_DAYS = {d: True for d in ("sun", "mon", "tue", "wed", "thu", "fri", "sat")}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -18,12 +18,12 @@ from orchestrator_gui.engine.scheduler_loop import SCHEDULER_LOG, Scheduler
 from orchestrator_gui.engine.scheduler_settings import EngineSettings, SchedulerSettings, load_settings
 from orchestrator_gui.engine.writeback import WriteResult
 from orchestrator_gui.formats.nextrun import parse_js_iso
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timing import load_timing
+from orchestrator_gui.problems import FormatError
 
 PY = sys.executable
-UTC = timezone.utc
+UTC = UTC
 WAIT = 20
 NOW = "2026-03-02T09:00:30.000Z"
 ALL_DAYS = {d: True for d in ("sun", "mon", "tue", "wed", "thu", "fri", "sat")}

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from orchestrator_gui.engine import todo_runs
 from orchestrator_gui.engine.tasks import RunResult
 from orchestrator_gui.engine.todo_runs import check_off, finish, prepare_todo_run, todo_instructions
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.todo import load_todo
+from orchestrator_gui.problems import FormatError
 
 TODO = "# T\n\n- [ ] same title\n- [ ] Build it\n    first detail\n\n    second detail\n  - [ ] nested\n- [ ] same title\n"
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def result(status: str, *, dry: bool = False) -> RunResult:

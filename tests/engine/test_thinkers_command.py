@@ -26,11 +26,11 @@ from orchestrator_gui.engine.thinkers import (
     make_thinker,
     thinker_names,
 )
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import ThoughtGraph
 from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model import transforms as tf
 from orchestrator_gui.model.thinker import OfflineThinker, ThinkerContext, ThinkerError, call
+from orchestrator_gui.problems import FormatError
 
 # The fake thinker: argv[1] picks its behaviour, argv[2] (optional) is a file it writes to.
 FAKE = textwrap.dedent('''\

@@ -27,11 +27,11 @@ from orchestrator_gui.engine.thinkers import (
 )
 from orchestrator_gui.engine.thinkers.http import retry_after_seconds
 from orchestrator_gui.engine.thinkers.prompts import parse_lines, parse_scores, parse_text
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import ThoughtGraph
 from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model import transforms as tf
 from orchestrator_gui.model.thinker import ThinkerContext
+from orchestrator_gui.problems import FormatError
 
 KEY = "sk-test-0123456789"
 ENV = {"FAKE_OPENAI_KEY": KEY}

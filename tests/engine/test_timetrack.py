@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from orchestrator_gui.engine.timetrack import TimeTracker
 from orchestrator_gui.formats.timing import load_timing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-T0 = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
 
 
 def finished(task: Task, status: str, seconds: float = 12.7, **kw) -> RunResult:

@@ -6,18 +6,18 @@ import difflib
 import json
 import re
 import shutil
-from datetime import timezone
+from datetime import UTC
 
 import pytest
-
 from shared_fixtures import fixture, fixture_files
+
 from orchestrator_gui.engine import writeback
 from orchestrator_gui.engine.scheduler import skipped_updates, started_updates, waiting_updates
 from orchestrator_gui.engine.writeback import write_runtime_fields
 from orchestrator_gui.formats.nextrun import parse_js_iso
 from orchestrator_gui.formats.schedules import load_schedules
 
-UTC = timezone.utc
+UTC = UTC
 NOW = parse_js_iso("2026-11-26T06:00:03.191Z")
 ROO_FIXTURES = [p for p in fixture_files("schedules") if "FOREIGN" not in p.name]
 RUNTIME = ("lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime")
@@ -65,7 +65,7 @@ def test_run_writeback_changes_only_runtime_values(tmp_path, path):
     # textually: only lines holding runtime keys change (plus the comma a newly appended key needs)
     for line in changed(before, after):
         body = line[2:]
-        if re.search(r'"(%s|active)": ' % "|".join(RUNTIME), body):
+        if re.search(r'"({}|active)": '.format("|".join(RUNTIME)), body):
             continue
         assert line[:1] in "+-" and body.rstrip(",") in {ln[2:].rstrip(",") for ln in changed(before, after)
                                                            if ln[:1] != line[:1]}, line

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from shared_fixtures import fixture, fixture_files
@@ -127,7 +127,7 @@ def test_unfenced_template_heading_is_rejected_resonance():
     assert last.end_line < 300
     future = [e for e in doc.entries if e.timestamp.year == 2026]
     assert [e.line for e in future] == [118, 141]
-    assert future[0].timestamp == datetime(2026, 2, 26, tzinfo=timezone.utc)
+    assert future[0].timestamp == datetime(2026, 2, 26, tzinfo=UTC)
     assert future[0].summary == "Job ID Type Change from String to UUID"
 
 
@@ -188,7 +188,7 @@ def test_membank_entries_gehirn():
     doc = load_memory(fixture("memory", "gehirn__memory-bank__decisionLog"))
     a, b = doc.entries
     assert (a.line, a.timestamp_raw, a.mode, a.id) == (23, "2025-08-04 20:46:00", None, None)
-    assert a.timestamp == datetime(2025, 8, 4, 20, 46, tzinfo=timezone.utc)
+    assert a.timestamp == datetime(2025, 8, 4, 20, 46, tzinfo=UTC)
     assert b.summary.startswith("UMB Update:") and len(b.body) == 5 and b.end_line == 30
     assert [s.title for s in doc.sections] == ["Decision Log"]
 
@@ -336,11 +336,11 @@ def test_missing_file_raises_format_error(tmp_path):
 )
 def test_parse_timestamp_lenient(raw, expected):
     got = parse_timestamp(raw)
-    assert got == (expected.replace(tzinfo=timezone.utc) if expected else None)
+    assert got == (expected.replace(tzinfo=UTC) if expected else None)
 
 
 def test_format_timestamp_is_js_to_iso_string():
-    assert format_timestamp(datetime(2025, 10, 27, 18, 54, 9, 633999, tzinfo=timezone.utc)) == \
+    assert format_timestamp(datetime(2025, 10, 27, 18, 54, 9, 633999, tzinfo=UTC)) == \
         "2025-10-27T18:54:09.633Z"
     assert format_timestamp(datetime(2025, 1, 2, 3, 4, 5)) == "2025-01-02T03:04:05.000Z"
     cet = timezone(timedelta(hours=1))

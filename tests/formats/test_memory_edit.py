@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from shared_fixtures import fixture, fixture_files
@@ -10,7 +10,7 @@ from shared_fixtures import fixture, fixture_files
 from orchestrator_gui.formats.memory import MemoryDocument, load_memory
 from orchestrator_gui.problems import ConflictError, FormatError
 
-NOW = datetime(2025, 11, 2, 9, 8, 7, 654321, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 2, 9, 8, 7, 654321, tzinfo=UTC)
 HEAD = "## [2025-11-02T09:08:07.654Z] [code] - [task_1]"
 
 
@@ -90,9 +90,9 @@ def test_append_multiline_text_cannot_break_the_format():
 
 def test_append_default_now_is_current_utc():
     doc = doc_of("")
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     e = doc.append_entry("code", "t", "x")
-    assert before <= e.timestamp.replace(microsecond=0) <= datetime.now(timezone.utc)
+    assert before <= e.timestamp.replace(microsecond=0) <= datetime.now(UTC)
     assert e.timestamp_raw.endswith("Z") and len(e.timestamp_raw) == 24
 
 
@@ -249,6 +249,6 @@ def test_save_after_replace_and_delete_writes_exact_bytes(tmp_path):
     doc.save()
     assert not doc.dirty
     assert path.read_bytes() == (
-        "# System Updates & Status\n[2025-01-01T00:00:00.000Z] [m] - [a]: edited\n\n"
-        "## [2025-01-02T00:00:00.000Z] [m] - [b]\n- **Finding**: b1\n- **Status**: b2"
-    ).encode()
+        b"# System Updates & Status\n[2025-01-01T00:00:00.000Z] [m] - [a]: edited\n\n"
+        b"## [2025-01-02T00:00:00.000Z] [m] - [b]\n- **Finding**: b1\n- **Status**: b2"
+    )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from shared_fixtures import fixture
+
 from orchestrator_gui.formats.nextrun import iso_ms, next_execution_ms, parse_js_iso, upcoming_runs
 from orchestrator_gui.formats.schedules import load_schedules
 
-UTC = timezone.utc
+UTC = UTC
 ALL_DAYS = {d: True for d in ("sun", "mon", "tue", "wed", "thu", "fri", "sat")}
 
 

@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from shared_fixtures import LOCAL_DATA, fixture, fixture_files
-from orchestrator_gui.problems import ConflictError
+
 from orchestrator_gui.formats.roomodes import ModesDocument, load_modes
+from orchestrator_gui.problems import ConflictError
 
 FIXTURES = fixture_files("roomodes")
 LOCAL = sorted((LOCAL_DATA / "roomodes").glob("*"))

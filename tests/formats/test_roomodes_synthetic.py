@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.roomodes import ModesDocument, load_modes
+from orchestrator_gui.problems import FormatError
 
 BASE = """customModes:
   - slug: a

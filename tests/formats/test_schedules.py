@@ -5,15 +5,15 @@ from __future__ import annotations
 import difflib
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from shared_fixtures import fixture, fixture_files
-from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
-from orchestrator_gui.formats.schedules import UI_KEY_ORDER, empty_schedules, load_schedules
 
-NOW = datetime(2026, 11, 26, 6, 0, 0, 123000, tzinfo=timezone.utc)
+from orchestrator_gui.formats.schedules import UI_KEY_ORDER, empty_schedules, load_schedules
+from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
+
+NOW = datetime(2026, 11, 26, 6, 0, 0, 123000, tzinfo=UTC)
 ROO_FIXTURES = [p for p in fixture_files("schedules") if "FOREIGN" not in p.name]
 
 

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from shared_fixtures import LOCAL_DATA, fixture_files
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_fixtures import LOCAL_DATA, fixture_files
 
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.timing import TimingRow, load_timing, parse_timing
+from orchestrator_gui.problems import FormatError
 
 LOCAL_TIMING = LOCAL_DATA / "timing"
 

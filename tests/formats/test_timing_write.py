@@ -8,14 +8,13 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from shared_fixtures import LOCAL_DATA, REPO_ROOT, fixture_files
 from pydantic import ValidationError
+from shared_fixtures import LOCAL_DATA, REPO_ROOT, fixture_files
 
-from orchestrator_gui.problems import FormatError, ReadOnlyError
 from orchestrator_gui.formats.timing import (
     HEADER,
     NewTimingRow,
@@ -24,9 +23,10 @@ from orchestrator_gui.formats.timing import (
     load_timing,
     parse_timing,
 )
+from orchestrator_gui.problems import FormatError, ReadOnlyError
 
 LOCAL_TIMING = LOCAL_DATA / "timing"
-START = datetime(2025, 11, 2, 10, 0, 0, 123456, tzinfo=timezone.utc)
+START = datetime(2025, 11, 2, 10, 0, 0, 123456, tzinfo=UTC)
 
 
 def fx(part: str) -> Path:
@@ -77,10 +77,10 @@ def test_format_row_converts_to_utc_milliseconds():
 
 
 def test_format_row_default_timestamp_is_now():
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     stamp = format_row(new_row(timestamp=None), 9).split("\t")[0]
     written = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    assert before <= written <= datetime.now(timezone.utc) and stamp.endswith("Z") and len(stamp) == 24
+    assert before <= written <= datetime.now(UTC) and stamp.endswith("Z") and len(stamp) == 24
 
 
 def test_tabs_and_newlines_in_text_are_replaced(tmp_path: Path):
@@ -401,7 +401,7 @@ def test_lock_is_held_for_tail_read_and_write(tmp_path: Path, monkeypatch: pytes
 def test_line_numbers_stay_right_when_the_file_is_replaced(tmp_path):
     """A file rewritten in place (same inode, other content) must not reuse a stale line count."""
     path = tmp_path / "task_timing.tsv"
-    start = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
     row = NewTimingRow(mode="code", task_id="t1", task="a", result="started", start_time=start, priority="todo")
     for _ in range(5):
         append_row(path, row)

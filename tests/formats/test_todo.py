@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from shared_fixtures import LOCAL_DATA, fixture_files
-from orchestrator_gui.problems import FormatError
+
 from orchestrator_gui.formats.todo import TodoDocument, load_todo
+from orchestrator_gui.problems import FormatError
 
 LOCAL = sorted((LOCAL_DATA / "todo").glob("*.md"))
 ALL = fixture_files("todo") or LOCAL
@@ -208,7 +208,7 @@ def test_add_bare_style_and_bare_child():
     raw = lines_of(path.read_bytes())
     doc = load_todo(path)
     assert doc.add("bare child", under=12) == 14
-    assert doc.data == b"".join(raw[:13] + ["    [ ] bare child\n".encode()] + raw[13:])
+    assert doc.data == b"".join(raw[:13] + [b"    [ ] bare child\n"] + raw[13:])
     doc = load_todo(path)
     assert doc.add("next batch task", section="Fifth batch") == 530
     assert lines_of(doc.data)[529] == b"[ ] next batch task\n"
@@ -306,7 +306,7 @@ def test_indent_outdent_round_trip():
     raw = nested.read_bytes()
     doc = load_todo(nested)
     doc.outdent(33)
-    assert lines_of(doc.data)[32].startswith("- [ ] [`routes/pdfs.assets.ts`]".encode())
+    assert lines_of(doc.data)[32].startswith(b"- [ ] [`routes/pdfs.assets.ts`]")
     assert doc.item_at(33).parent_line is None
     doc.indent(33)
     assert doc.data == raw

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.todo import TodoDocument
+from orchestrator_gui.problems import FormatError
 
 LINES = st.sampled_from([
     "", "# H", "## Sub", "- [ ] open", "- [x] done", "  - [X] nested", "\t- detail",

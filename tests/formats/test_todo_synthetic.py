@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator_gui.problems import ConflictError, FormatError
 from orchestrator_gui.formats.todo import TodoDocument, load_todo, parse_todo
+from orchestrator_gui.problems import ConflictError, FormatError
 
 
 def doc_of(tmp_path: Path, data: bytes, name: str = "TODO.md") -> TodoDocument:

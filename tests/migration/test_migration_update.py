@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +10,15 @@ import pytest
 from ws_helpers import demo_copy, origin_workspace, tree_hashes
 
 from orchestrator_gui.formats.memory import load_memory
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.formats.timing import NewTimingRow, append_row
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.migration import build_graph, update_graph
 from orchestrator_gui.model.nodes import Edge, Layer, Node, NodeKind, NodeStatus
 from orchestrator_gui.model.transactions import AddEdge, AddNode, MoveNode, Transaction
+from orchestrator_gui.problems import FormatError
 
 WORKSPACES = {"demo": demo_copy, "origin": origin_workspace}
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture(params=sorted(WORKSPACES))

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from test_store_crash import make_tx
 
-from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
 from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model.graph import ThoughtGraph
+from orchestrator_gui.problems import ConflictError, FormatError, ReadOnlyError
 from orchestrator_gui.store import GraphStore, store_path
 from orchestrator_gui.store.records import checksum
 

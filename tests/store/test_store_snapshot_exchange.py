@@ -10,10 +10,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from orchestrator_gui.problems import FormatError
 from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.nodes import NodeFlag
+from orchestrator_gui.problems import FormatError
 from orchestrator_gui.store import EXPORT_FORMATS, GraphStore, export_graph, import_json
 from orchestrator_gui.store.snapshot import SnapshotError, decode_graph, encode_graph
 

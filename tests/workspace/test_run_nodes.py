@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from orchestrator_gui.cli.main import main
-from orchestrator_gui.workspace.run_nodes import (
-    ACTOR,
-    GraphSync,
-    run_node_id,
-    schedule_node_id,
-    todo_item_key,
-    todo_node_id,
-)
 from orchestrator_gui.engine.tasks import RunResult
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timing import NewTimingRow, append_row
@@ -24,8 +16,16 @@ from orchestrator_gui.migration import build_graph, update_graph
 from orchestrator_gui.model.nodes import EdgeType, NodeFlag, NodeKind, NodeStatus
 from orchestrator_gui.store import GraphStore
 from orchestrator_gui.workspace import NoGraphError, Session
+from orchestrator_gui.workspace.run_nodes import (
+    ACTOR,
+    GraphSync,
+    run_node_id,
+    schedule_node_id,
+    todo_item_key,
+    todo_node_id,
+)
 
-T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ identity            stable ids of file-backed nodes and occurrence keys of works
 layout              deterministic placement on the shells, relayout
 shell_placement     spiral placement with a spatial hash for batches of new nodes
 text                hashed TF-IDF vectors and cosine similarity (plain numpy)
+display             node titles as the user should read them (Markdown markers, emoji fallback)
 activation          temporal activation: what the orchestrator is thinking about now
 activation_temporal per-row recency, frequency, priority and schedule vectors
 attention           personalised PageRank over the graph (sparse matrix)

@@ -71,6 +71,11 @@ class EdgeTable:
             return None
         return pack_key(hs, hd, EDGE_TYPE_INDEX[EdgeType(type).value])
 
+    def has(self, src: str, dst: str, type: EdgeType | str) -> bool:
+        """True if the edge ``(src, dst, type)`` exists."""
+        key = self.key(src, dst, type)
+        return key is not None and key in self._store.row_of_key
+
     def key_of(self, edge: Edge) -> int:
         """Packed key of ``edge`` (which need not exist); raises :class:`NodeNotFound` for a missing end."""
         nodes = self._nodes
@@ -204,7 +209,7 @@ class EdgeTable:
         c["type"][:m] = type
         c["weight"][:m] = weight
         s.m = m
-        s.row_of_key = dict(zip(keys.tolist(), range(m)))
+        s.row_of_key = dict(zip(keys.tolist(), range(m), strict=True))
         s.metadata = {int(keys[r]): dict(meta) for r, meta in metadata.items() if meta}
         self._adj.rebuild(keys, self._nodes.handle_space)
         self.structure_version += 1

@@ -52,7 +52,15 @@ from pydantic import TypeAdapter
 from orchestrator_gui.model.edge_table import EdgeTable
 from orchestrator_gui.model.loading import assemble, check_spherical_array
 from orchestrator_gui.model.node_table import NodeTable
-from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, EDGE_TYPES, KIND_INDEX, LAYER_INDEX, STATUS_INDEX, Node, check_json
+from orchestrator_gui.model.nodes import (
+    EDGE_TYPE_INDEX,
+    EDGE_TYPES,
+    KIND_INDEX,
+    LAYER_INDEX,
+    STATUS_INDEX,
+    Node,
+    check_json,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -83,7 +91,7 @@ def graph_to_dict(g: ThoughtGraph) -> dict[str, Any]:
     """The JSON-able dict of ``g`` (see the module docstring for the schema)."""
     nodes, edges = g.node_table, g.edge_table
     out = _NODE_LIST.dump_python(list(nodes.iter_nodes()), mode="json")
-    for d, a, t, f in zip(out, g.activation.tolist(), g.attention.tolist(), g.flags.tolist()):
+    for d, a, t, f in zip(out, g.activation.tolist(), g.attention.tolist(), g.flags.tolist(), strict=True):
         d["state"] = {"activation": a, "attention": t, "flags": f}
     ids = nodes.column("ids")
     meta = edges.metadata_by_row()
@@ -96,7 +104,9 @@ def graph_to_dict(g: ThoughtGraph) -> dict[str, Any]:
             "weight": w,
             "metadata": meta[r] if r in meta else {},
         }
-        for r, (s, d, t, w) in enumerate(zip(ea.src.tolist(), ea.dst.tolist(), ea.type.tolist(), ea.weight.tolist()))
+        for r, (s, d, t, w) in enumerate(
+            zip(ea.src.tolist(), ea.dst.tolist(), ea.type.tolist(), ea.weight.tolist(), strict=True)
+        )
     ]
     return {"format": FORMAT, "schema_version": SCHEMA_VERSION, "nodes": out, "edges": out_edges}
 
@@ -137,7 +147,7 @@ def tables_from_dict(data: dict[str, Any]) -> tuple[NodeTable, EdgeTable]:
     flags = np.array(raw_flags, dtype=np.uint32)
     nodes = _NODE_LIST.validate_python(plain)
     ids = [nd.id for nd in nodes]
-    row_of = dict(zip(ids, range(n)))
+    row_of = dict(zip(ids, range(n), strict=True))
     if len(row_of) != n:
         raise ValueError("duplicate node ids")
     if not all(type(e) is dict and e.keys() <= _EDGE_KEYS for e in raw_edges):
@@ -273,7 +283,7 @@ def to_networkx(g: ThoughtGraph, *, flat: bool = False) -> nx.MultiDiGraph:
     data = graph_to_dict(g)
     xyz = g.positions.tolist()
     out = nx.MultiDiGraph()
-    for d, (x, y, z) in zip(data["nodes"], xyz):
+    for d, (x, y, z) in zip(data["nodes"], xyz, strict=True):
         attrs = {k: v for k, v in d.items() if k not in ("id", "state")}
         attrs.update(d["state"])
         attrs.update(x=x, y=y, z=z)

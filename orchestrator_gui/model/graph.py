@@ -18,7 +18,8 @@ The graph composes small objects that each own their state:
   to the two tables and the batcher (an ``EditContext``);
 * :class:`~orchestrator_gui.model.transactions.UndoStack` -- undo/redo.
 
-The graph itself owns only the commit hooks and the revision counter.  A
+The graph itself owns only the commit hooks, the apply-in-progress flag and
+the revision counter.  A
 renderer reads ``positions`` and :meth:`ThoughtGraph.edge_arrays` without any
 Python loop; code that needs more than the graph's methods (queries,
 serialisation) reads :attr:`ThoughtGraph.node_table` and
@@ -211,7 +212,13 @@ class ThoughtGraph:
         return self._nodes.state(self._nodes.row(node_id))
 
     def incident_keys(self, node_id: str) -> tuple[np.ndarray, np.ndarray]:
-        """Packed keys (:func:`~orchestrator_gui.model.arrays.pack_key`) of the edges leaving and entering ``node_id``."""
+        """Packed keys (:func:`~orchestrator_gui.model.arrays.pack_key`) of the edges leaving and entering a node.
+
+        Returns
+        -------
+        out_keys, in_keys : ndarray of int64
+            Keys of the outgoing and of the incoming edges; ``key & 0xFF`` is the type code.
+        """
         return self._edges.incident(self._nodes.handle(node_id))
 
     # -- numpy mirrors (read-only views; re-fetch after structural changes) ------------
@@ -273,7 +280,9 @@ class ThoughtGraph:
     def edge_arrays(self) -> EdgeArrays:
         """Edge columns for the renderer: src/dst node rows (int64), weight (float64), type code (int8)."""
         col = self._edges.column
-        return EdgeArrays(_readonly(col("src")), _readonly(col("dst")), _readonly(col("weight")), _readonly(col("type")))
+        return EdgeArrays(
+            _readonly(col("src")), _readonly(col("dst")), _readonly(col("weight")), _readonly(col("type"))
+        )
 
     # -- dynamic values (set directly, not undoable; see orchestrator_gui.model.dynamic) --
     def set_activation(self, values: Any, where: Any = None) -> None:
@@ -299,8 +308,7 @@ class ThoughtGraph:
     # -- edges ------------------------------------------------------------------------
     def has_edge(self, src: str, dst: str, type: EdgeType | str) -> bool:
         """True if the edge ``(src, dst, type)`` exists."""
-        key = self._edges.key(src, dst, type)
-        return key is not None and key in self._edges
+        return self._edges.has(src, dst, type)
 
     def edge_row(self, src: str, dst: str, type: EdgeType | str) -> int:
         """Row of the edge ``(src, dst, type)`` in :meth:`edge_arrays`."""

@@ -174,7 +174,14 @@ def tables_from_arrays(
             "updated": up,
         }
         for i, (kc, lc, sc, cr, up) in enumerate(
-            zip(kind_codes.tolist(), layer_codes.tolist(), status_codes.tolist(), created_a.tolist(), updated_a.tolist())
+            zip(
+                kind_codes.tolist(),
+                layer_codes.tolist(),
+                status_codes.tolist(),
+                created_a.tolist(),
+                updated_a.tolist(),
+                strict=True,
+            )
         )
     ]
     nodes = _NODE_LIST.validate_python(rows)

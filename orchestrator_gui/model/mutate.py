@@ -151,7 +151,7 @@ def _remove_node(t: EditContext, e: RemoveNode) -> RemoveNode:
         order = [by_ident[rec.edge.key] for rec in e.edges]
     else:
         # Highest rows first: each swap-remove then moves as little as possible.
-        order = [k for _, k in sorted(zip(edges.rows_of_keys(keys), keys), reverse=True)]
+        order = [k for _, k in sorted(zip(edges.rows_of_keys(keys), keys, strict=True), reverse=True)]
     state = nodes.state(row)
     removed: list[EdgeRecord] = []
     try:

@@ -79,6 +79,14 @@ class NodeTable:
         models = self._models
         return (models[i] for i in self.column("ids"))
 
+    def ids_at(self, rows: np.ndarray | list[int]) -> list[str]:
+        """Ids of the nodes in ``rows`` (which must be live rows), as a list."""
+        return self._store.cols["ids"][rows].tolist()
+
+    def handles_at(self, rows: np.ndarray) -> np.ndarray:
+        """Handles of the nodes in ``rows`` (which must be live rows), int64."""
+        return self._store.cols["handle"][rows]
+
     def find_row(self, node_id: str) -> int | None:
         """Row of ``node_id``, or ``None`` when there is no such node."""
         return self._store.row_of.get(node_id)
@@ -135,7 +143,9 @@ class NodeTable:
     def state(self, row: int) -> NodeState:
         """The dynamic values of the node in ``row``."""
         c = self._store.cols
-        return NodeState(activation=float(c["activation"][row]), attention=float(c["attention"][row]), flags=int(c["flags"][row]))
+        return NodeState(
+            activation=float(c["activation"][row]), attention=float(c["attention"][row]), flags=int(c["flags"][row])
+        )
 
     def ids_flagged(self, mask: int) -> tuple[str, ...]:
         """Ids, in row order, of the nodes having any of the flag bits ``mask``."""
@@ -225,10 +235,10 @@ class NodeTable:
         for name in ("sph", "kind", "layer", "status", "created", "updated", "activation", "attention", "flags"):
             c[name][:n] = columns[name]
         s.n = n
-        s.row_of = dict(zip(ids, range(n)))
+        s.row_of = dict(zip(ids, range(n), strict=True))
         s.next_handle = n
         s.row_of_handle = np.arange(max(n, 1), dtype=np.int64)
         if n == 0:
             s.row_of_handle[:] = -1
-        self._models = dict(zip(ids, nodes))
+        self._models = dict(zip(ids, nodes, strict=True))
         self.structure_version += 1

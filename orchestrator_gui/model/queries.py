@@ -56,7 +56,7 @@ def _step(
         raise ValueError(f"direction must be one of {_DIRECTIONS}, got {direction!r}")
     adj = g.adjacency()
     nodes = g.node_table
-    handles = nodes.column("handle")[rows]
+    handles = nodes.handles_at(rows)
     nbrs, froms = [], []
     if direction in ("out", "both"):
         k = adj.gather(handles, "out")
@@ -144,7 +144,7 @@ def neighbourhood(
 ) -> list[str]:
     """Ids within ``depth`` hops of ``node_id``, nearest first."""
     rows = neighbourhood_rows(g, np.array([g.row_of(node_id)]), depth, direction=direction, edge_types=edge_types)
-    ids = g.ids[rows].tolist()
+    ids = g.node_table.ids_at(rows)
     return ids if include_self else ids[1:]
 
 
@@ -158,7 +158,7 @@ def bfs(
 ) -> list[str]:
     """Breadth-first order from ``source`` (level by level)."""
     levels = bfs_layers_rows(g, np.array([g.row_of(source)]), depth, direction=direction, edge_types=edge_types)
-    return g.ids[np.concatenate(levels)].tolist()
+    return g.node_table.ids_at(np.concatenate(levels))
 
 
 def dfs(
@@ -184,7 +184,7 @@ def dfs(
         nb = np.unique(nb[~visited[nb]])
         # Reversed so the lowest row is popped (visited) first.
         stack.extend(nb[::-1].tolist())
-    return g.ids[order].tolist()
+    return g.node_table.ids_at(order)
 
 
 def shortest_path(
@@ -213,7 +213,7 @@ def shortest_path(
     path = [b]
     while path[-1] != a:
         path.append(int(parent[path[-1]]))
-    return g.ids[path[::-1]].tolist()
+    return g.node_table.ids_at(path[::-1])
 
 
 def subgraph(g: ThoughtGraph, ids: Iterable[str]) -> ThoughtGraph:
@@ -286,7 +286,7 @@ def filter_rows(
     rows = np.flatnonzero(mask)
     if tag is not None:
         models = g.node_table.nodes_of(g.ids[rows])
-        rows = np.array([r for r, node in zip(rows.tolist(), models) if tag in node.tags], dtype=np.int64)
+        rows = np.array([r for r, node in zip(rows.tolist(), models, strict=True) if tag in node.tags], dtype=np.int64)
     return rows
 
 
@@ -297,7 +297,7 @@ def filter_nodes(g: ThoughtGraph, **criteria) -> list[str]:
     any of which matches), ``tag`` (exact tag), and the half-open time windows
     ``created_after <= created < created_before`` and likewise for ``updated``.
     """
-    return g.ids[filter_rows(g, **criteria)].tolist()
+    return g.node_table.ids_at(filter_rows(g, **criteria))
 
 
 def search(
@@ -319,7 +319,7 @@ def search(
     ids = g.ids
     rows = filter_rows(g, kind=kind, layer=layer)
     scored = []
-    for r, node in zip(rows.tolist(), g.node_table.nodes_of(ids[rows])):
+    for r, node in zip(rows.tolist(), g.node_table.nodes_of(ids[rows]), strict=True):
         title, content = node.title.lower(), node.content.lower()
         tags = " ".join(node.tags).lower()
         score = 0
@@ -352,7 +352,7 @@ def active_region_rows(
 
 def active_region(g: ThoughtGraph, threshold: float, depth: int = 1, **kwargs) -> list[str]:
     """Ids (row order) of the active region: see :func:`active_region_rows`."""
-    return g.ids[active_region_rows(g, threshold, depth, **kwargs)].tolist()
+    return g.node_table.ids_at(active_region_rows(g, threshold, depth, **kwargs))
 
 
 def edge_type_name(code: int) -> str:

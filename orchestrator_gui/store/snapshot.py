@@ -137,14 +137,10 @@ def encode_graph(g: ThoughtGraph) -> tuple[bytes, int]:
 def _edge_metadata(g: ThoughtGraph) -> list[list]:
     """``[[edge_row, metadata], ...]`` for the edges that have metadata, by row.
 
-    The model has no public accessor for the sparse metadata map, and going
-    through ``g.edges()`` would build 500k edge models; this reads the edge
-    store's ``metadata`` (packed key -> dict) and ``row_of_key`` directly.
+    Read from the edge table's sparse map: going through ``g.edges()`` would
+    build 500k edge models.
     """
-    es = g._es
-    rows = [(es.row_of_key[k], meta) for k, meta in es.metadata.items() if meta]
-    rows.sort(key=lambda item: item[0])
-    return [[r, meta] for r, meta in rows]
+    return [[r, meta] for r, meta in g.edge_table.metadata_by_row().items()]
 
 
 def _split(raw: bytes) -> tuple[dict, dict[str, tuple[str, memoryview]]]:

@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     status = 0
     try:
         if args.todo is not None:
-            status = _run_todo(args, root, engine, runs.nodes, settings, summary)
+            status = _run_todo(args, runs, summary)
         elif args.once:
             runs.run_once()
             status = 1 if _failed(sched) else 0
@@ -156,27 +156,16 @@ def _loop(runs: Any) -> None:
             signal.signal(s, h)
 
 
-def _run_todo(args: argparse.Namespace, root: Any, engine: Any, graph: Any, settings: Any,
-              summary: dict[str, Any]) -> int:
-    from orchestrator_gui.engine.todo_runs import finish, prepare_todo_run
+def _run_todo(args: argparse.Namespace, runs: Any, summary: dict[str, Any]) -> int:
     from orchestrator_gui.workspace.run_nodes import summary_of
 
-    mode = args.mode or settings.todo.mode
-    run = prepare_todo_run(root, args.todo, mode=mode)
-    run.check_off = args.check_off if args.check_off is not None else settings.check_off_for(run.key, run.text)
-    if engine.is_paused("todo", run.key):
-        raise CliError(f"TODO item on line {args.todo} is paused in .orchestrator/config.toml "
-                       f"([todos.\"{run.key}\"] paused = true); clear it first")
-    graph.subject_due("todo", run.key)
+    try:
+        run = runs.run_todo(args.todo, mode=args.mode, check_off=args.check_off, wait=False)
+    except PermissionError as exc:
+        raise CliError(str(exc)) from None
     _err(f"TODO line {run.line}: {run.text!r}: started task {run.task.task_id}")
-    run.handle = engine.submit(run.task)
-    while True:
-        try:
-            result = run.handle.result(0.2)
-            break
-        except TimeoutError:
-            graph.process()
-    finish(run, root, result)
+    run = runs.run_todo_wait(run)
+    result = run.handle.result(0)
     _err(f"TODO line {run.line}: {summary_of(result)}" + (f"; {run.note}" if run.note else "")
          + ("; checked off" if run.checked else ""))
     summary["todo"] = run.to_dict()

@@ -124,6 +124,62 @@ class Runs:
         self.nodes.subject_due("schedule", s.id)
         return self.engine.submit(schedule_task(s.id, s.name, s.mode, s.task_instructions))
 
+    def run_todo(self, line: int, *, mode: str | None = None, check_off: bool | None = None,
+                 wait: bool = True) -> Any:
+        """Run the TODO.md item on ``line`` as an agent task; with ``wait``, until it ends (and check it off).
+
+        Parameters
+        ----------
+        line : int
+            The item's line now (the item is found again by its key afterwards).
+        mode : str, optional
+            Default: ``[todo] mode`` of the config.
+        check_off : bool, optional
+            Check the item off when the run completes; default: the config's
+            rule for this item (``[todo] check_off_on_success``, ``[todos."…"]``).
+        wait : bool
+            Wait for the run, mirroring its events into the graph meanwhile,
+            then check it off (:func:`~orchestrator_gui.engine.todo_runs.finish`).
+
+        Returns
+        -------
+        TodoRun
+            ``run.handle`` is the task handle; after a wait ``run.checked`` and
+            ``run.note`` say what became of the item.
+
+        Raises
+        ------
+        KeyError
+            No item on ``line``.
+        PermissionError
+            The item is paused in the config.
+        """
+        from orchestrator_gui.engine.todo_runs import prepare_todo_run
+
+        settings = self.settings or load_settings(self.root)
+        run = prepare_todo_run(self.root, line, mode=mode or settings.todo.mode)
+        run.check_off = check_off if check_off is not None else settings.check_off_for(run.key, run.text)
+        if self.engine.is_paused("todo", run.key):
+            raise PermissionError(f"TODO item on line {line} is paused in .orchestrator/config.toml "
+                                  f"([todos.\"{run.key}\"] paused = true); clear it first")
+        self.nodes.subject_due("todo", run.key)
+        run.handle = self.engine.submit(run.task)
+        return self.run_todo_wait(run) if wait else run
+
+    def run_todo_wait(self, run: Any) -> Any:
+        """Wait for a :meth:`run_todo` started with ``wait=False``, then check the item off if asked."""
+        from orchestrator_gui.engine.todo_runs import finish
+
+        while True:
+            try:
+                result = run.handle.result(0.2)
+                break
+            except TimeoutError:
+                self.process()  # the run node lights up while the agent works
+        finish(run, self.root, result)
+        self.process()
+        return run
+
     def process(self) -> int:
         """Apply queued run events to the graph (call on the session's thread); returns how many."""
         return self.nodes.process()

@@ -1,7 +1,8 @@
 """The desktop application: wires settings, theme, main window and the first workspace together.
 
 ``orchestrator-gui [WORKSPACE]``, ``orchestrator-gui --demo`` and
-``--screenshot FILE [--size WxH]`` end up in :func:`run_gui`. Nothing here is
+``--screenshot FILE [--size WxH] [--select ID] [--focus ID --depth N]
+[--graph-only]`` end up in :func:`run_gui`. Nothing here is
 a global: :class:`OrchestratorApp` owns the objects and passes them on.
 
 On a machine without a display the GUI cannot open a window; a screenshot
@@ -23,6 +24,10 @@ from pathlib import Path
 #: Environment variable set when the app re-runs itself under xvfb-run (prevents a loop).
 _XVFB_MARK = "ORCHESTRATOR_GUI_XVFB"
 DEFAULT_SCREENSHOT_SIZE = (1600, 1000)
+#: Focus mode's depths (hops around the focused node).
+FOCUS_DEPTHS = (1, 2, 3)
+#: Longest wait for the camera and the focus transition to come to rest before a screenshot (ms).
+SETTLE_TIMEOUT_MS = 5000
 #: The interpreter's thread switch interval in the GUI process (CPython's default is 5 ms).
 GUI_SWITCH_INTERVAL_S = 0.0005
 
@@ -49,6 +54,17 @@ class GuiOptions:
     demo: bool = False
     screenshot: str | None = None
     size: tuple[int, int] | None = None
+    #: Screenshot: the node to select and fly to.
+    select: str | None = None
+    #: Screenshot: the node focus mode shows, and how many hops around it.
+    focus: str | None = None
+    depth: int = 1
+    #: Screenshot: hide every dock.
+    graph_only: bool = False
+
+
+class ScreenshotError(ValueError):
+    """A screenshot option names something the workspace does not have (a node id), or a missing feature."""
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -114,21 +130,54 @@ class OrchestratorApp:
             return True
         return win.open_demo()
 
-    def screenshot(self, path: str, size: tuple[int, int]) -> bool:
-        """Show the window at ``size``, wait until the graph is drawn, save the PNG."""
+    def screenshot(self, path: str, size: tuple[int, int], options: GuiOptions | None = None) -> bool:
+        """Show the window at ``size``, set up the view as ``options`` ask, wait until it is drawn, save the PNG.
+
+        Raises
+        ------
+        ScreenshotError
+            ``options`` name a node the workspace does not have, or focus mode is not available.
+        """
         from PySide6.QtTest import QTest
 
+        options = options or GuiOptions()
         win = self.window
+        self._check_nodes(options)
         win.persist_layout = False  # a screenshot must not change the user's saved layout
         win.resize(*size)
         win.show()
         QTest.qWaitForWindowExposed(win, 5000)
-        win.prepare_screenshot()
-        # Let the view's debounced buffer update and the panels' layouts settle.
+        if options.graph_only:
+            win.set_graph_only(True)
+        if options.select:
+            win.view.set_selection([options.select], fly=False)
+        win.prepare_screenshot()  # fits the view; selects a node only when none is selected
+        if options.select:
+            win.view.fly_to(options.select)
+        if options.focus:
+            win.view.set_focus(options.focus, options.depth)
+        # Let the flights and the focus transition end, the debounced buffer update run and the
+        # panels' layouts settle.
+        scene = getattr(win.view, "scene", None)
+        for _ in range(SETTLE_TIMEOUT_MS // 20):
+            if scene is None or not scene.animating:
+                break
+            QTest.qWait(20)
         for _ in range(10):
             self.qapp.processEvents()
             QTest.qWait(30)
         return win.save_screenshot(path)
+
+    def _check_nodes(self, options: GuiOptions) -> None:
+        session = self.window.session
+        for flag, node_id in (("--select", options.select), ("--focus", options.focus)):
+            if node_id and (session is None or node_id not in session.graph):
+                raise ScreenshotError(f"{flag}: no node {node_id!r} in this workspace "
+                                      "(`orchestrator-gui graph query TEXT` lists ids)")
+        if options.focus and not hasattr(self.window.view, "set_focus"):
+            raise ScreenshotError("--focus: focus mode is not available")
+        if options.focus and options.depth not in FOCUS_DEPTHS:
+            raise ScreenshotError(f"--depth must be 1, 2 or 3, not {options.depth}")
 
 
 def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
@@ -171,7 +220,12 @@ def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
             print(f"error: {app.window.reporter.last or 'cannot open the workspace'}", file=sys.stderr)
             app.window.close()
             return 1
-        ok = app.screenshot(str(out), size)
+        try:
+            ok = app.screenshot(str(out), size, options)
+        except ScreenshotError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            app.window.close()
+            return 1
         app.window.close()
         if not ok:
             print(f"error: cannot write {out}", file=sys.stderr)
@@ -183,5 +237,5 @@ def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
     return int(qapp.exec())
 
 
-__all__ = ["DEFAULT_SCREENSHOT_SIZE", "GUI_SWITCH_INTERVAL_S", "GuiOptions", "OrchestratorApp", "has_display",
-           "parse_size", "run_gui", "tune_interpreter_for_gui"]
+__all__ = ["DEFAULT_SCREENSHOT_SIZE", "FOCUS_DEPTHS", "GUI_SWITCH_INTERVAL_S", "GuiOptions", "OrchestratorApp",
+           "ScreenshotError", "has_display", "parse_size", "run_gui", "tune_interpreter_for_gui"]

@@ -176,6 +176,27 @@ class MotionMixin:
         finally:
             self._hold_draw = held
 
+    def _mirrors_current(self) -> bool:
+        """Whether the uploaded buffers hold every node and edge of the graph.
+
+        A transform that lands while an animation runs changes the graph at
+        once but reaches the buffers only with the next flush (a loop turn
+        later). A frame in between must not patch positions: the graph's edge
+        arrays would then name rows the buffers do not have yet. It waits for
+        that flush instead; the animation is timed by the clock, so the frame
+        after it catches up.
+        """
+        g = self.graph
+        lagging = g is not None and (len(self._pos) != len(g) or self.edges.buffers.n // 2 != g.number_of_edges())
+        pending = bool({"structure", "append"} & self._dirty)
+        if not (lagging or pending):
+            return True
+        if lagging and not pending:  # nothing queued would bring them level: rebuild on the next turn
+            self._dirty.add("structure")
+        if not self._flush_timer.running:
+            self._flush_timer.start()
+        return False
+
     def _frame_step(self, now: float) -> bool:
         self._busy()
         if self._flight is not None:
@@ -183,7 +204,7 @@ class MotionMixin:
             self.camera.set_pose(interpolate_pose(f.a, f.b, f.fraction(now)))
             if f.fraction(now) >= 1.0:
                 self._flight = None
-        if self._anims and self.graph is not None:
+        if self._anims and self.graph is not None and self._mirrors_current():
             g = self.graph
             touched: list[np.ndarray] = []
             base, colors = self._sizes, self._colors

@@ -16,21 +16,108 @@ touch on activation) are built and applied directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import functools
+import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from orchestrator_gui.engine.tasks import transform_task
+from orchestrator_gui.engine.tasks import CancelToken, transform_task
 from orchestrator_gui.model import operations
+from orchestrator_gui.model.errors import GraphError
+from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.nodes import EdgeType, NodeFlag
-from orchestrator_gui.model.transactions import Transaction
+from orchestrator_gui.model.queries import subgraph
+from orchestrator_gui.model.transactions import AddEdge, AddNode, Transaction
 from orchestrator_gui.ui.errors import ErrorReporter
 from orchestrator_gui.ui.prompts import Prompter
-from orchestrator_gui.workspace.thinking import TransformOutcome, TransformRequest
+from orchestrator_gui.workspace.thinking import THINKER_OPERATIONS, Thinking, TransformOutcome, TransformRequest
 
 #: Edge types a user may draw by hand.
 LINK_TYPES = ("depends_on", "mentions", "similar", "evidence_for", "derived_from")
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 node"``, ``"3 nodes"`` (the status bar and dialogs never say "node(s)" or "1 nodes")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def merge_transactions(operation: str, parts: Sequence[Transaction], *, params: dict[str, Any] | None = None,
+                       description: str | None = None) -> Transaction:
+    """One transaction holding the edits of ``parts`` in order (one journal entry, one undo step).
+
+    Each part stamped its own id into the provenance of the nodes it created
+    and into its ``derived_from`` edges; those are re-stamped with the merged
+    transaction's id, so a node's provenance names a transaction the journal
+    really holds.
+
+    Parameters
+    ----------
+    operation : str
+        Provenance operation of the result (e.g. ``"generate"``).
+    parts : sequence of Transaction
+        Built (not yet applied) transactions; at least one.
+    params : dict, optional
+        Provenance parameters; ``parts`` (each part's own parameters) is added.
+    description : str, optional
+        Undo-menu text (default: the operation).
+    """
+    if not parts:
+        raise ValueError("nothing to merge")
+    tx_id = uuid.uuid4().hex
+    edits: list[Any] = []
+    for part in parts:
+        for e in part.edits:
+            if e.op == "add_node" and (e.node.metadata.get("provenance") or {}).get("tx") == part.id:
+                meta = {**e.node.metadata, "provenance": {**e.node.metadata["provenance"], "tx": tx_id}}
+                e = AddNode(node=e.node.model_copy(update={"metadata": meta}), row=e.row, state=e.state, edges=e.edges)
+            elif e.op == "add_edge" and e.edge.metadata.get("tx") == part.id:
+                e = AddEdge(edge=e.edge.model_copy(update={"metadata": {**e.edge.metadata, "tx": tx_id}}), row=e.row)
+            edits.append(e)
+    first = parts[0].provenance
+    return Transaction.create(operation, edits, tx_id=tx_id, actor=first.actor, now=first.time,
+                              params={**(params or {}), "parts": [p.provenance.params for p in parts]},
+                              description=description)
+
+
+def build_each(thinking: Thinking, graph: ThoughtGraph, request: TransformRequest, thinkers: list[Any],
+               scorer: Any = None, token: CancelToken | None = None) -> TransformOutcome:
+    """Build ``request`` for each of its ids in turn, on ``graph``, as one merged transaction.
+
+    ``graph`` must be a copy (a snapshot): each part is applied to it so the
+    next one is built on the state the merged edits will produce on the live
+    graph (two selected nodes of one branch, a summary inside another). An
+    input that cannot be transformed (a thinker with nothing new, a node that
+    is not pruned) is skipped and named in the provenance (``skipped``);
+    when every input fails, the first failure is raised.
+    """
+    parts: list[Transaction] = []
+    skipped: dict[str, str] = {}
+    first_error: Exception | None = None
+    for node_id in dict.fromkeys(request.ids):
+        if token is not None and token.cancelled:
+            raise RuntimeError("cancelled")
+        try:
+            tx = thinking.build(graph, dataclasses.replace(request, ids=(node_id,)), thinkers, scorer, token)
+            graph.apply(tx.transaction, record=False)
+        except (GraphError, ValueError, KeyError) as exc:  # this input only; the others still grow
+            skipped[node_id] = str(exc)
+            first_error = first_error or exc
+            continue
+        parts.append(tx.transaction)
+    if not parts:
+        raise first_error or ValueError(f"{request.op}: nothing to do")
+    created = [e.node.id for p in parts for e in p.edits if e.op == "add_node"]
+    verb = request.op.replace("-", " ").capitalize()
+    done = [p.provenance.params.get("node_id") for p in parts]
+    text = (f"{verb} {plural(len(created), 'node')} from {plural(len(done), 'node')}" if request.op == "generate"
+            else f"{verb} {plural(len(done), 'node')}")
+    if skipped:
+        text += f" ({len(skipped)} skipped)"
+    params = {"node_ids": done, "n": request.n, "created": created, "skipped": skipped}
+    return TransformOutcome(merge_transactions(request.op, parts, params=params, description=text))
 
 
 class _UserText:
@@ -116,8 +203,11 @@ class GraphActions(QObject):
         return self.session.graph
 
     # ------------------------------------------------------------------ apply
-    def apply(self, tx: Transaction, *, undoable: bool = True) -> Transaction | None:
-        """Apply a built transaction (undoable by default); report failures. Returns the committed one."""
+    def apply(self, tx: Transaction, *, undoable: bool = True, message: str | None = None) -> Transaction | None:
+        """Apply a built transaction (undoable by default); report failures. Returns the committed one.
+
+        ``message`` replaces the transaction's description in the status bar.
+        """
         if self.session is None:
             return None
         if not tx.edits:
@@ -129,7 +219,7 @@ class GraphActions(QObject):
             return None
         self.applied.emit(committed)
         self._animate(committed)
-        self.reporter.info(committed.description or committed.provenance.operation)
+        self.reporter.info(message or committed.description or committed.provenance.operation)
         return committed
 
     def _animate(self, tx: Transaction) -> None:
@@ -137,9 +227,13 @@ class GraphActions(QObject):
             return
         op = tx.provenance.operation
         created = [e.node.id for e in tx.edits if e.op == "add_node"]
+        params = tx.provenance.params
         try:
-            if op == "generate" and created:
-                self.view.animate_growth(tx.provenance.params.get("node_id"), created)
+            if op == "generate" and "parts" in params:  # several parents: each one's children grow out of it
+                for part in params["parts"]:
+                    self.view.animate_growth(part.get("node_id"), part.get("created", []))
+            elif op == "generate" and created:
+                self.view.animate_growth(params.get("node_id"), created)
             elif op == "aggregate" and created:
                 self.view.animate_converge(tx.provenance.params.get("node_ids", []), created[0])
         except Exception as exc:  # noqa: BLE001 - an animation must never lose a committed change
@@ -165,6 +259,33 @@ class GraphActions(QObject):
         if g.failed:
             return None
         return self._submit(title, list(task.inputs), task, None)
+
+    def transform_each(self, title: str, request: TransformRequest) -> str | None:
+        """Apply ``request`` to each of its ids as ONE transaction (one journal entry, one undo step).
+
+        The parts are built in one engine task (off the UI thread) on a copy
+        of the inputs' neighbourhood, and merged (see :func:`build_each`).
+        Returns the engine task id, or ``None`` when it ran inline or could not start.
+        """
+        if self.session is None:
+            return None
+        thinking = self.session.core.thinking
+        ids = tuple(dict.fromkeys(request.ids))
+        with self.reporter.guard(title) as g:
+            request.check()
+            thinkers, scorer = thinking.thinkers(request) if request.op in THINKER_OPERATIONS else ([None], None)
+            snap = thinking.snapshot(self.session.graph, ids)
+        if g.failed:
+            return None
+        build = functools.partial(build_each, thinking, snap, request, thinkers, scorer)
+        if self._executor is None:
+            with self.reporter.guard(title) as g:
+                outcome = build(None)
+            if not g.failed:
+                self.apply(outcome.transaction)
+            return None
+        task = transform_task(build, inputs=ids, outputs=ids, title=title, timeout_s=0, no_timeout=True)
+        return self._submit(title, list(ids), task, None)
 
     def build(self, title: str, inputs: list[str], builder: Callable[[], Transaction],
               then: Callable[[Transaction], None] | None = None) -> str | None:
@@ -247,13 +368,15 @@ class GraphActions(QObject):
         return None if guard.failed else self.apply(outcome.transaction)
 
     def generate(self, ids: list[str], n: int = 3) -> None:
-        """New thoughts grow out of each selected node (from the configured thinker)."""
+        """New thoughts grow out of each selected node (from the configured thinker): one transaction in all."""
         if not self._need(ids, 1, "Generate"):
             return
-        g = self._graph()
-        for node_id in ids:
-            self.transform(f"Generate from “{g.node(node_id).title[:40]}”",
-                           TransformRequest("generate", (node_id,), n=n))
+        ids = list(dict.fromkeys(ids))
+        if len(ids) == 1:
+            self.transform(f"Generate from “{self._graph().node(ids[0]).title[:40]}”",
+                           TransformRequest("generate", (ids[0],), n=n))
+        else:
+            self.transform_each(f"Generate from {len(ids)} nodes", TransformRequest("generate", tuple(ids), n=n))
 
     def refine(self, ids: list[str], feedback: str | None = None) -> None:
         """Refine the node with feedback text (asked for when not given)."""
@@ -306,16 +429,28 @@ class GraphActions(QObject):
 
     def expand(self, ids: list[str]) -> None:
         """Re-open pruned or folded branches."""
-        if self._need(ids, 1, "Expand"):
-            for node_id in ids:
-                self._inline("Expand", TransformRequest("expand", (node_id,)))
+        if not self._need(ids, 1, "Expand"):
+            return
+        ids = list(dict.fromkeys(ids))
+        if len(ids) == 1:
+            self._inline("Expand", TransformRequest("expand", (ids[0],)))
+            return
+        g = self._graph()
+        with self.reporter.guard("Expand") as guard:
+            # A whole copy: an expansion re-opens a branch of any depth, and each part must see the
+            # ones before it (one selected node may lie in another's branch).
+            outcome = build_each(self.session.core.thinking, subgraph(g, g.node_ids()),
+                                 TransformRequest("expand", tuple(ids)), [None])
+        if not guard.failed:
+            self.apply(outcome.transaction)
 
     def link(self, ids: list[str], edge_type: str | None = None) -> None:
         """Link the first selected node to the others with a chosen edge type."""
         if not self._need(ids, 2, "Link"):
             return
         if edge_type is None:
-            edge_type = self.prompter.choose("Link", f"Edge type from the first to the other {len(ids) - 1} node(s):",
+            others = plural(len(ids) - 1, "node")
+            edge_type = self.prompter.choose("Link", f"Edge type from the first to the other {others}:",
                                              list(LINK_TYPES))
         if not edge_type:
             return
@@ -325,7 +460,7 @@ class GraphActions(QObject):
             for dst in ids[1:]:
                 edits += list(operations.link(g, ids[0], dst, EdgeType(edge_type)).edits)
             tx = Transaction.create("link", edits, params={"src": ids[0], "dst": ids[1:], "type": edge_type},
-                           description=f"Link {len(ids) - 1} node(s) ({edge_type})")
+                           description=f"Link {plural(len(ids) - 1, 'node')} ({edge_type})")
         if not guard.failed:
             self.apply(tx)
 
@@ -338,8 +473,8 @@ class GraphActions(QObject):
         if confirm:
             note = ("\n\n" + f"{len(backed)} of them mirror workspace files and come back when those files change; "
                     "delete such items in their panel instead.") if backed else ""
-            if not self.prompter.confirm("Delete", f"Delete {len(ids)} node(s) and their edges from the graph?{note}",
-                                         ok="Delete"):
+            question = f"Delete {plural(len(ids), 'node')} and their edges from the graph?{note}"
+            if not self.prompter.confirm("Delete", question, ok="Delete"):
                 return
         with self.reporter.guard("Delete") as guard:
             tx = operations.delete(g, ids)
@@ -360,5 +495,5 @@ class GraphActions(QObject):
         g = self._graph()
         with self.reporter.guard("Activate") as guard:
             tx = touch(g, node_id)
-        if not guard.failed:
-            self.apply(tx, undoable=False)
+        if not guard.failed:  # the model's own text ("Touch 1 node(s)") is jargon here
+            self.apply(tx, undoable=False, message=f"Activated “{g.node(node_id).title[:60] or node_id}”")

@@ -11,6 +11,15 @@ from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QSizePolicy, QSlider,
 if TYPE_CHECKING:
     from orchestrator_gui.ui.main_window import MainWindow
 
+#: Graph transforms and how many selected nodes each needs: (at least, at most or None).
+TRANSFORM_ARITY = {
+    "generate": (1, None), "refine": (1, 1), "aggregate": (2, None), "score": (1, None), "keep_best": (2, None),
+    "prune": (1, None), "expand": (1, None), "link": (2, None), "delete_nodes": (1, None),
+}
+#: Widest undo/redo text in the Edit menu, in pixels; longer ones are elided in the middle (the
+#: menu's width follows its widest entry, and a very wide one crowded out the shortcut column).
+UNDO_TEXT_PX = 320
+
 
 def _act(win: MainWindow, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False,
          icon: QStyle.StandardPixmap | None = None) -> QAction:
@@ -63,8 +72,7 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
     m.addSeparator()
 
     def find() -> None:
-        win.docks["Search"].show()
-        win.docks["Search"].raise_()
+        win.dock_layout.show_dock("Search")
         win.search.focus_query()
     a["find"] = _act(win, "&Find…", find, QKeySequence.StandardKey.Find, "Search the graph")
     m.addAction(a["find"])
@@ -87,7 +95,12 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
     panels = m.addMenu("&Panels")
     for dock in win.docks.values():
         panels.addAction(dock.toggleViewAction())
-    m.addAction(_act(win, "Reset &Layout", win.reset_layout, tip="Use the default panel layout next time"))
+    a["graph_only"] = _act(win, "&Graph Only", lambda on: win.set_graph_only(bool(on)), "F11",
+                           "Hide every panel and give the window to the 3D view (F11 brings them back)",
+                           checkable=True)
+    m.addAction(a["graph_only"])
+    a["reset_layout"] = _act(win, "Reset &Layout", win.reset_layout, tip="Put every panel back in its default place")
+    m.addAction(a["reset_layout"])
 
     m = mb.addMenu("&Graph")
     win.graph_menu = m
@@ -95,7 +108,7 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
 
     def sel():
         return win.selected_ids()
-    for key, text, slot, shortcut in (
+    for key, text, slot, shortcut in (  # enabled by the selection's size: see update_selection_actions
         ("generate", "&Generate", lambda: ga.generate(sel()), "G"),
         ("refine", "&Refine…", lambda: ga.refine(sel()), "R"),
         ("aggregate", "&Aggregate", lambda: ga.aggregate(sel()), "A"),
@@ -152,6 +165,9 @@ def build_toolbar(win: MainWindow) -> QToolBar:
     spacer = QWidget()
     spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
     tb.addWidget(spacer)
+    # A checked and an unchecked tool button look alike in the dark style: the button names the theme.
+    a["dark"].setIconText(f"Theme: {win.theme.capitalize()}")
+    a["dark"].setToolTip("Switch between the dark and the light theme")
     tb.addAction(a["dark"])
     win.addToolBar(tb)
     return tb
@@ -163,22 +179,21 @@ def build_context_menu(win: MainWindow, ids: list[str]) -> QMenu:
     menu = QMenu(win)
     n = len(ids)
     has = win.session is not None
-    # (text, slot, enabled)
     entries = [
-        ("Generate", lambda: a.generate(ids), n >= 1),
-        ("Refine…", lambda: a.refine(ids), n == 1),
-        ("Aggregate", lambda: a.aggregate(ids), n >= 2),
-        ("Score", lambda: a.score(ids), n >= 1),
-        ("Keep best N…", lambda: a.keep_best(ids), n >= 2),
-        ("Prune", lambda: a.prune(ids), n >= 1),
-        ("Expand", lambda: a.expand(ids), n >= 1),
-        ("Link…", lambda: a.link(ids), n >= 2),
-        ("Delete", lambda: a.delete(ids), n >= 1),
+        ("generate", "Generate", lambda: a.generate(ids)),
+        ("refine", "Refine…", lambda: a.refine(ids)),
+        ("aggregate", "Aggregate", lambda: a.aggregate(ids)),
+        ("score", "Score", lambda: a.score(ids)),
+        ("keep_best", "Keep best N…", lambda: a.keep_best(ids)),
+        ("prune", "Prune", lambda: a.prune(ids)),
+        ("expand", "Expand", lambda: a.expand(ids)),
+        ("link", "Link…", lambda: a.link(ids)),
+        ("delete_nodes", "Delete", lambda: a.delete(ids)),
     ]
-    for text, slot, ok in entries:
+    for key, text, slot in entries:
         act = menu.addAction(text)
         act.triggered.connect(slot)
-        act.setEnabled(has and ok)
+        act.setEnabled(has and _fits(key, n))
     menu.addSeparator()
     g = win.session.graph if has else None
     backed = n == 1 and g is not None and ids[0] in g and g.node(ids[0]).source is not None
@@ -233,3 +248,29 @@ def fill_recent_menu(win: MainWindow) -> None:
             win.refresh_recent_menu()
         menu.addAction("Clear list", clear)
     menu.setEnabled(bool(recent))
+
+
+def _fits(key: str, n: int) -> bool:
+    lo, hi = TRANSFORM_ARITY[key]
+    return n >= lo and (hi is None or n <= hi)
+
+
+def update_selection_actions(win: MainWindow) -> None:
+    """Enable the Graph menu's and the toolbar's transforms for the selection's size, as the context menu does."""
+    n = len(win.selected_ids()) if win.session is not None else 0
+    for key in TRANSFORM_ARITY:
+        win.acts[key].setEnabled(win.session is not None and _fits(key, n))
+
+
+def update_undo_actions(win: MainWindow, history) -> None:
+    """Edit ▸ Undo/Redo: enabled state and texts (what will be undone, elided when long; in full as tooltip)."""
+    fm = win.menuBar().fontMetrics()
+    for key, label in (("undo", "Undo"), ("redo", "Redo")):
+        act = win.acts[key]
+        ok = bool(history and getattr(history, f"can_{key}"))
+        what = getattr(history, f"{key}_text") if ok else ""
+        act.setEnabled(ok)
+        short = fm.elidedText(what, Qt.TextElideMode.ElideMiddle, UNDO_TEXT_PX).replace("&", "&&")
+        act.setText(f"&{label} {short}" if what else f"&{label}")
+        act.setToolTip(f"{label} {what}" if what else label)
+        act.setStatusTip(act.toolTip())

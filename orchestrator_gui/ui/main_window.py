@@ -3,7 +3,11 @@
 Selection has one truth, the graph's ``SELECTED`` flags. A panel that picks
 something calls :meth:`MainWindow.select_node`, which selects the node in the
 view and flies there; the view's ``selection_changed`` then updates the
-inspector and lets every panel mirror it (without echoing it back).
+inspector and lets every panel mirror it (:meth:`Panel.mirror_selection`:
+a panel highlights exactly the selected nodes it shows, nothing when none
+is selected, and never echoes the selection back). Filtering a panel never
+changes the selection or moves the camera. The docks are arranged by
+:class:`~orchestrator_gui.ui.docks.DockLayout`.
 """
 
 from __future__ import annotations
@@ -14,27 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QPixmap
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QFileDialog,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QWidget,
-)
+from PySide6.QtGui import QCloseEvent, QPixmap, QShowEvent
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
 from orchestrator_gui.ui import export
 from orchestrator_gui.ui import theme as themes
+from orchestrator_gui.ui.background import BackgroundWork
+from orchestrator_gui.ui.docks import LAYOUT_VERSION, DockLayout
 from orchestrator_gui.ui.errors import ErrorReporter
-from orchestrator_gui.ui.graph_actions import GraphActions
+from orchestrator_gui.ui.graph_actions import GraphActions, plural
 from orchestrator_gui.ui.main_menus import (
     build_context_menu,
     build_menus,
     build_status_bar,
     build_toolbar,
     fill_recent_menu,
+    update_selection_actions,
+    update_undo_actions,
 )
 from orchestrator_gui.ui.panels.base import PanelContext
 from orchestrator_gui.ui.panels.inspector import InspectorPanel
@@ -46,7 +46,7 @@ from orchestrator_gui.ui.panels.todo import TodoPanel
 from orchestrator_gui.ui.placeholder_view import make_graph_view
 from orchestrator_gui.ui.prompts import Prompter
 from orchestrator_gui.ui.session import WorkspaceSession
-from orchestrator_gui.ui.settings import AppSettings, VISIBILITY_KEYS
+from orchestrator_gui.ui.settings import VISIBILITY_KEYS, AppSettings
 
 APP_TITLE = "Loop Orchestrator"
 #: How often activation and attention are recomputed while nothing else happens.
@@ -80,7 +80,6 @@ class MainWindow(QMainWindow):
         self.persist_layout = True
         self.settings = settings
         self.setWindowTitle(APP_TITLE)
-        self.setDockNestingEnabled(True)
         self.prompter = Prompter(self)
         self.reporter = ErrorReporter(self._dialog, self)
         self.session: WorkspaceSession | None = None
@@ -90,14 +89,13 @@ class MainWindow(QMainWindow):
         #: ``clock() -> epoch ms`` for the loop's scheduler (tests); None: the system clock.
         self.loop_clock: Callable[[], int] | None = None
         self._executor_factory = executor_factory
-        self._tasks: set[str] = set()
-        self._task_titles: dict[str, str] = {}
         self.theme = settings.theme
 
         self.view = view_factory(self, self.theme)
         self.setCentralWidget(self.view)
         self.actions_ = GraphActions(self.reporter, self.prompter, parent=self)
-        self.actions_.busy.connect(lambda _n: self._update_busy())
+        self.work = BackgroundWork(self)
+        self.actions_.busy.connect(lambda _n: self.work.update())
         self.actions_.applied.connect(self._on_applied)
 
         ctx = PanelContext(self.reporter, self.prompter, settings)
@@ -108,23 +106,15 @@ class MainWindow(QMainWindow):
         self.runs = RunsPanel(ctx)
         self.search = SearchPanel(ctx)
         self.panels = [self.schedules, self.todo, self.inspector, self.memory, self.runs, self.search]
-        self.docks: dict[str, QDockWidget] = {}
-        self._dock("Schedules", self.schedules, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("TODO", self.todo, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Search", self.search, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("Memory log", self.memory, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._dock("Runs", self.runs, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.docks["Schedules"], self.docks["TODO"])
-        self.tabifyDockWidget(self.docks["Inspector"], self.docks["Search"])
-        self.tabifyDockWidget(self.docks["Memory log"], self.docks["Runs"])
-        self.docks["TODO"].raise_()
-        self.docks["Inspector"].raise_()
-        self.docks["Runs"].raise_()
-        self.resizeDocks([self.docks["TODO"], self.docks["Inspector"]], [430, 380], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["Runs"]], [230], Qt.Orientation.Vertical)
+        self.dock_layout = DockLayout(self, {"Schedules": self.schedules, "TODO": self.todo,
+                                             "Inspector": self.inspector, "Search": self.search,
+                                             "Memory log": self.memory, "Runs": self.runs})
+        self.docks = self.dock_layout.docks
+        #: Whether the docks still need sizing for the window's real size (no saved layout was restored).
+        self._fit_docks = True
         for p in self.panels:
             p.node_requested.connect(self.select_node)
+            p.install_selection_sync()
         self.inspector.refine_requested.connect(lambda nid, text: self.actions_.refine_text(nid, text))
         self.inspector.open_source.connect(self.open_source)
 
@@ -153,21 +143,20 @@ class MainWindow(QMainWindow):
         self._period.timeout.connect(self.update_dynamics)
         self._graph_hooked = None
         self.reporter.message.connect(self._status_message)
+        self.dock_layout.graph_only_changed.connect(self.acts["graph_only"].setChecked)
         self.resize(1500, 950)
-        if restore_layout:
-            settings.restore_window(self)
+        self.setMinimumSize(640, 480)
+        if restore_layout and settings.restore_window(self, LAYOUT_VERSION):
+            self._fit_docks = False
         self._update_for_session()
 
     # ------------------------------------------------------------------ construction helpers
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, dock)
-        self.docks[title] = dock
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """Size the default layout's columns once the window has its real size."""
+        super().showEvent(event)
+        if self._fit_docks:
+            self._fit_docks = False
+            self.dock_layout.fit_to_window()
 
     def _dialog(self, title: str, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
@@ -199,9 +188,7 @@ class MainWindow(QMainWindow):
                 self.executor = self._executor_factory(session.root)
             except Exception as exc:  # noqa: BLE001 - transforms then run inline; run-now stays disabled
                 self.reporter.report(exc, context="Execution engine unavailable")
-        if self.executor is not None:
-            self.executor.started.connect(self._on_task_started)
-            self.executor.finished.connect(self._on_task_finished)
+        self.work.attach(self.executor)
         self.actions_.set_executor(self.executor)
         self.actions_.set_session(session, self.view)
         self.run_control = None
@@ -257,8 +244,7 @@ class MainWindow(QMainWindow):
             self.executor = None
         self.actions_.set_executor(None)
         self.actions_.set_session(None, None)
-        self._tasks.clear()
-        self._update_busy()
+        self.work.attach(None)
         self._hook_graph(None)
         self.view.set_graph(None)
         for p in self.panels:
@@ -291,6 +277,7 @@ class MainWindow(QMainWindow):
             self.acts[name].setEnabled(has)
         for act in self.graph_menu.actions():
             act.setEnabled(has)
+        update_selection_actions(self)
         self._update_counts()
         self._update_undo()
         self.refresh_recent_menu()
@@ -305,12 +292,7 @@ class MainWindow(QMainWindow):
                                   + (f" · {sel} selected" if sel else ""))
 
     def _update_undo(self) -> None:
-        history = self.session.undo if self.session is not None else None
-        undo, redo = self.acts["undo"], self.acts["redo"]
-        undo.setEnabled(bool(history and history.can_undo))
-        redo.setEnabled(bool(history and history.can_redo))
-        undo.setText(f"&Undo {history.undo_text}" if history and history.can_undo else "&Undo")
-        redo.setText(f"&Redo {history.redo_text}" if history and history.can_redo else "&Redo")
+        update_undo_actions(self, self.session.undo if self.session is not None else None)
 
     def refresh_recent_menu(self) -> None:
         """Rebuild File ▸ Open Recent from the settings."""
@@ -332,12 +314,13 @@ class MainWindow(QMainWindow):
 
     def _on_selection(self, ids: list) -> None:
         self._update_counts()
+        update_selection_actions(self)
         g = self.session.graph if self.session else None
-        node = g.node(ids[-1]) if g is not None and ids and ids[-1] in g else None
-        self.inspector.show_node(node)
+        nodes = [g.node(i) for i in ids if i in g] if g is not None else []
+        self.inspector.show_node(nodes[-1] if nodes else None)
         for p in self.panels:
             if p is not self.inspector:
-                p.show_node(node)
+                p.mirror_selection(nodes)
 
     def open_source(self, node_id: str) -> None:
         """Show a file-backed node's item in its panel (raising that panel)."""
@@ -349,9 +332,8 @@ class MainWindow(QMainWindow):
         for title, panel in (("Schedules", self.schedules), ("TODO", self.todo), ("Memory log", self.memory),
                              ("Runs", self.runs)):
             if getattr(panel, "FILE", None) == node.source.file:
-                self.docks[title].show()
-                self.docks[title].raise_()
-                panel.show_node(node)
+                self.dock_layout.show_dock(title)
+                panel.mirror_selection([node])
                 return
         self.reporter.info(f"{node.source.file}:{node.source.line or ''} has no panel")
 
@@ -374,12 +356,16 @@ class MainWindow(QMainWindow):
             self._dynamics_timer.start()
 
     def _on_files_changed(self, names: list[str]) -> None:
+        g = self.session.graph if self.session is not None else None
+        nodes = [g.node(i) for i in g.selected_ids()] if g is not None else []
         for p in self.panels:
             p.on_files_changed(names)
+            if p is not self.inspector:  # a reload may have put its current row back: the graph decides
+                p.mirror_selection(nodes)
 
     def _on_synced(self, tx: Any) -> None:
         params = tx.provenance.params
-        parts = [f"{params[k]} {k.replace('_', ' ')}" for k in params if k != "workspace" and params[k]]
+        parts = [_count_text(params[k], k) for k in params if k != "workspace" and params[k]]
         self.reporter.info("Graph updated from the files" + (f": {', '.join(map(str, parts))}" if parts else ""))
 
     def _on_applied(self, tx: Any) -> None:
@@ -422,7 +408,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ background work
     def _run_schedule(self, schedule_id: str) -> None:
         handle = self.run_control.run_now(schedule_id)
-        self._task_titles[handle.task_id] = f"Run “{handle.task.title}”"
+        self.work.name(handle.task_id, f"Run “{handle.task.title}”")
         self.reporter.info(f"Started “{handle.task.title}” now")
 
     def toggle_loop(self, on: bool) -> None:
@@ -447,36 +433,9 @@ class MainWindow(QMainWindow):
             act.setChecked(on)
             act.blockSignals(False)
 
-    def _on_task_started(self, task_id: str, kind: str, info: dict) -> None:
-        if kind != "transform":
-            self._tasks.add(task_id)
-            self._update_busy()
-
-    def _on_task_finished(self, task_id: str, result: dict) -> None:
-        if task_id in self._tasks:
-            self._tasks.discard(task_id)
-            self._task_titles.pop(task_id, None)
-            self._update_busy()
-            if result.get("kind") != "transform":
-                status = result.get("status")
-                dry = " (dry run: no runner configured)" if result.get("dry_run") else ""
-                self.reporter.info(f"“{result.get('title')}” {status}{dry}")
-
-    def _update_busy(self) -> None:
-        n = self.actions_.running + len(self._tasks)
-        for w in (self.busy_label, self.progress, self.cancel_btn):
-            w.setVisible(n > 0)
-        titles = self.actions_.running_titles() + [self._task_titles.get(t, "agent task") for t in self._tasks]
-        first = titles[0] if titles else "task"
-        self.busy_label.setText(first if n == 1 else f"{first} and {n - 1} more")
-        self.busy_label.setToolTip("\n".join(titles) or f"{n} running")
-
     def cancel_work(self) -> None:
         """Cancel running transforms and tasks (status bar button)."""
-        self.actions_.cancel_all()
-        if self.executor is not None:
-            for task_id in list(self._tasks):
-                self.executor.cancel(task_id)
+        self.work.cancel()
 
     # ------------------------------------------------------------------ view menu
     def set_visibility(self, key: str, on: bool) -> None:
@@ -491,14 +450,20 @@ class MainWindow(QMainWindow):
         self.view.set_theme(self.theme)
         self.settings.theme = self.theme
         self.acts["dark"].setChecked(self.theme == "dark")
+        self.acts["dark"].setIconText(f"Theme: {self.theme.capitalize()}")
         for p in self.panels:  # colours computed from the palette at fill time
             if p.session is not None:
                 p.reload()
 
     def reset_layout(self) -> None:
-        """Forget the saved dock layout (applies at the next start)."""
+        """View ▸ Reset Layout: the default dock arrangement, now (and forget the saved one)."""
+        self.dock_layout.reset()
         self.settings.clear_window()
-        self.reporter.info("The default layout is used from the next start")
+        self.reporter.info("Panels back in their default places")
+
+    def set_graph_only(self, on: bool) -> None:
+        """View ▸ Graph Only (F11): hide every dock, or bring them back as they were."""
+        self.dock_layout.set_graph_only(on)
 
     # ------------------------------------------------------------------ export (see ui/export.py)
     def prepare_screenshot(self) -> None:
@@ -527,10 +492,18 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Save layout and camera, stop the workers, close the store; the graph has no unsaved work."""
         if self.persist_layout:
-            self.settings.save_window(self)
+            self.settings.save_window(self, self.dock_layout.state(), LAYOUT_VERSION)
         self.close_workspace()
         self.settings.sync()
         try:
             self.view.close()
         finally:
             super().closeEvent(event)
+
+
+def _count_text(value: Any, key: str) -> str:
+    """``(1, "nodes_added")`` -> ``"1 node added"`` (a sync's counts for the status bar)."""
+    words = key.split("_")
+    if isinstance(value, int) and words and words[0].endswith("s"):
+        return " ".join([plural(value, words[0][:-1]), *words[1:]])
+    return f"{value} {' '.join(words)}"

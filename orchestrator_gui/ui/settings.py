@@ -141,23 +141,29 @@ class AppSettings:
                 self._set_json(f"camera/{self.workspace_key(workspace)}", json.loads(json.dumps(state, default=float)))
 
     # ------------------------------------------------------------------ window
-    def save_window(self, window: QMainWindow) -> None:
-        """Remember the window's geometry and its docks/toolbars layout."""
-        self.q.setValue("window/geometry", window.saveGeometry())
-        self.q.setValue("window/state", window.saveState())
+    def save_window(self, window: QMainWindow, state: QByteArray | None = None, version: int = 0) -> None:
+        """Remember the window's geometry and its docks/toolbars layout.
 
-    def restore_window(self, window: QMainWindow) -> bool:
-        """Restore geometry and dock layout; returns False when nothing was saved."""
+        ``state`` is the layout to store (default: the window's present one;
+        the main window passes the one from before *graph only*), ``version``
+        the layout version :meth:`restore_window` must be asked for.
+        """
+        self.q.setValue("window/geometry", window.saveGeometry())
+        self.q.setValue("window/state", state if state is not None else window.saveState(version))
+
+    def restore_window(self, window: QMainWindow, version: int = 0) -> bool:
+        """Restore geometry and dock layout; returns whether a saved dock layout of ``version`` was restored.
+
+        A layout saved with another version (an older default) is ignored, so the window keeps the
+        default arrangement it was built with; the geometry is restored either way.
+        """
         geom, state = self.q.value("window/geometry"), self.q.value("window/state")
-        done = False
         if isinstance(geom, QByteArray) and not geom.isEmpty():
-            done = window.restoreGeometry(geom) or done
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            done = window.restoreState(state) or done
-        return done
+            window.restoreGeometry(geom)
+        return isinstance(state, QByteArray) and not state.isEmpty() and window.restoreState(state, version)
 
     def clear_window(self) -> None:
-        """Forget the saved layout (View > Reset layout)."""
+        """Forget the saved geometry and layout (View ▸ Reset Layout also resets the window at once)."""
         self.q.remove("window")
 
     # ------------------------------------------------------------------ one-time notices

@@ -66,3 +66,82 @@ def test_animator_runs_only_while_busy():
     for _ in range(3):
         timers[0].cb()
     assert not timers[0].running and not anim.running and anim.frames == 3
+
+
+class _Graph:
+    """The few graph reads an animation frame makes (ids -> rows, positions, edge count)."""
+
+    def __init__(self, n: int) -> None:
+        self.ids = [f"n{i}" for i in range(n)]
+        self.positions = np.arange(3 * n, dtype=np.float32).reshape(n, 3)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, node_id: str) -> bool:
+        return node_id in self.ids
+
+    def rows_of(self, ids):
+        return np.array([self.ids.index(i) for i in ids], dtype=np.int64)
+
+    def number_of_edges(self) -> int:
+        return 0
+
+
+class _Patched:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.buffers = type("B", (), {"n": 0})()
+
+    def patch(self, name, rows, values) -> None:
+        self.calls.append(name)
+
+
+def _scene(n: int):
+    from orchestrator_gui.render.scene_motion import MotionMixin
+
+    class Scene(MotionMixin):
+        def __init__(self) -> None:
+            self.graph = _Graph(n)
+            self._pos = self.graph.positions.copy()
+            self._sizes = np.ones(n, np.float32)
+            self._colors = np.ones((n, 4), np.float32)
+            self._dirty: set[str] = set()
+            self._flush_timer = FakeTimer(None)
+            self._flight = None
+            self._anims: list[NodeAnimation] = []
+            self._after_flush: list = []
+            self._hold_draw = False
+            self.nodes, self.edges = _Patched(), _Patched()
+            self.canvas = type("C", (), {"update": lambda self: None})()
+            self.pushed: list[np.ndarray] = []
+
+        def _busy(self) -> None:
+            pass
+
+        def _push_positions(self, rows) -> None:
+            self.pushed.append(np.asarray(rows))
+
+    return Scene()
+
+
+def test_a_frame_waits_while_the_graph_has_rows_the_buffers_lack():
+    scene = _scene(4)
+    kids = ["n2", "n3"]
+    start = np.zeros((2, 3), np.float32)
+    scene._anims.append(NodeAnimation(kids, start, scene.graph.positions[2:].copy(), 0.2, 1.0, 1.0, 0.0))
+    # a transform lands: the graph grows, the buffers (self._pos) do not until the next flush
+    scene.graph.ids += ["n4", "n5"]
+    scene.graph.positions = np.arange(18, dtype=np.float32).reshape(6, 3)
+    scene._dirty.add("append")
+    assert scene._frame_step(0.5) is True  # still animating
+    assert scene.pushed == [] and scene.nodes.calls == []  # nothing indexed past the buffers
+    assert scene._flush_timer.running
+    # the flush brings the buffers level; the next frame catches up with the clock and ends in place
+    scene._pos = scene.graph.positions.copy()
+    scene._sizes, scene._colors = np.ones(6, np.float32), np.ones((6, 4), np.float32)
+    scene._dirty.clear()
+    scene._pos[2:4] = 0.0
+    assert scene._frame_step(2.0) is False
+    assert np.allclose(scene._pos, scene.graph.positions)
+    assert scene.pushed and set(scene.pushed[-1].tolist()) == {2, 3}

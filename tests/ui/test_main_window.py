@@ -62,7 +62,9 @@ def test_click_on_a_node_shows_it_in_the_inspector_and_its_panel(window, qtbot):
     qtbot.mouseClick(view.canvas.native, LEFT, pos=pos)
     qtbot.waitUntil(lambda: window.inspector.node_id == nid)
     node = window.session.graph.node(nid)
-    assert window.inspector.title.text() == node.title
+    from orchestrator_gui.ui.theme import display_title
+
+    assert window.inspector.title.text() == display_title(node.title)  # as the view's label reads it
     assert window.selected_ids() == [nid]
     # the TODO panel mirrors the selection (same source line), without selecting anything else in the graph
     row = window.todo.tree.currentItem()
@@ -164,7 +166,7 @@ def test_window_grab_shows_a_drawn_canvas_and_the_panels(window, qtbot, tmp_path
     assert window.inspector.node_id is not None  # the screenshot shows a selected node in use
 
 
-def test_cli_screenshot_writes_a_png_and_exits_0(tmp_path):
+def test_cli_screenshot_writes_a_png_and_exits_0(qapp, tmp_path):  # QImage needs the app
     out = tmp_path / "app.png"
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
     proc = subprocess.run([sys.executable, "-m", "orchestrator_gui.cli.main", "--demo", "--screenshot", str(out),
@@ -173,11 +175,49 @@ def test_cli_screenshot_writes_a_png_and_exits_0(tmp_path):
     assert "Traceback" not in proc.stderr
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1200, 800)
-    arr = np.frombuffer(img.convertToFormat(QImage.Format.Format_RGB888).constBits(), np.uint8)
-    assert len(np.unique(arr.reshape(-1, 3)[:: 7], axis=0)) > 100  # a real UI, not a blank window
+    rgb = img.convertToFormat(QImage.Format.Format_RGB888)  # kept: the array below borrows its memory
+    arr = np.frombuffer(rgb.constBits(), np.uint8)[: rgb.height() * rgb.bytesPerLine()]
+    rows = arr.reshape(rgb.height(), rgb.bytesPerLine())[:, : 3 * rgb.width()]
+    assert len(np.unique(rows.reshape(-1, 3)[:: 7], axis=0)) > 100  # a real UI, not a blank window
     # a screenshot leaves the user's layout alone
     settings = AppSettings.at(Path(env["XDG_CONFIG_HOME"]) / "LoopOrchestrator" / "orchestrator-gui.ini")
     assert settings.q.value("window/geometry") is None
+
+
+def _demo_node(kind: str) -> str:
+    g = build_graph(BUNDLED_DEMO)  # node ids come from the files: the same in every copy of the demo
+    return next(n.id for n in g.nodes() if n.kind.value == kind)
+
+
+def test_screenshot_options_select_focus_and_graph_only(qapp, qtbot, tmp_path):
+    from orchestrator_gui.app import GuiOptions, OrchestratorApp, ScreenshotError
+
+    nid = _demo_node("todo")
+    app = OrchestratorApp(qapp, AppSettings.at(tmp_path / "s.ini"), restore_layout=False)
+    win = app.window
+    qtbot.addWidget(win)
+    options = GuiOptions(demo=True, select=nid, focus=nid, depth=2, graph_only=True)
+    assert app.open_initial(options)
+    out = tmp_path / "focus.png"
+    assert app.screenshot(str(out), (1000, 700), options)
+    assert QImage(str(out)).size().toTuple() == (1000, 700)
+    assert win.selected_ids() == [nid] and not win.view.scene.animating
+    assert all(not d.isVisible() for d in win.docks.values())
+    if hasattr(win.view, "focused"):
+        assert win.view.focused() == nid and win.view.focus_depth() == 2
+    with pytest.raises(ScreenshotError, match="no node 'nope'"):
+        app.screenshot(str(out), (1000, 700), GuiOptions(demo=True, select="nope"))
+    win.close()
+
+
+def test_cli_screenshot_of_an_unknown_node_is_an_error_not_a_traceback(tmp_path):
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    proc = subprocess.run([sys.executable, "-m", "orchestrator_gui.cli.main", "--demo", "--screenshot",
+                           str(tmp_path / "x.png"), "--select", "TODO.md::item/nope"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "error: --select: no node 'TODO.md::item/nope'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_cli_usage_errors_are_readable(tmp_path, capsys):
@@ -185,6 +225,14 @@ def test_cli_usage_errors_are_readable(tmp_path, capsys):
 
     assert main(["--size", "big", "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "--size must look like 1600x1000" in capsys.readouterr().err
+    shot = ["--demo", "--screenshot", str(tmp_path / "x.png")]
+    assert main([*shot, "--focus", "a", "--depth", "4"]) == 2
+    assert "--depth must be 1, 2 or 3" in capsys.readouterr().err
+    assert main([*shot, "--depth", "2"]) == 2
+    assert "--depth only applies with --focus" in capsys.readouterr().err
+    assert main(["--demo", "--select", "a"]) == 2
+    assert "--select only applies with --screenshot" in capsys.readouterr().err
+    assert main(["--demo", "--graph-only"]) == 2
     assert main(["schedulez"]) == 2
     assert "did you mean the command “schedules”" in capsys.readouterr().err
     assert main(["--demo", str(tmp_path)]) == 2
@@ -200,6 +248,7 @@ def test_which_command_lines_open_the_gui():
     assert wants_gui(["~/loop"], cmds, bare=False)
     assert wants_gui(["-w", "check"], cmds, bare=False)  # a folder named like a command, given with -w
     assert wants_gui(["--screenshot", "todo", "--demo"], cmds, bare=False)
+    assert wants_gui(["--demo", "--screenshot", "x.png", "--focus", "todo", "--depth", "2"], cmds, bare=False)
     assert not wants_gui(["--demo", "check", "--json"], cmds, bare=False)
     assert not wants_gui(["-w", "dir", "todo", "list"], cmds, bare=False)
     assert not wants_gui(["--help"], cmds, bare=False)

@@ -44,7 +44,8 @@ class MemoryPanel(Panel):
             summary = e.summary or next((b.strip() for b in e.body if b.strip()), "")
             rows.append((e.line, [e.timestamp.timestamp(), e.mode or "", e.id or "", summary.lower(),
                                   e.section or "", e.line],
-                         [e.timestamp_raw, e.mode or "", e.id or "", displayable(plain(summary)), displayable(e.section or ""), str(e.line)]))
+                         [e.timestamp_raw, e.mode or "", e.id or "", displayable(plain(summary)),
+                          displayable(e.section or ""), str(e.line)]))
         self.table.set_rows(rows)
         n = len(rows)
         self.status.setText(f"{n} entries" if self.doc else ("" if self.session is None else f"{FILE} not found"))
@@ -54,6 +55,12 @@ class MemoryPanel(Panel):
             self.request_node(self.session.node_for(FILE, line=int(line)))
 
     def show_node(self, node) -> None:
-        if node is None or node.source is None or node.source.file != FILE or node.source.line is None:
-            return
-        self.table.select_key(node.source.line, quiet=True)
+        self.mirror_selection([node] if node is not None else [])
+
+    def mirror_selection(self, nodes: list) -> None:
+        """Highlight the rows of every selected memory entry (the last one current)."""
+        mine = [n for n in nodes if self.owns(n) and n.source.line is not None]
+        lines = [n.source.line for n in mine]
+        self.table.highlight(lines, lines[-1] if lines else None)
+        if mine:
+            self._remember_rows(mine[-1].id)

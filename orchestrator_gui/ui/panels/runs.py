@@ -24,6 +24,8 @@ from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
 from orchestrator_gui.ui.theme import displayable, status_color
 
 FILE = TIMING.as_posix()
+#: Narrower than this, the chart goes below the table instead of beside it.
+WIDE_PX = 620
 COLUMNS = ["Started", "Mode", "Task id", "Task", "Duration", "Status", "Result", "Priority"]
 
 
@@ -160,11 +162,13 @@ class RunsPanel(Panel):
         self.runs: list[Run] = []
         self.table = FilterTable(COLUMNS, choice_column=5, choice_label="All statuses", stretch_column=3)
         self.table.activated.connect(self._on_activated)
+        self.table.filtered.connect(self._on_filtered)
         self.chart = DurationChart()
-        self.chart.picked.connect(lambda tid: self.table.select_key(tid))
+        # A dot is a pick even when the table's filter hides its row (or it is already selected: fly again).
+        self.chart.picked.connect(self._on_activated)
         self.status = QLabel()
         self.status.setProperty("role", "muted")
-        split = QSplitter(Qt.Orientation.Horizontal)
+        split = self.split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(self.chart)
         split.setStretchFactor(0, 3)
@@ -174,8 +178,14 @@ class RunsPanel(Panel):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
-        for col, width in ((0, 185), (1, 115), (2, 80), (4, 65), (5, 75), (6, 200), (7, 65)):
+        for col, width in ((0, 185), (1, 115), (2, 80), (4, 80), (5, 75), (6, 200), (7, 65)):
             self.table.view.setColumnWidth(col, width)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """Chart beside the table when the panel is wide, below it when it is a narrow column."""
+        super().resizeEvent(event)
+        wide = self.width() >= WIDE_PX
+        self.split.setOrientation(Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical)
 
     def on_files_changed(self, names: list[str]) -> None:
         if FILE in names or TIMING_CSV.as_posix() in names:
@@ -204,14 +214,21 @@ class RunsPanel(Panel):
             rows.append((r.task_id,
                          [r.start or 0.0, r.mode, r.task_id, r.task.lower(), r.duration_s or -1.0, r.status,
                           r.result.lower(), r.priority],
-                         [r.start_raw, r.mode, r.task_id, displayable(r.task), format_duration(r.duration_s), r.status, displayable(r.result),
-                          r.priority]))
+                         [r.start_raw, r.mode, r.task_id, displayable(r.task), format_duration(r.duration_s), r.status,
+                          displayable(r.result), r.priority]))
         self.table.set_rows(rows)
         for i in range(self.table.model.rowCount()):
             self.table.model.item(i, 5).setForeground(status_color(self.table.model.item(i, 5).text()))
-        self.chart.set_runs(self.runs)
-        failed = sum(r.status in ("failed", "timeout") for r in self.runs)
-        self.status.setText(f"{len(self.runs)} runs · {failed} failed" if self.runs else "")
+        self._on_filtered()
+
+    def _on_filtered(self) -> None:
+        """The chart and the count show the runs the table's filters let through."""
+        shown = set(self.table.visible_keys())
+        runs = [r for r in self.runs if r.task_id in shown]
+        self.chart.set_runs(runs)
+        failed = sum(r.status in ("failed", "timeout") for r in runs)
+        of = f" of {len(self.runs)}" if len(runs) < len(self.runs) else ""
+        self.status.setText(f"{len(runs)}{of} runs · {failed} failed" if self.runs else "")
 
     def _on_activated(self, task_id) -> None:
         self.chart.set_selected(task_id)
@@ -219,9 +236,13 @@ class RunsPanel(Panel):
             self.request_node(self.session.node_for(FILE, key=f"run/{task_id}"))
 
     def show_node(self, node) -> None:
-        if node is None or node.source is None or node.source.file != FILE:
-            return
-        if node.source.key.startswith("run/"):
-            tid = node.source.key[4:]
-            self.table.select_key(tid, quiet=True)
-            self.chart.set_selected(tid)
+        self.mirror_selection([node] if node is not None else [])
+
+    def mirror_selection(self, nodes: list) -> None:
+        """Highlight the rows of every selected run (the last one current, and marked on the chart)."""
+        mine = [n for n in nodes if self.owns(n) and (n.source.key or "").startswith("run/")]
+        tids = [n.source.key[4:] for n in mine]
+        self.table.highlight(tids, tids[-1] if tids else None)
+        self.chart.set_selected(tids[-1] if tids else None)
+        if mine:
+            self._remember_rows(mine[-1].id)

@@ -1,10 +1,24 @@
-"""Search panel: find nodes by title, content and tags; pick one to select it and fly there."""
+"""Search panel: find nodes by title, content and tags; pick one to select it and fly there.
+
+Typing searches but never selects: only a click, Enter in the list, or
+Enter in the query (the first hit) picks a node. The results that are
+selected in the graph are highlighted, however they were selected.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from orchestrator_gui.model.nodes import NodeKind
 from orchestrator_gui.model.queries import search
@@ -79,13 +93,36 @@ class SearchPanel(Panel):
         for node_id in ids:
             node = g.node(node_id)
             where = f"{node.source.file}:{node.source.line}" if node.source and node.source.line else node.kind.value
-            item = QListWidgetItem(_dot(kind_color(node.kind.value)), f"{displayable(node.title or node_id)}    — {where}")
+            text = f"{displayable(node.title or node_id)}    — {where}"
+            item = QListWidgetItem(_dot(kind_color(node.kind.value)), text)
             item.setData(Qt.ItemDataRole.UserRole, node_id)
             item.setToolTip(node.content[:400] if node.content else node.title)
             self.results.addItem(item)
         more = " (first 200)" if len(ids) >= LIMIT else ""
         self.count.setText(f"{len(ids)} found{more}")
+        self.mirror_selection([g.node(i) for i in g.selected_ids()])
         return ids
+
+    def owns(self, node) -> bool:
+        """Any node can be a result."""
+        return True
+
+    def mirror_selection(self, nodes: list) -> None:
+        """Highlight the results that are selected in the graph (the last selected one current)."""
+        wanted = {n.id for n in nodes}
+        primary = nodes[-1].id if nodes else None
+        current = None
+        with QSignalBlocker(self.results):
+            for row in range(self.results.count()):
+                item = self.results.item(row)
+                node_id = item.data(Qt.ItemDataRole.UserRole)
+                item.setSelected(node_id in wanted)
+                if node_id == primary:
+                    current = item
+            index = self.results.indexFromItem(current) if current is not None else QModelIndex()
+            self.results.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        if current is not None:
+            self.results.scrollToItem(current)
 
     def _first(self) -> None:
         self.run_search()
@@ -95,5 +132,5 @@ class SearchPanel(Panel):
 
     def _pick(self, item: QListWidgetItem) -> None:
         node_id = item.data(Qt.ItemDataRole.UserRole)
-        if node_id:
-            self.node_requested.emit(node_id)
+        if node_id:  # also when it is selected already: the view flies back to it
+            self.request_node(node_id)

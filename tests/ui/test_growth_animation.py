@@ -1,0 +1,66 @@
+"""The growth animation stays correct while the graph keeps growing under it (GraphView under Xvfb).
+
+A transform that lands while another one's children are still growing
+changes the graph at once, but reaches the GPU buffers only with the next
+flush; an animation frame in between once indexed the buffers with the
+graph's new rows (``IndexError: index 143 is out of bounds``).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("vispy")
+
+from orchestrator_gui.demo import BUNDLED_DEMO  # noqa: E402
+from orchestrator_gui.migration import build_graph  # noqa: E402
+from orchestrator_gui.model import operations  # noqa: E402
+from orchestrator_gui.ui.graph_view import GraphView  # noqa: E402
+
+
+@pytest.fixture
+def view(qtbot, tmp_path):
+    ws = tmp_path / "demo"
+    shutil.copytree(BUNDLED_DEMO, ws)
+    v = GraphView()
+    qtbot.addWidget(v)
+    v.resize(800, 600)
+    v.set_graph(build_graph(ws))
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
+def _grow(graph, parent: str, title: str) -> list[str]:
+    committed = graph.apply(operations.add_thought(graph, title, parent=parent))
+    return [e.node.id for e in committed.edits if e.op == "add_node"]
+
+
+def test_nodes_added_while_children_grow_end_where_the_graph_has_them(view, qtbot, capfd):
+    g, scene = view.graph, view.scene
+    parents = [n.id for n in g.nodes() if n.kind.value == "todo"][:6]
+    kids = _grow(g, parents[0], "first child")
+    scene.flush()
+    view.animate_growth(parents[0], kids)
+    assert scene.animating
+    capfd.readouterr()
+    for i, parent in enumerate(parents[1:]):
+        # another transform lands mid-growth; a frame comes before the buffers have its rows
+        more = _grow(g, parent, f"child {i}")
+        scene._frame(scene.animator.clock())
+        assert len(scene._pos) < len(g)  # not uploaded yet: the frame left the buffers alone
+        view.animate_growth(parent, more)  # starts once they are
+    qtbot.waitUntil(lambda: not scene.animating, timeout=5000)
+    assert len(scene._pos) == len(g) == scene.nodes.buffers.n
+    assert np.allclose(scene._pos, g.positions)
+    assert np.allclose(scene.nodes.buffers.data["a_position"][: len(g)], g.positions)
+    # every edge's vertices sit on its nodes
+    ea = g.edge_arrays()
+    verts = scene.edges.buffers.data["a_position"][: 2 * g.number_of_edges()]
+    assert np.allclose(verts[0::2], g.positions[ea.src]) and np.allclose(verts[1::2], g.positions[ea.dst])
+    err = capfd.readouterr().err
+    assert "Error" not in err and "Traceback" not in err, err

@@ -42,6 +42,7 @@ from vispy.util import keys
 
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render.scene import GraphScene
+from orchestrator_gui.ui.theme import display_title
 
 #: A press and release closer than this (pixels) is a click, not a drag.
 CLICK_SLOP = 4.0
@@ -121,6 +122,8 @@ class GraphView(QWidget):
         from orchestrator_gui.ui.view_overlays import ViewOverlays
 
         self.overlays = ViewOverlays(self)
+        #: Depth a new focus starts with (1-3).
+        self.focus_depth_default = 1
 
     # -- graph and forwarding ----------------------------------------------------------------
     @property
@@ -189,9 +192,9 @@ class GraphView(QWidget):
         return target[0] if target is not None else None
 
     def focus_depth(self) -> int:
-        """Focus mode's depth (1 when off)."""
+        """Focus mode's depth, or the depth the next focus starts with (View ▸ Focus Depth)."""
         target = self.scene.focus.target
-        return target[1] if target is not None else 1
+        return target[1] if target is not None else self.focus_depth_default
 
     def set_legend_visible(self, on: bool) -> None:
         """Show or hide the legend overlay."""
@@ -204,6 +207,14 @@ class GraphView(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self.overlays.place()
+
+    def set_label_density(self, factor: float) -> None:
+        """How many node labels to try: ``factor`` times the default, 0.25-4 (:meth:`GraphScene.set_label_density`)."""
+        self.scene.set_label_density(factor)
+
+    def label_density(self) -> float:
+        """The current label density factor (1 by default)."""
+        return self.scene.label_density
 
     def set_visibility(self, **switches: bool | None) -> None:
         """Forwarded to :meth:`GraphScene.set_visibility` (shells, edges, labels, suppressed)."""
@@ -299,7 +310,7 @@ class GraphView(QWidget):
         self.scene.set_hovered(node_id)
         self.hovered.emit(node_id or "")
         if node_id is not None and self._graph is not None:
-            title = self._graph.node(node_id).title or node_id
+            title = display_title(self._graph.node(node_id).title) or node_id  # as the label reads
             gp = self.canvas.native.mapToGlobal(QPoint(*map(round, pos)))
             QToolTip.showText(gp, title, self.canvas.native)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QSizePolicy, QSlider, QStyle, QToolBar, QToolButton, QWidget
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
     m.addAction(a["find"])
 
     m = mb.addMenu("&View")
-    a["fit"] = _act(win, "&Fit to View", lambda: win.view.fit(), "F", "Fit every visible node in view")
+    a["fit"] = _act(win, "&Fit to View", lambda: win.view.fit(), "Shift+F", "Fit every visible node in view")
     a["reset_camera"] = _act(win, "&Reset Camera", lambda: win.view.reset_camera(), "Home")
     m.addAction(a["fit"])
     m.addAction(a["reset_camera"])
@@ -87,6 +87,37 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
                        ("suppressed", "Show Su&ppressed Nodes")):
         a[f"show_{key}"] = _act(win, label, lambda on, k=key: win.set_visibility(k, on), checkable=True)
         m.addAction(a[f"show_{key}"])
+    a["legend"] = _act(win, "Show L&egend", lambda on: _set_legend(win, bool(on)), checkable=True,
+                       tip="What the colours, outlines, links and shells mean; click a kind to show only it")
+    a["legend"].setChecked(not win.settings.flag("view/legend_hidden"))
+    m.addAction(a["legend"])
+    density = m.addMenu("Label &Density")
+    group = QActionGroup(win)
+    for factor, label in ((0.5, "&Fewer"), (1.0, "&Normal"), (2.0, "&More"), (4.0, "M&any")):
+        act = _act(win, label, lambda _c=False, f=factor: _set_density(win, f), checkable=True)
+        act.setChecked(factor == 1.0)
+        group.addAction(act)
+        density.addAction(act)
+        a[f"density_{factor:g}"] = act
+    m.addSeparator()
+    a["focus"] = _act(win, "&Focus on Selection", lambda: _focus(win, win.selected_ids()), "F",
+                      "Show only the selected node and its neighbourhood (Esc or Leave Focus returns)")
+    m.addAction(a["focus"])
+    depth = m.addMenu("Focus De&pth")
+    group = QActionGroup(win)
+    for d in (1, 2, 3):
+        act = _act(win, f"&{d} hop{'s' if d > 1 else ''}", lambda _c=False, k=d: _focus_depth(win, k),
+                   checkable=True)
+        act.setChecked(d == 1)
+        group.addAction(act)
+        depth.addAction(act)
+        a[f"depth_{d}"] = act
+    a["leave_focus"] = _act(win, "&Leave Focus", lambda: _focus(win, []))
+    m.addAction(a["leave_focus"])
+    if hasattr(win.view, "focus_changed"):
+        # The view's own keys (1-3, Esc) change the depth too: keep the radio items in step.
+        win.view.focus_changed.connect(lambda _nid, d: d and a[f"depth_{d}"].setChecked(True))
+    _set_legend(win, a["legend"].isChecked())
     m.addSeparator()
     a["dark"] = _act(win, "&Dark Theme", lambda on: win.set_theme("dark" if on else "light"), checkable=True)
     a["dark"].setChecked(win.theme == "dark")
@@ -173,6 +204,37 @@ def build_toolbar(win: MainWindow) -> QToolBar:
     return tb
 
 
+def _focus(win: MainWindow, ids: list[str]) -> None:
+    """Focus mode on the last of ``ids`` at the chosen depth; no ids: leave it."""
+    setter = getattr(win.view, "set_focus", None)
+    if setter is None:
+        return
+    if not ids:
+        setter(None)
+        return
+    with win.reporter.guard("Focus"):
+        setter(ids[-1], win.view.focus_depth())
+
+
+def _focus_depth(win: MainWindow, depth: int) -> None:
+    win.view.focus_depth_default = depth
+    focused = win.view.focused() if hasattr(win.view, "focused") else None
+    if focused is not None:
+        win.view.set_focus(focused, depth)
+
+
+def _set_legend(win: MainWindow, on: bool) -> None:
+    if hasattr(win.view, "set_legend_visible"):
+        win.view.set_legend_visible(on)
+    win.settings.set_flag("view/legend_hidden", not on)
+
+
+def _set_density(win: MainWindow, factor: float) -> None:
+    setter = getattr(win.view, "set_label_density", None)
+    if setter is not None:
+        setter(factor)
+
+
 def build_context_menu(win: MainWindow, ids: list[str]) -> QMenu:
     """The 3D view's context menu for ``ids`` (the selection, or the node right-clicked)."""
     a = win.actions_
@@ -202,6 +264,7 @@ def build_context_menu(win: MainWindow, ids: list[str]) -> QMenu:
     act.setEnabled(backed)
     if n == 1:
         menu.addAction("Fly to", lambda: win.view.fly_to(ids[0]))
+        menu.addAction("Focus (F)", lambda: _focus(win, ids))
     menu.addAction("Fit to view", win.view.fit)
     return menu
 

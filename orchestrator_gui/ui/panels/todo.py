@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDropEvent, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QToolButton,
+    QToolBar,
     QTreeWidget,
     QTreeWidgetItem,
     QTreeWidgetItemIterator,
@@ -121,38 +121,41 @@ class TodoPanel(Panel):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
+        header.setMinimumSectionSize(28)
+        self.tree.setIndentation(14)  # deep outlines leave the titles some room in a narrow dock
         self.tree.itemChanged.connect(self._on_changed)
         self.tree.itemSelectionChanged.connect(self._on_select)
         self.tree.itemCollapsed.connect(lambda it: self._collapsed.add(rkey(it)))
         self.tree.itemExpanded.connect(lambda it: self._collapsed.discard(rkey(it)))
         self.tree.dropped.connect(self._on_dropped)
 
-        bar = QHBoxLayout()
+        # A toolbar, not a row of buttons: in a narrow dock it folds what does not fit into its
+        # overflow menu instead of eliding every label ("A…m", "I…t").
+        bar = QToolBar(self)
+        bar.setIconSize(QSize(0, 0))
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.buttons = {}
         for name, tip, slot in (
             ("Add", "Add an item in the selected section (or after the selected item's siblings)", self.add_item),
             ("Add sub-item", "Add an item nested under the selected item", self.add_subitem),
-            ("Edit", "Edit the selected item's title (or double-click it)", self.edit_current),
+            ("Edit", "Edit the selected item's title (or double-click it; F2)", self.edit_current),
             ("Indent", "Nest the item under the item above it", self.indent_current),
             ("Outdent", "Move the item one level up", self.outdent_current),
             ("Delete", "Delete the item with its details and sub-items", self.delete_current),
         ):
-            b = QToolButton()
-            b.setText(name)
-            b.setToolTip(tip)
-            b.clicked.connect(slot)
-            bar.addWidget(b)
-            self.buttons[name] = b
-        bar.addStretch(1)
+            act = bar.addAction(name)
+            act.setToolTip(tip)
+            act.triggered.connect(slot)
+            self.buttons[name] = act
         self.counts = QLabel()
         self.counts.setProperty("role", "muted")
-        bar.addWidget(self.counts)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(self.tree, 1)
-        lay.addLayout(bar)
+        lay.addWidget(bar)
+        lay.addWidget(self.counts)
         self._update_buttons()
 
     # ------------------------------------------------------------------ loading

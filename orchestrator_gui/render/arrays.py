@@ -20,11 +20,11 @@ Conventions
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
 
+from orchestrator_gui.model.display import display_text
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.nodes import KIND_INDEX, LAYERS, SHELL_RADII, NodeFlag
 from orchestrator_gui.render.theme import Theme, get_theme
@@ -320,15 +320,95 @@ def node_degree(graph: ThoughtGraph) -> np.ndarray:
     return np.bincount(ea.src, minlength=n) + np.bincount(ea.dst, minlength=n)
 
 
-def _renderable(text: str) -> str:
-    """Drop pictographs, variation selectors and joiners: the label font has no emoji glyphs."""
-    return "".join(ch for ch in text if unicodedata.category(ch) not in ("So", "Cs", "Cf", "Co", "Mn")
-                   or unicodedata.category(ch) == "Mn" and ord(ch) < 0x2000)
+def label_rank(graph: ThoughtGraph, degree: np.ndarray | None = None) -> np.ndarray:
+    """Label priority per node after the forced ones: activation first, then attention, then degree.
+
+    Each term is scaled to [0, 1] by its maximum and weighted 2 : 1 : 0.001, so
+    activation leads, attention breaks its ties and degree orders the rest
+    (and everything when nothing is active or attended).
+    """
+    if degree is None:
+        degree = node_degree(graph)
+    out = np.zeros(len(graph), dtype=np.float64)
+    for values, weight in ((graph.activation, 2.0), (graph.attention, 1.0), (degree, 1e-3)):
+        v = np.clip(np.asarray(values, dtype=np.float64), 0.0, None)
+        top = v.max() if len(v) else 0.0
+        if top > 0:
+            out += weight * v / top
+    return out
+
+
+def label_rows(
+    graph: ThoughtGraph,
+    top_k: int = 12,
+    selected: Iterable[str] | None = None,
+    hovered: str | None = None,
+    *,
+    presence: np.ndarray | None = None,
+    degree: np.ndarray | None = None,
+    max_selected: int = 40,
+    visible: np.ndarray | None = None,
+    rank: np.ndarray | None = None,
+) -> tuple[np.ndarray, int]:
+    """Rows that get a label candidate, in priority order, and how many of them lead as forced.
+
+    Parameters
+    ----------
+    graph : ThoughtGraph
+    top_k : int
+        Candidates ranked by :func:`label_rank` after the forced ones.
+    selected : iterable of str, optional
+        Selected ids (``None``: the ``SELECTED`` flags).
+    hovered : str, optional
+    presence : ndarray, optional
+        Per-node presence (:func:`node_presence`): hidden nodes never get a
+        label, and fully present nodes rank before dimmed ones (the hovered
+        or selected neighbourhood before the rest).
+    degree : ndarray, optional
+        Cached :func:`node_degree`.
+    max_selected : int
+        At most this many selected nodes are forced.
+    visible : ndarray of bool, optional
+        Rows worth ranking (on screen); forced rows are kept regardless.
+    rank : ndarray, optional
+        Cached :func:`label_rank`.
+
+    Returns
+    -------
+    rows : ndarray of int64
+        Hovered, then selected, then the ``top_k`` best ranked, without duplicates.
+    n_forced : int
+        Leading rows that are hovered or selected.
+    """
+    n = len(graph)
+    if n == 0:
+        return np.empty(0, dtype=np.int64), 0
+    pres = np.ones(n, dtype=np.float32) if presence is None else presence
+    forced = np.concatenate([_rows(graph, [hovered] if hovered else None),
+                             selected_rows(graph, selected)[:max_selected]]).astype(np.int64)
+    if len(forced):
+        forced = forced[pres[forced] > 0]
+        _, first = np.unique(forced, return_index=True)
+        forced = forced[np.sort(first)]
+    rest = np.empty(0, dtype=np.int64)
+    if top_k > 0:
+        score = label_rank(graph, degree) if rank is None else rank
+        # Fully present nodes first: while a neighbourhood is highlighted, its nodes are labelled first.
+        score = score + 4.0 * (pres >= 1.0)
+        ok = pres > 0
+        if visible is not None:
+            ok &= visible
+        ok[forced] = False
+        pool = np.flatnonzero(ok)
+        if len(pool) > top_k:
+            pool = pool[np.argpartition(-score[pool], top_k - 1)[:top_k]]
+        rest = pool[np.argsort(-score[pool], kind="stable")]
+    return np.concatenate([forced, rest]), len(forced)
 
 
 def _label_text(graph: ThoughtGraph, node_id: str) -> str:
     node = graph.node(node_id)
-    text = " ".join(_renderable(node.title or node.id).split()) or node.id
+    text = display_text(node.title) or node.id
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "\u2026"
 
 
@@ -341,36 +421,19 @@ def label_candidates(
     presence: np.ndarray | None = None,
     degree: np.ndarray | None = None,
     max_selected: int = 40,
+    visible: np.ndarray | None = None,
 ) -> list[tuple[str, str, np.ndarray]]:
-    """The few nodes that get a text label: hovered, selected (up to ``max_selected``), then top attention.
+    """The nodes that get a text label: hovered, selected (up to ``max_selected``), then the best ranked.
 
-    Hidden nodes never get a label.  Returns ``(id, text, position)`` tuples,
-    without duplicates, in that priority order.
+    Hidden nodes never get a label. Returns ``(id, text, position)`` tuples,
+    without duplicates, in :func:`label_rows` order; the text is the title
+    cleaned for display (:func:`~orchestrator_gui.model.display.display_text`)
+    and cut to :data:`LABEL_CHARS`.
     """
-    n = len(graph)
-    if n == 0:
-        return []
-    pres = np.ones(n, dtype=np.float32) if presence is None else presence
-    order: list[int] = []
-    order += _rows(graph, [hovered] if hovered else None).tolist()
-    order += selected_rows(graph, selected)[:max_selected].tolist()
-    if top_k > 0:
-        imp = importance(graph, degree)
-        imp = np.where(pres > 0, imp, -1.0)
-        k = min(top_k, n)
-        top = np.argpartition(-imp, k - 1)[:k]
-        top = top[np.argsort(-imp[top], kind="stable")]
-        order += [int(r) for r in top if imp[r] > 0]
-    seen: set[int] = set()
-    out = []
-    pos = graph.positions
-    for r in order:
-        if r in seen or pres[r] <= 0:
-            continue
-        seen.add(r)
-        nid = graph.id_of(r)
-        out.append((nid, _label_text(graph, nid), pos[r].astype(np.float32)))
-    return out
+    rows, _ = label_rows(graph, top_k, selected, hovered, presence=presence, degree=degree,
+                         max_selected=max_selected, visible=visible)
+    pos = graph.positions[rows].astype(np.float32)
+    return [(nid, _label_text(graph, nid), pos[k]) for k, nid in enumerate(graph.ids_of(rows))]
 
 
 def sphere_wireframe(radius: float, *, meridians: int = 8, parallels: int = 5, segments: int = 96) -> np.ndarray:

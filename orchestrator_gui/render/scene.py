@@ -101,12 +101,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self._init_images()  # the images are drawn where the edges are: after them, before the nodes
         self.nodes = Nodes(parent=self.view.scene)
         self._init_node_accumulator()
-        self.labels = Text(parent=self.view.scene, font_size=8, anchor_x="left", anchor_y="center", bold=False)
-        # The last visual drawn leaves its GL state behind for the next frame's clear:
-        # depth_mask must stay True or the depth buffer is never cleared (docs/rendering.md §4.3).
-        self.labels.set_gl_state(depth_test=False, blend=True, depth_mask=True,
-                                 blend_func=("src_alpha", "one_minus_src_alpha"))  # not the images' premultiplied one
-        self.labels.visible = False
+        self._init_labels()  # node labels: screen-space text drawn last (render/scene_labels.py)
         # The shells' names, where the spheres are: on the far left of each, a little above the equator.
         self.shell_labels = Text(parent=self.view.scene, font_size=9, anchor_x="center", anchor_y="bottom",
                                  bold=True)
@@ -430,6 +425,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         # Before the scene draws: the frame's kind (for the detail controller) and its edges.
         self._frame_mode = "moving" if self.moving else "still"
         self._choose_sources()
+        self._labels_before_draw()
 
     def _update_fog(self) -> None:
         """Fit the depth cue to the graph's extent seen from the current pose."""

@@ -7,8 +7,8 @@ each buffer) is what made bursts stall the UI.  Here only those rows are
 recomputed, with the same :mod:`~orchestrator_gui.render.arrays` functions
 restricted by ``rows=``, and patched in a few small uploads.
 
-Labels live here too: a few top-attention, selected and hovered nodes get
-one, placed without overlap at the current camera pose.
+The labels' half (:class:`~orchestrator_gui.render.scene_labels.LabelMixin`)
+comes in through this class.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator_gui.render import arrays
-from orchestrator_gui.render.labels import declutter
+from orchestrator_gui.render.scene_labels import LabelMixin
 
 
-class StyleMixin:
-    """``_restyle_rows`` and the labels of :class:`GraphScene`."""
+class StyleMixin(LabelMixin):
+    """``_restyle_rows`` of :class:`GraphScene` (and, inherited, its labels)."""
 
     def _restyle_rows(self, rows: np.ndarray) -> None:
         """Restyle only ``rows`` (unique): the nodes a burst touched, and rows just appended.
@@ -58,36 +58,3 @@ class StyleMixin:
                 verts[0::2], verts[1::2] = 2 * seg, 2 * seg + 1
                 col = arrays.edge_colors(g, self.theme, presence=self._presence, rows=seg)
                 self.edges.patch("color", verts, np.repeat(col, 2, axis=0))
-
-    def _update_labels(self) -> None:
-        """Choose the label candidates (after model or selection changes), then place them."""
-        g = self.graph
-        self._label_cands = []
-        if g is not None and self._show["labels"] and len(g):
-            if self._degree is None:
-                self._degree = arrays.node_degree(g)
-            self._label_cands = arrays.label_candidates(
-                g, self.label_count, None, self._hovered, presence=self._presence, degree=self._degree
-            )
-            self._label_strong = {self._hovered} | set(g.selected_ids())
-        self._place_labels()
-
-    def _place_labels(self) -> None:
-        """Show the candidates that fit without overlapping at the current camera pose."""
-        cands = self._label_cands
-        if not cands or self.graph is None:
-            self.labels.visible = False
-            return
-        rows = self.graph.rows_of([c[0] for c in cands])
-        xy, _ = self.projected()
-        forced = [c[0] in self._label_strong for c in cands]
-        keep = declutter(xy[rows], [c[1] for c in cands], forced)
-        if not keep.any():
-            self.labels.visible = False
-            return
-        idx = np.flatnonzero(keep)
-        self.labels.text = ["   " + cands[i][1] for i in idx]
-        self.labels.pos = self._pos[rows[idx]]
-        th = self.theme
-        self.labels.color = np.array([th.label_selected if forced[i] else th.label for i in idx])
-        self.labels.visible = True

@@ -13,6 +13,8 @@ import unicodedata
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
+from orchestrator_gui.model.display import display_text, strip_pictographs
+
 THEMES = ("dark", "light")
 
 #: Colour of each node kind (hex), shared by panels (chips, chart points).
@@ -150,8 +152,42 @@ def plain(text: str) -> str:
     return _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
 
 
-_INVISIBLE = {0x200D, 0xFE0E, 0xFE0F}  # zero-width joiner and emoji variation selectors
 _GLYPHS: dict[tuple[str, int], bool] = {}
+
+
+def _has_glyph(font: QFont | None):
+    """``has_glyph(ch)`` for ``font`` (the application font when ``None``), memoised per family."""
+    fm = QFontMetrics(font or QFont())
+    family = (font or QFont()).family()
+
+    def has(ch: str) -> bool:
+        key = (family, ord(ch))
+        ok = _GLYPHS.get(key)
+        if ok is None:
+            ok = _GLYPHS[key] = fm.inFontUcs4(ord(ch))
+        return ok
+
+    return has
+
+
+def display_title(text: str | None, font: QFont | None = None) -> str:
+    """A node title as the UI shows it (tooltip, Inspector, status bar): one line, no Markdown, emoji fallback.
+
+    The same cleaning as the 3D view's labels
+    (:func:`orchestrator_gui.model.display.display_text`): ``**``/``__``/backticks
+    and list markers go, and pictographs ``font`` cannot draw are dropped
+    rather than shown as empty boxes. Only for read-only text.
+    """
+    if not text:
+        return ""
+    return display_text(text, has_glyph=None if text.isascii() else _pictograph_check(font))
+
+
+def _pictograph_check(font: QFont | None):
+    # Qt substitutes other fonts for letters and for most symbols, but a pictograph missing from the
+    # primary font shows as a box on machines without an emoji font: only pictographs are asked about.
+    has = _has_glyph(font)
+    return lambda ch: unicodedata.category(ch) != "So" or has(ch)
 
 
 def displayable(text: str, font: QFont | None = None) -> str:
@@ -160,27 +196,7 @@ def displayable(text: str, font: QFont | None = None) -> str:
     Only symbols (Unicode category ``So``: emoji, dingbats) are dropped, never
     letters: CJK text must stay even where the primary font lacks it, because
     Qt falls back to other fonts for letters. Only for read-only labels;
-    editable fields always show the exact text.
+    editable fields always show the exact text. Markdown is left as it is
+    (:func:`display_title` strips it too).
     """
-    if text.isascii():
-        return text
-    fm = QFontMetrics(font or QFont())
-    family = (font or QFont()).family()
-    out = []
-    for ch in text:
-        cp = ord(ch)
-        if cp < 0x2000:
-            out.append(ch)
-            continue
-        if cp in _INVISIBLE:
-            continue
-        if unicodedata.category(ch) != "So":
-            out.append(ch)
-            continue
-        key = (family, cp)
-        ok = _GLYPHS.get(key)
-        if ok is None:
-            ok = _GLYPHS[key] = fm.inFontUcs4(cp)
-        if ok:
-            out.append(ch)
-    return " ".join("".join(out).split()) if len(out) != len(text) else text
+    return strip_pictographs(text, _pictograph_check(font)) if not text.isascii() else text

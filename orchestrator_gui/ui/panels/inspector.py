@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
-from orchestrator_gui.ui.theme import KIND_COLORS, displayable
+from orchestrator_gui.ui.theme import KIND_COLORS, display_title
 
 
 def _when(t: float | None) -> str:
@@ -177,7 +177,7 @@ class InspectorPanel(Panel):
             return
         g = self.session.graph
         st = g.state(node.id)
-        self.title.setText(displayable(node.title or node.id))
+        self.title.setText(display_title(node.title) or node.id)  # the title as the view's label reads
         color = KIND_COLORS.get(node.kind.value, "#9e9e9e")
         self.badges.setText(
             f"<span style='color:{color}'>●</span> <b>{node.kind.value}</b> · {node.layer.value} shell · "
@@ -213,7 +213,8 @@ class InspectorPanel(Panel):
             out = e.src == node.id
             other = e.dst if out else e.src
             title = g.node(other).title if other in g else other
-            it = QTreeWidgetItem([f"{'→' if out else '←'} {e.type.value}", displayable(title), f"{e.weight:g}"])
+            it = QTreeWidgetItem([f"{'→' if out else '←'} {e.type.value}", display_title(title) or other,
+                                  f"{e.weight:g}"])
             it.setData(0, Qt.ItemDataRole.UserRole, other)
             it.setToolTip(1, other)
             self.edges.addTopLevelItem(it)
@@ -221,7 +222,7 @@ class InspectorPanel(Panel):
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             self.meta.addTopLevelItem(QTreeWidgetItem([key, text]))
         for v in reversed(node.history):
-            self.history.addTopLevelItem(QTreeWidgetItem([_when(v.time), v.actor, v.title]))
+            self.history.addTopLevelItem(QTreeWidgetItem([_when(v.time), v.actor, display_title(v.title)]))
 
     # ------------------------------------------------------------------ actions
     def _on_text(self) -> None:

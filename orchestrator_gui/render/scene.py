@@ -78,8 +78,8 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         Edge pixel equivalents per still frame (``None``: every edge).
     detail : DetailController
         Adaptive detail of moving frames (fed by :meth:`frame_done`).
-    label_count : int
-        Top-attention nodes that get a label.
+    label_density : float
+        How many labels to try, relative to the default (View ▸ Label Density).
     """
 
     def __init__(self, canvas: Any, *, theme: str | Theme = "dark") -> None:
@@ -119,7 +119,6 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self._lod_ppu = 0.0
         self._ranking_stale = False
         self._frame_mode = "still"
-        self.label_count = 10
         self._hovered: str | None = None
         #: The neighbourhood highlight, focus mode and the legend's kind filter (masks of the graph's rows).
         self.focus = FocusState()
@@ -140,9 +139,6 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self._proj: tuple[np.ndarray, np.ndarray] | None = None
         self._pos_version = 0
         self._radius = 3.0
-        self._label_rows = np.empty(0, np.int64)
-        self._label_cands: list[tuple[str, str, np.ndarray]] = []
-        self._label_strong: set[str] = set()
         self._anims: list[NodeAnimation] = []
         self._after_flush: list = []  # animations to start once the pending buffer update is applied
         self._flush_timer = vapp.Timer(interval=0.0, connect=self._on_flush_timer, iterations=1, app=canvas.app)

@@ -183,7 +183,7 @@ class GraphView(QWidget):
             self.overlays.hide_focus()
             self.focus_changed.emit("", 0)
             return
-        self.overlays.show_focus(self._graph.node(node_id).title or node_id, depth)
+        self.overlays.show_focus(display_title(self._graph.node(node_id).title) or node_id, depth)
         self.focus_changed.emit(node_id, int(depth))
 
     def focused(self) -> str | None:
@@ -199,6 +199,7 @@ class GraphView(QWidget):
     def set_legend_visible(self, on: bool) -> None:
         """Show or hide the legend overlay."""
         self.overlays.legend.setVisible(bool(on))
+        self.overlays.reserve()
 
     def set_kind_filter(self, kinds: Iterable[str] | None) -> None:
         """Show only these node kinds (as the legend's click does); ``None`` shows all."""

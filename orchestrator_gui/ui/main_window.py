@@ -164,7 +164,8 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _status_message(self, text: str, timeout: int) -> None:
-        self.statusBar().showMessage(text, timeout)
+        # Node titles reach the status bar too: the same cleaning as the canvas (Markdown, emoji).
+        self.statusBar().showMessage(themes.displayable(text), timeout)
 
     # ------------------------------------------------------------------ workspace
     def open_workspace(self, path: str | os.PathLike[str]) -> bool:

@@ -132,12 +132,26 @@ class ViewOverlays(QObject):
     def hide_focus(self) -> None:
         """Focus mode is off."""
         self.focus_bar.hide()
+        self.reserve()
 
     def place(self) -> None:
-        """Put the legend in the top-left corner and the bar in the bottom-left one."""
+        """Put the legend in the top-left corner and the bar in the bottom-left one; keep labels off both."""
         self.legend.move(MARGIN, MARGIN)
         self.legend.raise_()
         bar = self.focus_bar
         bar.adjustSize()
         bar.move(MARGIN, max(MARGIN, self.view.height() - bar.height() - MARGIN))
         bar.raise_()
+        self.reserve()
+
+    def reserve(self) -> None:
+        """Tell the scene which canvas boxes the visible overlays cover, so no label hides under them."""
+        canvas = self.view.canvas.native
+        boxes = []
+        for w in self.widgets():
+            if w.isVisible():
+                at = w.mapTo(canvas, w.rect().topLeft())
+                boxes.append((at.x(), at.y(), at.x() + w.width(), at.y() + w.height()))
+        setter = getattr(self.view.scene, "set_label_reserved", None)
+        if setter is not None:
+            setter(boxes)

@@ -154,3 +154,28 @@ def test_conflict_offers_merge_and_reload(window):
     assert path.read_bytes() == outside2
     row = panel.row_of_line(items[2].line)
     assert row.checkState(0) == Qt.CheckState.Unchecked
+
+
+def test_titles_are_shown_clean_but_edited_as_written(window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLineEdit
+
+    doc = _doc(window)
+    item = next(i for i in doc.items if i.text.startswith("**") and i.state in ("open", "done"))
+    panel = window.todo
+    assert panel.select_line(item.line)
+    row = panel.row_of_line(item.line)
+    assert not row.text(0).startswith("**") and row.text(0) in item.text  # no Markdown markers on screen
+    path = window.session.workspace.todo
+    before = path.read_bytes()
+    panel.edit_current()
+    qtbot.waitUntil(lambda: panel.tree.viewport().findChild(QLineEdit) is not None)
+    editor = panel.tree.viewport().findChild(QLineEdit)
+    assert editor.text() == item.text  # the editor starts from the file's text, markers included
+    panel.tree.closePersistentEditor(row, 0)
+    assert path.read_bytes() == before  # looking is not editing
+    # Ticking its box changes one byte: the cleaned title shown is not taken for a title edit.
+    row.setCheckState(0, Qt.CheckState.Unchecked if item.state == "done" else Qt.CheckState.Checked)
+    qtbot.waitUntil(lambda: path.read_bytes() != before)
+    after = path.read_bytes()
+    assert len(after) == len(before) and sum(a != b for a, b in zip(after, before)) == 1

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QStyledItemDelegate,
     QToolBar,
     QTreeWidget,
     QTreeWidgetItem,
@@ -37,10 +38,12 @@ from orchestrator_gui.formats.todo import TodoDocument
 from orchestrator_gui.formats.workspace import TODO
 from orchestrator_gui.model.identity import todo_keys
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
-from orchestrator_gui.ui.theme import displayable, plain
+from orchestrator_gui.ui.theme import display_title, displayable, plain
 
 FILE = TODO.as_posix()
 ROLE = Qt.ItemDataRole.UserRole
+#: The item's title as written in TODO.md (the tree shows it cleaned).
+RAW_ROLE = Qt.ItemDataRole.UserRole + 1
 #: (kind, text, identity key) of a tree row; kind is "heading", "item" or "detail".
 Key = tuple[str, str, str]
 
@@ -66,6 +69,17 @@ def line_of(doc: TodoDocument, key: Key) -> int | None:
         if k == key:
             return line
     return None
+
+
+class _RawEditor(QStyledItemDelegate):
+    """Edits an item's title as written in the file (Markdown included), not as shown."""
+
+    def setEditorData(self, editor: QWidget, index) -> None:  # noqa: N802 - Qt override
+        raw = index.data(RAW_ROLE)
+        if raw is not None and isinstance(editor, QLineEdit):
+            editor.setText(raw)
+            return
+        super().setEditorData(editor, index)
 
 
 class _TodoTree(QTreeWidget):
@@ -108,6 +122,8 @@ class TodoPanel(Panel):
         top.addWidget(self.search, 1)
 
         self.tree = _TodoTree()
+        self._editor = _RawEditor(self.tree)
+        self.tree.setItemDelegateForColumn(0, self._editor)
         self.tree.setColumnCount(3)
         self.tree.setHeaderLabels(["Item", "State", "Line"])
         self.tree.setAlternatingRowColors(True)
@@ -204,7 +220,9 @@ class TodoPanel(Panel):
                     state = obj.state if obj.state != "other" else obj.boxes
                     if obj.state != "other" and len(obj.boxes) > 3:
                         state = f"{obj.state} {obj.boxes}"
-                    row = QTreeWidgetItem([obj.text, state, str(line)])
+                    # Shown cleaned (no ``**``, emoji fallback); edited as written (see _RawEditor).
+                    row = QTreeWidgetItem([display_title(obj.text), state, str(line)])
+                    row.setData(0, RAW_ROLE, obj.text)
                     flags = (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEditable
                              | Qt.ItemFlag.ItemIsDragEnabled | Qt.ItemFlag.ItemIsDropEnabled)
                     if obj.state != "other":
@@ -267,7 +285,7 @@ class TodoPanel(Panel):
             visit(root.child(i))
 
     def visible_items(self) -> list[str]:
-        """Titles of the item rows currently shown (tests)."""
+        """Titles (as written in the file) of the item rows currently shown (tests)."""
         out = []
         it = QTreeWidgetItemIterator(self.tree)
         while it.value():
@@ -279,7 +297,7 @@ class TodoPanel(Panel):
                     shown &= not p.isHidden()
                     p = p.parent()
                 if shown:
-                    out.append(row.text(0))
+                    out.append(row.data(0, RAW_ROLE) or row.text(0))
             it += 1
         return out
 
@@ -352,6 +370,9 @@ class TodoPanel(Panel):
         # rebuilds the tree and deletes that row while Qt still uses it (a crash).
         # So take plain values now and act once control is back in the event loop.
         text, checked = row.text(0), row.checkState(0) == Qt.CheckState.Checked
+        raw = row.data(0, RAW_ROLE)
+        if raw is not None and text == display_title(raw):
+            text = raw  # only the box changed: the shown title is the cleaned one, not an edit
         QTimer.singleShot(0, self, lambda: self._apply_change(key, text, checked))
 
     def _apply_change(self, key, text: str, checked: bool) -> None:

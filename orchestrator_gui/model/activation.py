@@ -309,7 +309,8 @@ def active_report(graph: ThoughtGraph, result: ActivationResult, limit: int | No
     return out
 
 
-def touch(graph: ThoughtGraph, node_ids: str | list[str], *, now: float | None = None, actor: str = "user") -> Transaction:
+def touch(graph: ThoughtGraph, node_ids: str | list[str], *, now: float | None = None,
+          actor: str = "user") -> Transaction:
     """A transaction recording that the nodes were just used: ``access_count + 1`` and ``last_activated = now``."""
     ids = [node_ids] if isinstance(node_ids, str) else list(dict.fromkeys(node_ids))
     if not ids:

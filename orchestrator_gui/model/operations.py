@@ -33,7 +33,15 @@ from orchestrator_gui.model.nodes import (
     Node,
     NodeKind,
 )
-from orchestrator_gui.model.transactions import AddEdge, AddNode, MoveNode, RemoveEdge, RemoveNode, Transaction, UpdateNode
+from orchestrator_gui.model.transactions import (
+    AddEdge,
+    AddNode,
+    MoveNode,
+    RemoveEdge,
+    RemoveNode,
+    Transaction,
+    UpdateNode,
+)
 
 if TYPE_CHECKING:
     from orchestrator_gui.model.graph import ThoughtGraph
@@ -113,7 +121,8 @@ def add_thought(
     )
 
 
-def edit(graph: ThoughtGraph, node_id: str, *, actor: str = "user", now: float | None = None, **changes: Any) -> Transaction:
+def edit(graph: ThoughtGraph, node_id: str, *, actor: str = "user", now: float | None = None,
+         **changes: Any) -> Transaction:
     """Change fields of a node (see :data:`EDITABLE_FIELDS`).
 
     A change of title or content appends the previous version to the node's
@@ -164,7 +173,10 @@ def move(
     actor: str = "user",
     now: float | None = None,
 ) -> Transaction:
-    """Move nodes to ``{id: (theta, phi)}`` or ``{id: (theta, phi, r)}`` (theta is wrapped; r defaults to the current one)."""
+    """Move nodes to ``{id: (theta, phi)}`` or ``{id: (theta, phi, r)}``.
+
+    Theta is wrapped; r defaults to the current one.
+    """
     if not positions:
         raise ValueError("nothing to move")
     ids, new, old = [], [], []
@@ -242,7 +254,8 @@ def unlink(
     types = list(EDGE_TYPES) if type is None else [EdgeType(type)]
     present = [t for t in types if graph.has_edge(src, dst, t)]
     if not present:
-        raise EdgeNotFound(f"no edge from {src!r} to {dst!r}" + ("" if type is None else f" of type {EdgeType(type).value}"))
+        kind = "" if type is None else f" of type {EdgeType(type).value}"
+        raise EdgeNotFound(f"no edge from {src!r} to {dst!r}{kind}")
     return Transaction.create(
         "unlink",
         [RemoveEdge(src=src, dst=dst, type=t) for t in present],
@@ -253,7 +266,8 @@ def unlink(
     )
 
 
-def delete(graph: ThoughtGraph, node_ids: str | Iterable[str], *, actor: str = "user", now: float | None = None) -> Transaction:
+def delete(graph: ThoughtGraph, node_ids: str | Iterable[str], *, actor: str = "user",
+           now: float | None = None) -> Transaction:
     """Remove nodes together with all their edges (undo restores both exactly)."""
     ids = [node_ids] if isinstance(node_ids, str) else list(dict.fromkeys(node_ids))
     if not ids:

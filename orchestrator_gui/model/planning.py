@@ -160,7 +160,8 @@ def rollup_progress(graph: ThoughtGraph) -> Progress:
 
     Cached until the graph changes (its ``revision``); treat the arrays as read-only.
     """
-    return graph_cache(graph, "progress", (graph.revision, graph.structure_revision, len(graph)), lambda: _rollup(graph))
+    key = (graph.revision, graph.structure_revision, len(graph))
+    return graph_cache(graph, "progress", key, lambda: _rollup(graph))
 
 
 def progress_of(graph: ThoughtGraph, node_id: str) -> float:

@@ -82,7 +82,8 @@ class RemoveNode(BaseModel):
 
     def inverse(self) -> AddNode:
         """The addition that undoes this removal (the edit must be resolved)."""
-        _need(self.node is not None and self.row is not None and self.state is not None and self.edges is not None, self)
+        resolved = self.node is not None and self.row is not None and self.state is not None
+        _need(resolved and self.edges is not None, self)
         return AddNode(node=self.node, row=self.row, state=self.state, edges=tuple(reversed(self.edges)))
 
 

@@ -57,7 +57,8 @@ class EdgeRanking:
         cost = self.cum * px_per_unit + setup_px * np.arange(1, self.m + 1)
         return int(np.searchsorted(cost, budget_px, side="right"))
 
-    def mask(self, budget_px: float | None, px_per_unit: float = 1.0, setup_px: float = EDGE_SETUP_PX) -> np.ndarray | None:
+    def mask(self, budget_px: float | None, px_per_unit: float = 1.0,
+             setup_px: float = EDGE_SETUP_PX) -> np.ndarray | None:
         """Boolean mask of the kept edges, or ``None`` when every edge fits."""
         k = self.count_within(budget_px, px_per_unit, setup_px)
         if k >= self.m:

@@ -39,9 +39,9 @@ from vispy.scene.visuals import Text
 
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render import arrays
-from orchestrator_gui.render.focus import FocusState, focus_mask
 from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation
 from orchestrator_gui.render.camera import OrbitCamera
+from orchestrator_gui.render.focus import FocusState, focus_mask
 from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking
 from orchestrator_gui.render.scene_layer import LayerMixin
 from orchestrator_gui.render.scene_lod import MOVING_FRAME_MS, LodMixin
@@ -478,7 +478,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         return dict(self._show)
 
     def set_activation_threshold(self, threshold: float | None) -> None:
-        """Active region: nodes with activation >= ``threshold`` and their neighbours stand out; ``None`` turns it off."""
+        """Active region: nodes with activation >= ``threshold`` and their neighbours stand out; ``None``: off."""
         self._threshold = None if threshold is None else float(threshold)
         self._restyle()
         self._update_labels()

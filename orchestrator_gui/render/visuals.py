@@ -153,7 +153,7 @@ class _Buffers:
         self.uploads = 0
         # Which rows the uploads changed (None: all), oldest first, for touched_since().
         self._changes: list[tuple[int, int, np.ndarray | None]] = []
-        for name, width in spec.items():
+        for name in spec:
             self._store[name] = self._zeros(name, 1)
             self.vbos[name] = gloo.VertexBuffer(self._store[name])
             visual.shared_program[name] = self.vbos[name]
@@ -226,7 +226,8 @@ class _Buffers:
             return
         if self.n + k > self.capacity:
             merged = {name: np.concatenate([self._store[name][: self.n],
-                                            np.asarray(arrays[name], np.float32).reshape((k,) + self._store[name].shape[1:])])
+                                            np.asarray(arrays[name], np.float32).reshape(
+                                                (k,) + self._store[name].shape[1:])])
                       for name in self._spec}
             self._allocate(self.n + k, int((self.n + k) * self.GROWTH) + 16, merged)
             return

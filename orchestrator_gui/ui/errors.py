@@ -146,7 +146,7 @@ class ErrorReporter(QObject):
         """Show a plain status message."""
         self.message.emit(text, timeout_ms)
 
-    def guard(self, context: str = "", *, dialog: bool = False) -> "_Guard":
+    def guard(self, context: str = "", *, dialog: bool = False) -> _Guard:
         """Context manager reporting any exception raised inside it (and swallowing it)::
 
             with reporter.guard("Exporting the graph"):
@@ -160,7 +160,7 @@ class _Guard:
         self.reporter, self.context, self.dialog = reporter, context, dialog
         self.failed = False
 
-    def __enter__(self) -> "_Guard":
+    def __enter__(self) -> _Guard:
         return self
 
     def __exit__(self, et: type | None, exc: BaseException | None, tb: TracebackType | None) -> bool:

@@ -114,7 +114,8 @@ class Legend(QFrame):
             return
         self._clear()
         fg = _css(th.label)
-        self.setStyleSheet(f"#legend {{ background: {_css(th.background, 0.86)}; border: 1px solid {_css(th.shell, 0.6)};"
+        self.setStyleSheet(f"#legend {{ background: {_css(th.background, 0.86)}; "
+                           f"border: 1px solid {_css(th.shell, 0.6)};"
                            f" border-radius: 4px; }} #legend QLabel {{ color: {fg}; font-size: 10px; }}")
         r = 0
         self._heading("Nodes (click to filter)", r)

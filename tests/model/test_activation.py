@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -87,7 +87,7 @@ def test_one_spreading_step_on_a_three_node_chain():
         [{"id": "a", "updated": NOW}, {"id": "b"}, {"id": "c"}],
         [("a", "b", "parent"), ("b", "c", "parent")],
     )
-    t = temporal_vectors(g, now=NOW, tz=timezone.utc)
+    t = temporal_vectors(g, now=NOW, tz=UTC)
     one = ActivationParams(spread_steps=1, spread_damping=0.5)
     r = compute_activation(t, NOW, one, spreading_matrix(g, one))
     # a holds 1 and has one neighbour: b receives 0.5 * 1 / 1; c receives nothing yet.
@@ -104,7 +104,7 @@ def test_spreading_follows_edge_weights_and_can_be_directed():
         [{"id": "a"}, {"id": "b", "updated": NOW}, {"id": "c"}],
         [("a", "b", "parent", 2.0), ("b", "c", "parent", 1.0)],
     )
-    t = temporal_vectors(g, now=NOW, tz=timezone.utc)
+    t = temporal_vectors(g, now=NOW, tz=UTC)
     p = ActivationParams(spread_steps=1, spread_damping=0.5)
     r = compute_activation(t, NOW, p, spreading_matrix(g, p))
     assert r.activation == pytest.approx([0.5 * 2 / 3, 1.0, 0.5 * 1 / 3], abs=1e-15)
@@ -116,29 +116,29 @@ def test_spreading_follows_edge_weights_and_can_be_directed():
 def test_update_writes_mirror_and_flags_and_untouched_nodes_fade():
     g = graph_of([{"id": "fresh", "updated": NOW}, {"id": "stale", "updated": NOW - 2 * DAY}])
     g.select(["stale"])
-    r = update_activation(g, NOW, NO_SPREAD, tz=timezone.utc)
+    r = update_activation(g, NOW, NO_SPREAD, tz=UTC)
     assert g.activation.tolist() == [1.0, 0.25]
     assert g.state("fresh").flags == NodeFlag.ACTIVE
     assert g.state("stale").flags == NodeFlag.SELECTED  # neither active nor suppressed; selection kept
     assert r.active.tolist() == [True, False]
     # Nobody touches "fresh" for five half-lives: 1/32 < 0.05, it is suppressed.
-    update_activation(g, NOW + 5 * DAY, NO_SPREAD, tz=timezone.utc)
+    update_activation(g, NOW + 5 * DAY, NO_SPREAD, tz=UTC)
     assert g.state("fresh").flags == NodeFlag.SUPPRESSED
     assert g.state("stale").flags == NodeFlag.SUPPRESSED | NodeFlag.SELECTED
     # Touching it (a transaction) brings it back.
     g.apply(touch(g, "fresh", now=NOW + 5 * DAY))
-    update_activation(g, NOW + 5 * DAY, NO_SPREAD, tz=timezone.utc)
+    update_activation(g, NOW + 5 * DAY, NO_SPREAD, tz=UTC)
     assert g.state("fresh").flags == NodeFlag.ACTIVE
     assert g.activation[0] == pytest.approx(1.0 + 0.25 * math.log(2))
 
 
 def test_temporal_vectors_are_cached_until_the_graph_changes():
     g = graph_of([{"id": "a", "updated": NOW}])
-    t1 = temporal_vectors(g, now=NOW, tz=timezone.utc)
-    update_activation(g, NOW, tz=timezone.utc)  # dynamic writes are not graph changes
-    assert temporal_vectors(g, now=NOW, tz=timezone.utc) is t1
+    t1 = temporal_vectors(g, now=NOW, tz=UTC)
+    update_activation(g, NOW, tz=UTC)  # dynamic writes are not graph changes
+    assert temporal_vectors(g, now=NOW, tz=UTC) is t1
     g.apply(ops.edit(g, "a", metadata={"priority": "high"}, now=NOW))
-    t2 = temporal_vectors(g, now=NOW, tz=timezone.utc)
+    t2 = temporal_vectors(g, now=NOW, tz=UTC)
     assert t2 is not t1 and t2.priority.tolist() == [0.75]
 
 
@@ -160,7 +160,7 @@ def _schedule(**meta) -> Node:
 
 
 def test_schedule_timing_prefers_next_run_metadata_then_computes_from_interval():
-    utc = timezone.utc
+    utc = UTC
     assert schedule_timing(_schedule(next_run=NOW + 60, interval="10", unit="minute"), NOW, utc) == (NOW + 60, 600.0)
     iso = schedule_timing(_schedule(next_run="2026-11-06T14:30:00.871Z", interval="1", unit="hour"), NOW, utc)
     assert iso == (datetime(2026, 11, 6, 14, 30, 0, 871000, tzinfo=utc).timestamp(), 3600.0)
@@ -178,8 +178,8 @@ def test_demo_graph_due_schedule_recent_run_and_reasons():
     heartbeat = g.row_of(".roo/schedules.json::schedule/1791792843512")  # every 10 minutes
     archived = g.row_of(".roo/schedules.json::schedule/1792061335731")
     # The heartbeat's next run is at :30; five minutes before it the due boost is 1 - 300/900.
-    now = datetime(2026, 11, 6, 14, 25, tzinfo=timezone.utc).timestamp()
-    r = update_activation(g, now, tz=timezone.utc)
+    now = datetime(2026, 11, 6, 14, 25, tzinfo=UTC).timestamp()
+    r = update_activation(g, now, tz=UTC)
     assert r.until_run[heartbeat] == 300.0
     assert r.due[heartbeat] == pytest.approx(2 / 3)
     assert r.due[archived] == 0.0 and math.isnan(r.until_run[archived])
@@ -187,7 +187,7 @@ def test_demo_graph_due_schedule_recent_run_and_reasons():
     # The run in progress (started 14:20) gets the full run boost; its priority "schedule" doubles its decay term.
     running = g.row_of("task_timing.tsv::run/3f6c2a91-7b4e-4d1a-9c85-2e07b6d4f1a3")
     assert r.run[running] == 1.0
-    age = now - datetime(2026, 11, 6, 14, 20, 0, 871000, tzinfo=timezone.utc).timestamp()
+    age = now - datetime(2026, 11, 6, 14, 20, 0, 871000, tzinfo=UTC).timestamp()
     assert r.intrinsic[running] == pytest.approx(2.0 * 2 ** (-age / DAY))
     report = active_report(g, r)
     assert report[0]["activation"] == max(d["activation"] for d in report)
@@ -214,7 +214,7 @@ def test_incremental_temporal_vectors_equal_a_fresh_extraction_after_every_kind_
     from orchestrator_gui.model.pruning import compress, expand, prune
 
     g = build_graph("resources/demo")
-    utc = timezone.utc
+    utc = UTC
     todo = next(n.id for n in g.nodes() if n.kind.value == "todo" and n.status.value == "open")
     plan = next(n.id for n in g.nodes() if n.kind.value == "plan" and n.title == "Foundations")
     sched = next(n.id for n in g.nodes() if n.kind.value == "schedule")
@@ -236,7 +236,8 @@ def test_incremental_temporal_vectors_equal_a_fresh_extraction_after_every_kind_
         step()
         calls = []
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(activation_temporal, "_extract", lambda *a: calls.append(1) or real_extract(*a))
+            mp.setattr(activation_temporal, "_extract",
+                       lambda *a, calls=calls: calls.append(1) or real_extract(*a))
             got = _fields(temporal_vectors(g, now=NOW, tz=utc))
         full.append(len(calls))
         assert got == _fields(_extract(g, NOW, utc))

@@ -70,3 +70,38 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if str(item.fspath).startswith(here):
             item.add_marker(pytest.mark.skip(reason=_SKIP_REASON))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The main window showing the user's demo copy (see window_helpers.make_window)."""
+    from window_helpers import make_window
+
+    win = make_window(qtbot, tmp_path)
+    assert win.open_demo()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def demo_view(qtbot, tmp_path):
+    """``demo_view(width, height)``: a shown GraphView on a fresh build of a copy of the demo workspace."""
+    import shutil
+
+    from orchestrator_gui.demo import BUNDLED_DEMO
+    from orchestrator_gui.migration import build_graph
+    from orchestrator_gui.ui.graph_view import GraphView
+
+    def make(width: int = 900, height: int = 700) -> GraphView:
+        ws = tmp_path / "demo"
+        if not ws.exists():
+            shutil.copytree(BUNDLED_DEMO, ws)
+        v = GraphView()
+        qtbot.addWidget(v)
+        v.resize(width, height)
+        v.set_graph(build_graph(ws))
+        v.show()
+        qtbot.waitExposed(v)
+        qtbot.waitUntil(lambda: v.canvas.size == (v.canvas.native.width(), v.canvas.native.height()))
+        return v
+    return make

@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from window_helpers import make_window, window  # noqa: F401 - fixture
+from window_helpers import make_window
 
 from orchestrator_gui.cli.main import main
 from orchestrator_gui.formats.nextrun import parse_js_iso

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import networkx as nx
 import numpy as np
 import pytest
@@ -13,23 +11,12 @@ pytest.importorskip("vispy")
 
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from orchestrator_gui.demo import BUNDLED_DEMO  # noqa: E402
-from orchestrator_gui.migration import build_graph  # noqa: E402
 from orchestrator_gui.render.theme import DARK  # noqa: E402
-from orchestrator_gui.ui.graph_view import GraphView  # noqa: E402
 
 
 @pytest.fixture
-def view(qtbot, tmp_path):
-    ws = tmp_path / "demo"
-    shutil.copytree(BUNDLED_DEMO, ws)
-    v = GraphView()
-    qtbot.addWidget(v)
-    v.resize(1000, 760)
-    v.set_graph(build_graph(ws))
-    v.show()
-    qtbot.waitExposed(v)
-    qtbot.waitUntil(lambda: v.canvas.size == (v.canvas.native.width(), v.canvas.native.height()))
+def view(demo_view):
+    v = demo_view(1000, 760)
     v.set_legend_visible(False)  # keep the pixels under test clear of the overlay
     return v
 

@@ -8,30 +8,18 @@ graph's new rows (``IndexError: index 143 is out of bounds``).
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("vispy")
 
-from orchestrator_gui.demo import BUNDLED_DEMO  # noqa: E402
-from orchestrator_gui.migration import build_graph  # noqa: E402
 from orchestrator_gui.model import operations  # noqa: E402
-from orchestrator_gui.ui.graph_view import GraphView  # noqa: E402
 
 
 @pytest.fixture
-def view(qtbot, tmp_path):
-    ws = tmp_path / "demo"
-    shutil.copytree(BUNDLED_DEMO, ws)
-    v = GraphView()
-    qtbot.addWidget(v)
-    v.resize(800, 600)
-    v.set_graph(build_graph(ws))
-    v.show()
-    qtbot.waitExposed(v)
+def view(demo_view):
+    v = demo_view(800, 600)
     return v
 
 

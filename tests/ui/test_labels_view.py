@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import unicodedata
 
 import numpy as np
@@ -14,12 +13,9 @@ pytest.importorskip("vispy")
 from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtWidgets import QToolTip  # noqa: E402
 
-from orchestrator_gui.demo import BUNDLED_DEMO  # noqa: E402
-from orchestrator_gui.migration import build_graph  # noqa: E402
 from orchestrator_gui.model.graph import ThoughtGraph  # noqa: E402
 from orchestrator_gui.render.scene_labels import DENSITY_RANGE  # noqa: E402
 from orchestrator_gui.render.theme import DARK  # noqa: E402
-from orchestrator_gui.ui.graph_view import GraphView  # noqa: E402
 from orchestrator_gui.ui.theme import display_title  # noqa: E402
 
 #: The brief's target at the default view of the demo (123 nodes) on a 1600x1000 canvas.
@@ -27,16 +23,8 @@ MIN_DEMO_LABELS = 40
 
 
 @pytest.fixture
-def view(qtbot, tmp_path):
-    ws = tmp_path / "demo"
-    shutil.copytree(BUNDLED_DEMO, ws)
-    v = GraphView()
-    qtbot.addWidget(v)
-    v.resize(1600, 1000)
-    v.set_graph(build_graph(ws))
-    v.show()
-    qtbot.waitExposed(v)
-    qtbot.waitUntil(lambda: v.canvas.size == (v.canvas.native.width(), v.canvas.native.height()))
+def view(demo_view):
+    v = demo_view(1600, 1000)
     return v
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from window_helpers import graph_content, make_window
 
-from window_helpers import graph_content, make_window, window  # noqa: F401 - fixture
 from orchestrator_gui.demo import BUNDLED_DEMO
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.migration import build_graph

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import Qt
+from window_helpers import changed_lines, make_window
 
-from window_helpers import changed_lines, make_window, window  # noqa: F401 - fixture
 from orchestrator_gui.formats.schedules import ScheduleDocument, load_schedules
 from orchestrator_gui.ui.panels.schedule_form import describe_delta
 from orchestrator_gui.ui.panels.schedules import NOTICE_FLAG

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from window_helpers import byte_diff_positions
 
-from window_helpers import byte_diff_positions, window  # noqa: F401 - fixture
 from orchestrator_gui.formats.todo import TodoDocument, load_todo
 from orchestrator_gui.ui.panels.todo import item_keys
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from window_helpers import graph_content
 
-from window_helpers import graph_content, window  # noqa: F401 - fixture
 from orchestrator_gui.formats.memory import load_memory
 from orchestrator_gui.formats.timing import load_timing
 from orchestrator_gui.model import operations

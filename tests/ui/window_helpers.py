@@ -66,15 +66,6 @@ def make_window(qtbot, tmp_path: Path, *, settings: AppSettings | None = None, *
     return win
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    """The main window showing the user's demo copy."""
-    win = make_window(qtbot, tmp_path)
-    assert win.open_demo()
-    yield win
-    win.close()
-
-
 def changed_lines(before: bytes, after: bytes) -> list[str]:
     """The lines removed or added between two versions of a file (diff order)."""
     a = before.decode("utf-8").splitlines(keepends=True)

@@ -12,7 +12,7 @@ fields are shown as warnings and do not block saving other fields.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -83,7 +83,7 @@ class ScheduleForm(QWidget):
         self._raw: dict[str, Any] = {}
         self._dirty: set[str] = set()
         self._loading = True  # filling the combo boxes below must not count as edits
-        self.tz: tzinfo = timezone.utc
+        self.tz: tzinfo = UTC
         self.widgets: dict[str, QWidget] = {}
 
         form = QFormLayout()
@@ -341,7 +341,7 @@ class ScheduleForm(QWidget):
     def preview_text(self, now: datetime | None = None) -> str:
         """The next five run times in local time, one per line."""
         merged = self.merged()
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         if merged.get("active") is False:
             return "inactive: never runs until enabled"
         if merged.get("scheduleType", "time") != "time":

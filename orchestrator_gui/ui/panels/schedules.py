@@ -10,7 +10,7 @@ memory; the panel says so once, after the first save.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +185,12 @@ class SchedulesPanel(Panel):
         with QSignalBlocker(self.list):
             self.list.clear()
             for s in self.doc.schedules if self.doc else []:
-                item = QTreeWidgetItem([displayable(s.name or s.id), displayable(s.mode_display_name or s.mode), "", "", ""])
+                item = QTreeWidgetItem([displayable(s.name or s.id), displayable(s.mode_display_name or s.mode),
+                                        "", "", ""])
                 item.setData(0, Qt.ItemDataRole.UserRole, s.id)
                 item.setToolTip(0, f"id {s.id}, line {s.line}")
                 self.list.addTopLevelItem(item)
-        self._recompute(datetime.now(timezone.utc))
+        self._recompute(datetime.now(UTC))
         self.tick()
         target = self._item(keep) if keep else None
         if target is None and self.list.topLevelItemCount():
@@ -284,7 +285,7 @@ class SchedulesPanel(Panel):
         """Refresh the countdown column (called every second)."""
         if self.doc is None:
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if any(t is not None and t <= now for t in self._next.values()):
             self._recompute(now)  # a run time passed: the extension would have re-armed
         for i in range(self.list.topLevelItemCount()):

@@ -477,7 +477,8 @@ class TodoPanel(Panel):
         if key is None:
             return
         if not self.ctx.prompter.confirm("Delete TODO item",
-                                         f"Delete “{key[1]}” with its details and sub-items? (Edit ▸ Undo restores it.)",
+                                         f"Delete “{key[1]}” with its details and sub-items? "
+                                         "(Edit ▸ Undo restores it.)",
                                          ok="Delete"):
             return
         self._edit(key, lambda d, ln: d.remove(ln), "Delete TODO item")

@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 from vispy import app as vapp
-from vispy.scene.visuals import Text
 
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render import arrays
@@ -43,11 +42,13 @@ from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimat
 from orchestrator_gui.render.camera import OrbitCamera
 from orchestrator_gui.render.focus import FocusState, focus_mask
 from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking
+from orchestrator_gui.render.scene_labels import SceneLabels
 from orchestrator_gui.render.scene_layer import LayerMixin
 from orchestrator_gui.render.scene_lod import MOVING_FRAME_MS, LodMixin
 from orchestrator_gui.render.scene_motion import MotionMixin
 from orchestrator_gui.render.scene_pick import PickingMixin
 from orchestrator_gui.render.scene_style import StyleMixin
+from orchestrator_gui.render.shells import ShellGuides
 from orchestrator_gui.render.theme import Theme, get_theme
 from orchestrator_gui.render.visuals import Nodes, Segments, set_fog
 
@@ -94,19 +95,17 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self.view = canvas.central_widget.add_view()
         self.view.camera = OrbitCamera(on_change=self._on_camera_change)
         self.camera: OrbitCamera = self.view.camera
-        self.shells = Segments(parent=self.view.scene)
+        self.guides = ShellGuides(self.view.scene)  # drawn first: before the edges
+        self.shells, self.shell_labels = self.guides.lines, self.guides.names
         self.edges = Segments(parent=self.view.scene)
         self.lod_px_still: float | None = None
         self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
         self._init_images()  # the images are drawn where the edges are: after them, before the nodes
         self.nodes = Nodes(parent=self.view.scene)
         self._init_node_accumulator()
-        self._init_labels()  # node labels: screen-space text drawn last (render/scene_labels.py)
-        # The shells' names, where the spheres are: on the far left of each, a little above the equator.
-        self.shell_labels = Text(parent=self.view.scene, font_size=9, anchor_x="center", anchor_y="bottom",
-                                 bold=True)
-        self.shell_labels.set_gl_state(depth_test=False, blend=True, depth_mask=True,
-                                       blend_func=("src_alpha", "one_minus_src_alpha"))
+        # Node labels: screen-space text drawn last, a composed object with its own state.
+        self.label_layer = SceneLabels(self)
+        self.labels, self.label_plates = self.label_layer.labels, self.label_layer.label_plates
         self.graph: ThoughtGraph | None = None
         self.flushes = 0
         self.lod_edge_px_moving = 3.0e6
@@ -155,7 +154,6 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self.renderer = ""
         canvas.events.draw.connect(self._first_draw)
         canvas.events.draw.connect(self._on_draw)
-        self._build_shells()
         self._ready = True
         self._apply_theme()
         self.reset_camera()
@@ -421,7 +419,12 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         # Before the scene draws: the frame's kind (for the detail controller) and its edges.
         self._frame_mode = "moving" if self.moving else "still"
         self._choose_sources()
-        self._labels_before_draw()
+        # Place the labels for this view without asking for another frame.
+        held, self._hold_draw = self._hold_draw, "drop"
+        try:
+            self.label_layer.place()
+        finally:
+            self._hold_draw = held
 
     def _update_fog(self) -> None:
         """Fit the depth cue to the graph's extent seen from the current pose."""
@@ -433,19 +436,9 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         set_fog(self.edges, rng, FOG_EDGES, self.theme.background)
 
     # -- look ----------------------------------------------------------------------------
-    def _build_shells(self) -> None:
-        parts = arrays.shell_meshes()
-        pos = np.concatenate([p for _, _, p in parts])
-        self.shells.set_data(pos, np.tile(np.asarray(self.theme.shell, np.float32), (len(pos), 1)))
-        names, at = arrays.shell_label_positions()
-        self.shell_labels.text = names
-        self.shell_labels.pos = at
-
     def _apply_theme(self) -> None:
         self.canvas.bgcolor = self.theme.background
-        n = len(self.shells.buffers.data["a_position"])
-        self.shells.set_data(self.shells.buffers.data["a_position"], np.tile(np.asarray(self.theme.shell), (n, 1)))
-        self.shell_labels.color = self.theme.shell_label
+        self.guides.set_theme(self.theme)
         self._update_fog()
 
     def set_theme(self, theme: str | Theme) -> None:
@@ -461,7 +454,8 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
     ) -> None:
         """Show or hide guide shells, edges, labels and suppressed nodes (``None`` leaves one as is)."""
         if shells is not None:
-            self._show["shells"] = self.shells.visible = self.shell_labels.visible = bool(shells)
+            self._show["shells"] = bool(shells)
+            self.guides.set_visible(shells)
         if edges is not None:
             self._show["edges"] = self.edges.visible = bool(edges)
         if labels is not None:
@@ -568,3 +562,30 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
             self._frame(self.animator.clock())
             return
         self.animator.kick()
+
+    # -- labels (the composed SceneLabels) ---------------------------------------------------
+    @property
+    def label_density(self) -> float:
+        """How many labels are tried, relative to the default."""
+        return self.label_layer.label_density
+
+    def set_label_density(self, factor: float) -> None:
+        """More or fewer labels: ``factor`` times the default (0.25-4)."""
+        self.label_layer.set_density(factor)
+
+    def set_label_reserved(self, rects: Any) -> None:
+        """Canvas-pixel boxes no label may cover (widgets over the view, like the legend)."""
+        self.label_layer.set_reserved(rects)
+
+    def label_layout(self, *, recompute: bool = False) -> Any:
+        """The labels on screen for the current view (see :meth:`SceneLabels.layout`)."""
+        return self.label_layer.layout(recompute=recompute)
+
+    def _update_labels(self) -> None:
+        self.label_layer.update()
+
+    def degree(self) -> np.ndarray:
+        """Edges per node (cached until the structure changes; appends keep it current)."""
+        if self._degree is None or len(self._degree) != (len(self.graph) if self.graph is not None else 0):
+            self._degree = arrays.node_degree(self.graph)
+        return self._degree

@@ -1,8 +1,8 @@
-"""Node labels of :class:`~orchestrator_gui.render.scene.GraphScene` (a mixin): placed in screen space per view.
+"""Node labels of :class:`~orchestrator_gui.render.scene.GraphScene`, placed in screen space per view.
 
 Every new view -- camera pose, canvas size, node positions, or a change of
 the candidates (model, selection, hover, density) -- places the labels
-again just before the frame is drawn (:meth:`LabelMixin._labels_before_draw`):
+again just before the frame is drawn (:meth:`SceneLabels.place`, called by the scene):
 the on-screen nodes' spread sets how many candidates are tried
 (:func:`~orchestrator_gui.render.labels.label_budget`, times the user's
 density), :func:`~orchestrator_gui.render.arrays.label_rows` picks them by
@@ -29,7 +29,7 @@ from orchestrator_gui.render.labels import MAX_WIDTH, label_budget, place_labels
 
 #: Label font size, points.
 LABEL_PT = 9.0
-#: Allowed range of :meth:`LabelMixin.set_label_density`.
+#: Allowed range of :meth:`SceneLabels.set_density`.
 DENSITY_RANGE = (0.25, 4.0)
 #: Outline ring drawn around a marker, pixels (``u_outline`` in :mod:`.visuals`): part of the disc to keep clear.
 RING_PX = 2.0
@@ -126,17 +126,27 @@ def _vispy_has_glyph() -> Any:
     return lambda ch: face.get_char_index(ord(ch)) != 0
 
 
-class LabelMixin:
-    """``set_label_density``, ``label_layout`` and the label placement of :class:`GraphScene`."""
+class SceneLabels:
+    """The node labels of one :class:`~orchestrator_gui.render.scene.GraphScene`: their visuals and placement.
 
-    def _init_labels(self) -> None:
-        """Create the label visuals and their state (called once from ``GraphScene.__init__``)."""
+    A small object of its own (composed by the scene, not mixed into it): it
+    owns the label visuals, the density, the last layout and its caches, and
+    reads what it places from the scene (graph, projection, presence, sizes).
+
+    Parameters
+    ----------
+    scene : GraphScene
+    """
+
+    def __init__(self, scene: Any) -> None:
+        self.scene = scene
+        canvas = scene.canvas
         # Plates first, then the text on them; both after the whole 3D view.
-        self.label_plates = Mesh(parent=self.canvas.scene)
+        self.label_plates = Mesh(parent=canvas.scene)
         self.label_plates.set_gl_state(depth_test=False, blend=True, depth_mask=True, blend_func=_BLEND)
         self.label_plates.order = 999_999
         self.label_plates.visible = False
-        self.labels = LabelText(parent=self.canvas.scene, font_size=LABEL_PT, anchor_x="left", anchor_y="center",
+        self.labels = LabelText(parent=canvas.scene, font_size=LABEL_PT, anchor_x="left", anchor_y="center",
                                 bold=False)
         # The last visual drawn leaves its GL state behind for the next frame's clear:
         # depth_mask must stay True or the depth buffer is never cleared (docs/rendering.md §4.3).
@@ -155,78 +165,69 @@ class LabelMixin:
         self._lbl_clean = cached_cleaner(has_glyph) if has_glyph is not None else display_text
         self._lbl_adv: dict[str, float] = {}
         self._lbl_reserved = np.zeros((0, 4))
-        self._lbl_em = LABEL_PT / 72.0 * float(self.canvas.dpi or 96.0)  # pixels per em, as the visual draws
+        self._lbl_em = LABEL_PT / 72.0 * float(canvas.dpi or 96.0)  # pixels per em, as the visual draws
         self._lbl_h = float(np.ceil(1.17 * self._lbl_em)) + 1.0  # the font's ascender-descender span (1.17 em)
 
     # -- public --------------------------------------------------------------------------
-    def set_label_density(self, factor: float) -> None:
+    def set_density(self, factor: float) -> None:
         """How many labels the view tries: ``factor`` times the default (clamped to 0.25-4; 1 by default)."""
         lo, hi = DENSITY_RANGE
         self.label_density = float(min(max(float(factor), lo), hi))
-        self._update_labels()
-        self.canvas.update()
+        self.update()
+        self.scene.canvas.update()
 
-    def set_label_reserved(self, rects: Any) -> None:
+    def set_reserved(self, rects: Any) -> None:
         """Canvas-pixel boxes ``(x0, y0, x1, y1)`` no label may cover (widgets over the view, like the legend)."""
         self._lbl_reserved = np.asarray(rects if rects is not None else [], dtype=np.float64).reshape(-1, 4)
-        self._update_labels()
+        self.update()
 
-    def label_layout(self, *, recompute: bool = False) -> LabelLayout:
+    def layout(self, *, recompute: bool = False) -> LabelLayout:
         """The labels for the current view: ids, texts and their canvas-pixel boxes (placed now if stale).
 
         ``recompute`` places them again even when nothing changed (to time the placement).
         """
         if recompute:
             self._lbl_key = None
-        self._place_labels()
+        self.place()
         return self._lbl_layout
 
     # -- hooks ---------------------------------------------------------------------------
-    def _update_labels(self) -> None:
+    def update(self) -> None:
         """The candidates changed (model, selection, hover, switches): place again now."""
         self._lbl_version += 1
         self._lbl_rank = None
-        self._place_labels()
-
-    def _labels_before_draw(self) -> None:
-        """Called as a frame starts: place again when the view changed, without asking for another frame."""
-        held, self._hold_draw = self._hold_draw, "drop"
-        try:
-            self._place_labels()
-        finally:
-            self._hold_draw = held
+        self.place()
 
     # -- placement -----------------------------------------------------------------------
-    def _place_labels(self) -> None:
+    def place(self) -> None:
         """Place the labels for the current view (a no-op when nothing they depend on changed)."""
-        g = self.graph
-        if g is not None and len(self._pos) != len(g):
+        g = self.scene.graph
+        if g is not None and len(self.scene._pos) != len(g):
             self._lbl_key = None  # the model changed and its buffer update is pending: keep these labels till then
             return
-        if g is None or not self._show["labels"] or len(g) == 0:
+        if g is None or not self.scene._show["labels"] or len(g) == 0:
             self._lbl_key = None
             self._show_layout(_EMPTY, None)
             return
-        xy, _ = self.projected()
-        key = (self._proj_key, self._lbl_version, self.label_density)
+        xy, _ = self.scene.projected()
+        key = (self.scene._proj_key, self._lbl_version, self.label_density)
         if key == self._lbl_key:
             return
         self._lbl_key = key
-        w, h = (int(v) for v in self.canvas.size)
-        pres = self._presence if len(self._presence) == len(g) else np.ones(len(g), np.float32)
+        w, h = (int(v) for v in self.scene.canvas.size)
+        pres = self.scene._presence if len(self.scene._presence) == len(g) else np.ones(len(g), np.float32)
         with np.errstate(invalid="ignore"):
             visible = (pres > 0) & (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
         n_visible = int(np.count_nonzero(visible))
         budget = label_budget(xy[visible], (w, h), self.label_density)
-        if self._degree is None:
-            self._degree = arrays.node_degree(g)
-        rows, n_forced = arrays.label_rows(g, budget, None, self._hovered, presence=pres, degree=self._degree,
+        degree = self.scene.degree()
+        rows, n_forced = arrays.label_rows(g, budget, None, self.scene.hovered, presence=pres, degree=degree,
                                            visible=visible, rank=self._rank_for_labels())
         ids = g.ids_of(rows)
         texts, widths = self._label_texts(g, ids)
         forced = np.zeros(len(rows), dtype=bool)
         forced[:n_forced] = True
-        sizes = self._sizes[rows] if len(self._sizes) == len(g) else np.full(len(rows), 8.0)
+        sizes = self.scene._sizes[rows] if len(self.scene._sizes) == len(g) else np.full(len(rows), 8.0)
         prefer = np.array([self._lbl_sides.get(i, -1) for i in ids], dtype=np.int64)
         placed = place_labels(xy[rows], texts, (w, h), widths=widths, forced=forced,
                               radius=0.5 * sizes + RING_PX, line_h=self._lbl_h, measure=self._measure,
@@ -241,14 +242,14 @@ class LabelMixin:
 
     def _other_text_boxes(self) -> np.ndarray:
         """Boxes of the other text in the view (the shells' names), which node labels must leave readable."""
-        names = getattr(self, "shell_labels", None)
+        names = getattr(self.scene, "shell_labels", None)
         if names is None or not names.visible or not isinstance(names.text, list) or not names.text:
             return np.zeros((0, 4))
-        tr = self.view.scene.node_transform(self.canvas.scene)
+        tr = self.scene.view.scene.node_transform(self.scene.canvas.scene)
         at = np.asarray(tr.map(np.asarray(names.pos, dtype=np.float64)), dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             x, y = at[:, 0] / at[:, 3], at[:, 1] / at[:, 3]
-        em = names.font_size / 72.0 * float(self.canvas.dpi or 96.0)
+        em = names.font_size / 72.0 * float(self.scene.canvas.dpi or 96.0)
         w = np.array([1.1 * self._measure(t) * em / self._lbl_em for t in names.text])  # bold: a little wider
         # Centred on their anchor horizontally; vertically "bottom" hangs the text *below* the anchor in
         # this y-down canvas (measured), and a flipped anchor would put it above: reserve both, 1.25 em each.
@@ -256,10 +257,10 @@ class LabelMixin:
 
     def _rank_for_labels(self) -> np.ndarray:
         # Ranking costs a few vector passes over every node: once per candidate change, not per frame.
-        g = self.graph
+        g = self.scene.graph
         key = (id(g), len(g), self._lbl_version)
         if self._lbl_rank is None or self._lbl_rank[0] != key:
-            self._lbl_rank = (key, arrays.label_rank(g, self._degree))
+            self._lbl_rank = (key, arrays.label_rank(g, self.scene.degree()))
         return self._lbl_rank[1]
 
     def _label_texts(self, g: Any, ids: list[str]) -> tuple[list[str], np.ndarray]:
@@ -304,7 +305,7 @@ class LabelMixin:
             self.labels.visible = self.label_plates.visible = False
             return
         anchors, pres = extra
-        th = self.theme
+        th = self.scene.theme
         colors = np.empty((len(layout.ids), 4), dtype=np.float32)
         colors[:] = th.label
         colors[pres < 1.0, 3] *= DIM_ALPHA
@@ -325,7 +326,7 @@ class LabelMixin:
         verts = np.stack([np.column_stack(c) for c in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], axis=1)
         quad = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.uint32)
         faces = (quad[None, :, :] + 4 * np.arange(k, dtype=np.uint32)[:, None, None]).reshape(-1, 3)
-        colors = np.tile(np.asarray(self.theme.background, np.float32), (4 * k, 1))
+        colors = np.tile(np.asarray(self.scene.theme.background, np.float32), (4 * k, 1))
         colors[:, 3] = PLATE_ALPHA  # dimmed labels too: their text is fainter, the edges behind it no less busy
         self.label_plates.set_data(vertices=verts.reshape(-1, 2).astype(np.float32), faces=faces,
                                    vertex_colors=colors)

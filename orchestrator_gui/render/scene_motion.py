@@ -65,7 +65,7 @@ class MotionMixin:
             else:
                 self._apply_lod()
             self.edges.mode = self.nodes.mode = "still"
-        self._place_labels()
+        self.label_layer.place()
         self.canvas.update()
 
     def reset_camera(self) -> None:

@@ -7,8 +7,8 @@ each buffer) is what made bursts stall the UI.  Here only those rows are
 recomputed, with the same :mod:`~orchestrator_gui.render.arrays` functions
 restricted by ``rows=``, and patched in a few small uploads.
 
-The labels' half (:class:`~orchestrator_gui.render.scene_labels.LabelMixin`)
-comes in through this class.
+The labels are a composed object of the scene
+(:class:`~orchestrator_gui.render.scene_labels.SceneLabels`), not part of this class.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator_gui.render import arrays
-from orchestrator_gui.render.scene_labels import LabelMixin
 
 
-class StyleMixin(LabelMixin):
+class StyleMixin:
     """``_restyle_rows`` of :class:`GraphScene` (and, inherited, its labels)."""
 
     def _restyle_rows(self, rows: np.ndarray) -> None:

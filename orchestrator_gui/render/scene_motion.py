@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from orchestrator_gui.model.coords import to_cartesian
 from orchestrator_gui.render.animation import CameraFlight, NodeAnimation, node_frame
 from orchestrator_gui.render.camera import DEFAULT_STATE, interpolate_pose
 
@@ -154,6 +155,27 @@ class MotionMixin:
                 start = end[None, :]
             self._start_nodes(NodeAnimation([result_id], start, end[None, :].copy(), 0.2, 1.0, duration_s, now,
                                             kind="growth"))
+
+    def animate_move(self, ids: Iterable[str], old_spherical: np.ndarray, duration_s: float = 0.7) -> None:
+        """Moved nodes glide from their old places to their new ones (a relayout, or its undo).
+
+        ``old_spherical`` is ``(len(ids), 3)`` ``(theta, phi, r)``, as a ``MoveNode`` edit records it.
+        """
+        g = self.graph
+        if g is None:
+            return
+        ids, old = list(ids), np.asarray(old_spherical, dtype=np.float64).reshape(-1, 3)
+        if self._dirty:  # as in animate_growth: after the pending update
+            self._after_flush.append(lambda: self.animate_move(ids, old, duration_s))
+            return
+        keep = np.array([i in g for i in ids], dtype=bool)
+        live = [i for i, k in zip(ids, keep) if k]
+        if not live:
+            return
+        start = to_cartesian(old[keep])
+        rows = g.rows_of(live)
+        self._start_nodes(NodeAnimation(live, start, g.positions[rows].copy(), 1.0, 1.0, duration_s,
+                                        self.animator.clock(), kind="move"))
 
     def _start_nodes(self, anim: NodeAnimation) -> None:
         self._anims.append(anim)

@@ -222,6 +222,20 @@ class GraphActions(QObject):
         self.reporter.info(message or committed.description or committed.provenance.operation)
         return committed
 
+    def undo(self) -> None:
+        """Edit ▸ Undo through the one history; an undone relayout glides back."""
+        self._animate_done(self.session.undo.undo() if self.session is not None else None)
+
+    def redo(self) -> None:
+        """Edit ▸ Redo through the one history."""
+        self._animate_done(self.session.undo.redo() if self.session is not None else None)
+
+    def _animate_done(self, done: Any) -> None:
+        committed = getattr(done, "committed", None)
+        if committed is not None:
+            self.applied.emit(committed)
+            self._animate(committed)
+
     def _animate(self, tx: Transaction) -> None:
         if self.view is None:
             return
@@ -236,6 +250,11 @@ class GraphActions(QObject):
                 self.view.animate_growth(params.get("node_id"), created)
             elif op == "aggregate" and created:
                 self.view.animate_converge(tx.provenance.params.get("node_ids", []), created[0])
+            moves = [e for e in tx.edits if e.op == "move_node" and e.old is not None]
+            if moves and hasattr(self.view, "animate_move"):  # a relayout (or its undo) glides, not jumps
+                ids = [i for e in moves for i in e.node_ids]
+                old = [p for e in moves for p in e.old]
+                self.view.animate_move(ids, old)
         except Exception as exc:  # noqa: BLE001 - an animation must never lose a committed change
             self.reporter.report(exc, context="Animation")
 

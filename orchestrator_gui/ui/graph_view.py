@@ -249,6 +249,10 @@ class GraphView(QWidget):
         """New nodes grow out of their parent."""
         self.scene.animate_growth(parent_id, child_ids)
 
+    def animate_move(self, ids: Iterable[str], old_spherical: Any) -> None:
+        """Moved nodes glide from their old ``(theta, phi, r)`` to where they are now (relayout)."""
+        self.scene.animate_move(ids, old_spherical)
+
     def animate_converge(self, input_ids: Iterable[str], result_id: str) -> None:
         """Aggregated inputs converge into their result."""
         self.scene.animate_converge(input_ids, result_id)

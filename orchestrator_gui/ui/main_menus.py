@@ -61,9 +61,9 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
     m.addAction(a["quit"])
 
     m = mb.addMenu("&Edit")
-    a["undo"] = _act(win, "&Undo", lambda: win.session and win.session.undo.undo(),
+    a["undo"] = _act(win, "&Undo", lambda: win.actions_.undo(),
                      QKeySequence.StandardKey.Undo)
-    a["redo"] = _act(win, "&Redo", lambda: win.session and win.session.undo.redo(),
+    a["redo"] = _act(win, "&Redo", lambda: win.actions_.redo(),
                      QKeySequence.StandardKey.Redo)
     a["undo"].setIconText("Undo")  # toolbar label; the menu shows what will be undone
     a["redo"].setIconText("Redo")

@@ -52,3 +52,28 @@ def test_nodes_added_while_children_grow_end_where_the_graph_has_them(view, qtbo
     assert np.allclose(verts[0::2], g.positions[ea.src]) and np.allclose(verts[1::2], g.positions[ea.dst])
     err = capfd.readouterr().err
     assert "Error" not in err and "Traceback" not in err, err
+
+
+def test_a_relayout_glides_to_the_new_places_and_its_undo_glides_back(qtbot, tmp_path):
+    from window_helpers import make_window
+
+    win = make_window(qtbot, tmp_path)
+    assert win.open_demo()
+    g, scene = win.session.graph, win.view.scene
+    before = g.positions.copy()
+    win.actions_.relayout()
+    qtbot.waitUntil(lambda: scene.animating, timeout=10000)  # the Relayout transaction landed and animates
+    after = g.positions.copy()
+    moved = np.flatnonzero(np.linalg.norm(after - before, axis=1) > 1e-3)
+    assert len(moved)
+    # Mid-flight, drawn positions lie between the old and the new places, not at the new ones.
+    qtbot.waitUntil(lambda: np.linalg.norm(scene._pos[moved] - after[moved], axis=1).max() > 1e-3
+                    and np.linalg.norm(scene._pos[moved] - before[moved], axis=1).max() > 1e-3, timeout=5000)
+    qtbot.waitUntil(lambda: not scene.animating, timeout=10000)
+    assert np.allclose(scene._pos, after, atol=1e-5)
+    win.acts["undo"].trigger()
+    assert np.allclose(g.positions, before, atol=1e-6)
+    qtbot.waitUntil(lambda: scene.animating, timeout=5000)
+    qtbot.waitUntil(lambda: not scene.animating, timeout=10000)
+    assert np.allclose(scene._pos, before, atol=1e-5)
+    win.close()

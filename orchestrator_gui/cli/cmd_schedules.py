@@ -6,7 +6,7 @@ import argparse
 import os
 import re
 import sys
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from orchestrator_gui.cli.output import CliError, UsageError, done, emit_json, table, workspace
@@ -20,6 +20,7 @@ from orchestrator_gui.formats.schedules import (
     validate_values,
 )
 from orchestrator_gui.formats.timezones import local_zone, named_zone, parse_instant
+from orchestrator_gui.problems import FormatError
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(m|min|mins|minute|minutes|h|hr|hour|hours|d|day|days)\s*$", re.I)
 _UNITS = {"m": "minute", "h": "hour", "d": "day"}
@@ -72,7 +73,7 @@ def parse_zone(name: str | None) -> tzinfo:
 def parse_now(value: str | None, option: str = "--now") -> datetime:
     """Parse an ISO time given on the command line (``Z`` or an offset; naive means UTC)."""
     if not value:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         return parse_instant(value)
     except ValueError:
@@ -144,27 +145,33 @@ def cmd_set(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CliError(str(exc)) from None
     doc = _open(args)
-    merged = {**doc.get(args.id).raw, **updates}
+    current = doc.get(args.id)
+    merged = {**current.raw, **updates}
     problems = validate_values(merged)
     if problems:
-        raise CliError(f"{doc.name}: refused, the schedule would be invalid: " + "; ".join(problems))
+        raise FormatError(doc.name, "refused, the schedule would be invalid: " + "; ".join(problems),
+                          line=current.line)
     doc.set_values(args.id, updates)
     doc.save()
     return done(args, f"updated schedule {args.id}: {', '.join(updates)}", {"id": args.id, "changed": list(updates)})
 
 
 def parse_every(text: str) -> tuple[str, str]:
+    """``--every``: ``10m``/``2h``/``1d`` → ``("10", "minute")``; the range is checked when the schedule is added."""
     m = _EVERY.match(text)
-    if not m or int(m.group(1)) <= 0:
-        raise UsageError(f"orchestrator-gui: --every must look like 10m, 2h or 1d, not {text!r}")
-    return str(int(m.group(1))), _UNITS[m.group(2)[0].lower()]
+    digits = m.group(1).lstrip("0") if m else ""
+    if not digits:
+        shown = text if len(text) <= 40 else f"{text[:40]}…"
+        raise UsageError(f"orchestrator-gui: --every must look like 10m, 2h or 1d, not {shown!r}")
+    # No int(): it refuses more than 4300 digits, and the range check reports any long number anyway.
+    return digits, _UNITS[m.group(2)[0].lower()]
 
 
 def cmd_add(args: argparse.Namespace) -> int:
     interval, unit = parse_every(args.every)
     doc = _open(args, create=True)
     sched = doc.add(name=args.name, mode=args.mode, instructions=args.instructions,
-                    interval=interval, unit=unit, now=datetime.now(timezone.utc))
+                    interval=interval, unit=unit, now=datetime.now(UTC))
     doc.save()
     return done(args, f"added schedule {sched.id} ({sched.name}, every {interval} {unit})",
                 {"id": sched.id, "file": str(Path(doc.name))})

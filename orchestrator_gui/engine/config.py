@@ -65,13 +65,19 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from orchestrator_gui.engine.config_thinkers import (
+    OFFLINE_THINKER,
+    ThinkerBackendConfig,
+    ThinkersConfig,
+)
 from orchestrator_gui.engine.config_toml import key_lines, line_of, toml_error
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
+from orchestrator_gui.formats.limits import MAX_DEPTH, toml_nesting_offset
 from orchestrator_gui.problems import FormatError, Problem
 
 if TYPE_CHECKING:
@@ -97,21 +103,28 @@ def _check_runner(value: list[str] | None) -> list[str] | None:
     return value
 
 
-class TimeoutsConfig(_Section):
-    """``[timeouts]``: default limits in seconds (0 = no limit)."""
+#: Longest time limit of a run, in seconds (7 days). Longer values would overflow the
+#: millisecond timeouts of the process watcher's waits; 0 still means "no limit".
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+#: Longest SIGTERM -> SIGKILL grace period (an hour).
+MAX_GRACE_S = 3600.0
 
-    todo_s: float = Field(3600.0, ge=0)
-    schedule_s: float = Field(7200.0, ge=0)
-    transform_s: float = Field(0.0, ge=0)
+
+class TimeoutsConfig(_Section):
+    """``[timeouts]``: default limits in seconds (0 = no limit, at most :data:`MAX_TIMEOUT_S`)."""
+
+    todo_s: float = Field(3600.0, ge=0, le=MAX_TIMEOUT_S)
+    schedule_s: float = Field(7200.0, ge=0, le=MAX_TIMEOUT_S)
+    transform_s: float = Field(0.0, ge=0, le=MAX_TIMEOUT_S)
     warn_fraction: float = Field(0.8, gt=0, lt=1)
 
 
 class LimitsConfig(_Section):
     """``[limits]``: concurrency per resource, and the global thread limit."""
 
-    agent_tasks: int = Field(1, ge=1)
-    transforms: int = Field(4, ge=1)
-    threads: int | None = Field(None, ge=1)
+    agent_tasks: int = Field(1, ge=1, le=256)
+    transforms: int = Field(4, ge=1, le=256)
+    threads: int | None = Field(None, ge=1, le=512)
 
     @property
     def thread_limit(self) -> int:
@@ -150,9 +163,9 @@ class SchedulerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     missed: MissedPolicy = Field(MissedPolicy.ONCE, strict=False)  # TOML gives a string
-    missed_grace_s: float = Field(DEFAULT_GRACE_MS / 1000, ge=0)
-    max_backfill: int = Field(MAX_BACKFILL, ge=1)
-    tick_s: float = Field(1.0, gt=0)
+    missed_grace_s: float = Field(DEFAULT_GRACE_MS / 1000, ge=0, le=86400)
+    max_backfill: int = Field(MAX_BACKFILL, ge=1, le=1000)
+    tick_s: float = Field(1.0, gt=0, le=3600)
 
 
 class TodoSettings(BaseModel):
@@ -167,79 +180,10 @@ class TodoSettings(BaseModel):
 class SubjectConfig(_Section):
     """``[schedules."<id>"]`` / ``[todos."<id>"]``: per-item overrides and state."""
 
-    timeout_s: float | None = Field(None, ge=0)
+    timeout_s: float | None = Field(None, ge=0, le=MAX_TIMEOUT_S)
     no_timeout: bool = False
     paused: bool = False
     check_off_on_success: bool | None = None  # TODO items: check off after a successful run
-
-
-#: The built-in deterministic thinker's name (always available, never configured).
-OFFLINE_THINKER = "offline"
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class ThinkerBackendConfig(_Section):
-    """``[thinkers.backends.<name>]``: one command or OpenAI-compatible HTTP thinker.
-
-    ``type = "command"`` needs ``command`` (an argument list, run without a
-    shell); ``type = "http"`` needs ``base_url`` and ``model``. ``api_key_env``
-    names the environment variable holding the API key: the key itself is
-    never stored here.
-    """
-
-    type: Literal["command", "http"]
-    command: list[str] | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    cwd: str | None = None
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    max_tokens: int | None = Field(None, ge=1)
-    timeout_s: float = Field(60.0, gt=0)
-    retries: int = Field(3, ge=0, le=10)
-
-    @model_validator(mode="after")
-    def _complete(self) -> ThinkerBackendConfig:
-        if self.type == "command":
-            if not self.command or not self.command[0].strip():
-                raise ValueError("a command thinker needs command = [\"program\", \"arg\", ...]")
-            wrong = [k for k in ("base_url", "model", "api_key_env", "max_tokens") if getattr(self, k) is not None]
-        elif self.type == "http":
-            if not self.base_url or not re.match(r"^https?://[^/\s]+", self.base_url):
-                raise ValueError("an http thinker needs base_url = \"http(s)://host[:port]/...\"")
-            if not self.model:
-                raise ValueError("an http thinker needs model = \"...\"")
-            wrong = [k for k in ("command", "cwd") if getattr(self, k) is not None] + (["env"] if self.env else [])
-        if wrong:
-            raise ValueError(f"{', '.join(wrong)} cannot be used with type = \"{self.type}\"")
-        if self.api_key_env is not None and not _ENV_NAME.match(self.api_key_env):
-            raise ValueError("api_key_env must name an environment variable (never put the key itself here)")
-        return self
-
-
-def _backend_name(name: str) -> str:
-    if name == OFFLINE_THINKER:
-        raise ValueError(f"{OFFLINE_THINKER!r} is the built-in thinker's name; name the backend otherwise")
-    return name
-
-
-class ThinkersConfig(_Section):
-    """``[thinkers]``: named backends, the default thinker and the scorer of speculative transforms."""
-
-    default: str = OFFLINE_THINKER
-    scorer: str | None = None
-    # The name is checked as a dict key so the error points at the backend's own table.
-    backends: dict[Annotated[str, AfterValidator(_backend_name)], ThinkerBackendConfig] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known(self) -> ThinkersConfig:
-        known = {OFFLINE_THINKER, *self.backends}
-        for key in ("default", "scorer"):
-            name = getattr(self, key)
-            if name is not None and name not in known:
-                raise ValueError(f"{key} = {name!r} is not a thinker (known: {', '.join(sorted(known))})")
-        return self
 
 
 class EngineConfig(_Section):
@@ -266,7 +210,7 @@ class EngineConfig(_Section):
     runner: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
-    grace_s: float = Field(5.0, ge=0)
+    grace_s: float = Field(5.0, ge=0, le=MAX_GRACE_S)
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     modes: dict[str, ModeConfig] = Field(default_factory=dict)
@@ -393,6 +337,11 @@ class ConfigFile:
         self.name = str(path)
         self.data = data
         self.text, _ = decode_text(data, self.name)
+        too_deep = toml_nesting_offset(self.text)
+        if too_deep is not None:
+            # tomllib recurses per level of arrays and inline tables; refuse before it overflows the stack.
+            raise FormatError(self.name, f"invalid TOML: nesting is deeper than {MAX_DEPTH} levels",
+                              line=self.text.count("\n", 0, too_deep) + 1)
         try:
             raw = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
@@ -483,6 +432,8 @@ def config_problems(root: str | os.PathLike[str]) -> list[Problem]:
 
 __all__ = [
     "CONFIG",
+    "MAX_GRACE_S",
+    "MAX_TIMEOUT_S",
     "PLACEHOLDERS",
     "RUNS_DIR",
     "ConfigFile",

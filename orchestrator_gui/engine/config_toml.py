@@ -15,6 +15,7 @@ import tomllib
 from typing import Any
 
 from orchestrator_gui.formats.fileio import dominant_newline, split_lines, strip_terminator, terminator
+from orchestrator_gui.formats.limits import MAX_DEPTH, toml_nesting_offset
 from orchestrator_gui.problems import FormatError
 
 # One key segment: bare, "basic" (with escapes) or 'literal'; segments joined by dots.
@@ -147,6 +148,10 @@ def set_table_value(text: str, table: tuple[str, ...], key: str, value: Any, nam
         The text does not parse, or no strategy gives the intended document
         (e.g. the table is an inline table); nothing is changed then.
     """
+    too_deep = toml_nesting_offset(text)
+    if too_deep is not None:
+        raise FormatError(name, f"cannot edit, invalid TOML: nesting is deeper than {MAX_DEPTH} levels",
+                          line=text.count("\n", 0, too_deep) + 1)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

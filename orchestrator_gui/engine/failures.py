@@ -34,6 +34,7 @@ from orchestrator_gui.engine.config import CONFIG, config_path
 from orchestrator_gui.engine.config_toml import set_table_value
 from orchestrator_gui.engine.tasks import RunResult, RunStatus, TaskKind, utcnow
 from orchestrator_gui.formats.fileio import atomic_write, decode_text
+from orchestrator_gui.formats.limits import toml_nesting_offset
 from orchestrator_gui.formats.memory import MemoryDocument, format_timestamp, load_memory
 from orchestrator_gui.formats.workspace import MEMORY
 from orchestrator_gui.problems import ConflictError, FormatError
@@ -45,6 +46,8 @@ _TABLE = {"schedule": "schedules", "todo": "todos"}
 
 
 def _is_paused(text: str, kind: str, subject_id: str) -> bool:
+    if toml_nesting_offset(text) is not None:
+        return True  # too deep for tomllib: the editor refuses it with its line
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError:

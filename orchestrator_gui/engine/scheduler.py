@@ -4,7 +4,9 @@
 extension's ``executeSchedule`` would do (docs/formats.md §1.5), applied to *our*
 runs instead of Roo's task stack:
 
-1. ``active: false`` -- nothing (a missing ``active`` means true);
+1. ``active: false`` -- nothing (a missing ``active`` means true); a number
+   outside its documented range (``timeInterval`` of ten years or more ...,
+   docs/formats.md §1.3) -- never run (:attr:`Action.INVALID`), reported by the loop;
 2. ``expirationDate`` passed -- write ``active:false`` and remove ``nextExecutionTime``;
 3. not due yet -- nothing; due long ago -- the missed-run policy (:mod:`.missed`);
 4. ``requireActivity`` and none of our runs other than ``lastTaskId`` was
@@ -40,6 +42,7 @@ from typing import Any
 
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy, due_slots, planned_runs
 from orchestrator_gui.formats.nextrun import expiration_ms, iso_ms, next_execution_ms, parse_js_iso
+from orchestrator_gui.formats.schedule_values import range_problems
 
 MINUTE_MS = 60_000
 
@@ -58,6 +61,7 @@ class Action(enum.StrEnum):
     PAUSED = "paused"            # paused in our config (3-strike escalation or by hand)
     UNSUPPORTED = "unsupported"  # scheduleType other than "time": the extension never runs it
     NO_NEXT = "no_next"          # no next time can be computed (no interval/unit, invalid date)
+    INVALID = "invalid"          # a value outside its documented range (docs/formats.md §1.3): never run
 
 
 #: Actions that are reported as "skipped" in summaries.
@@ -133,8 +137,12 @@ class Decision:
 
 # -- small rules ---------------------------------------------------------------------------------
 def _js_parse_int(value: Any) -> int | None:
-    m = re.match(r"^\s*([+-]?\d+)", str(value))
-    return int(m.group(1)) if m else None
+    m = re.match(r"^\s*([+-]?)(\d+)", str(value))
+    if m is None:
+        return None
+    digits = m.group(2).lstrip("0") or "0"
+    number = int(digits) if len(digits) <= 18 else 10**18  # int() refuses past 4300 digits; ranges cap far below
+    return -number if m.group(1) == "-" else number
 
 
 def inactivity_delay_ms(schedule: Mapping[str, Any]) -> int:
@@ -259,6 +267,10 @@ def decide(schedule: Mapping[str, Any], now_ms: int, tz: tzinfo, *, armed: int |
         return out(Action.UNSUPPORTED, f"scheduleType {schedule.get('scheduleType')!r} is never run (only \"time\")")
     if schedule.get("active") is False:
         return out(Action.INACTIVE, "inactive")
+    out_of_range = range_problems(dict(schedule))
+    if out_of_range:
+        # The extension would arm it with a time it cannot keep; we refuse it, and the loop says so once.
+        return out(Action.INVALID, "; ".join(out_of_range) + "; not run until it is fixed")
     due = armed if armed is not None else armed_ms(schedule, now_ms, tz)
     exp = expiration_ms(schedule, tz)
     if exp is not None and now_ms > exp:

@@ -16,6 +16,10 @@ the runtime fields back (:mod:`.writeback`), and submits due runs to the
 * ``requireActivity`` compares with the activity of our runs: the run logs
   under ``.orchestrator/runs/`` (their modification time is the last output)
   and the runs of this process.
+* One schedule never stops the others: an error while deciding or acting on
+  one schedule is reported once (per schedule and message) and the loop goes
+  on with the next; a schedule with a value out of range is reported once and
+  not run.
 * What the scheduler did (missed runs, skips, waits, expirations, write-back
   failures) goes to the ``log`` callable (stderr for ``run``) and is appended
   to ``.orchestrator/scheduler.log``, and every decision is kept in
@@ -126,6 +130,7 @@ class Scheduler:
         self.wake = threading.Event()
         self._seen_problems: set[str] = set()
         self._paused_noted: dict[str, int | None] = {}
+        self._invalid_noted: dict[str, str] = {}  # sid -> the reason reported for it
         self._remove_listener = engine.add_listener(self._on_event)
 
     def close(self) -> None:
@@ -220,7 +225,6 @@ class Scheduler:
         acted: list[Decision] = []
         activity = self.activity()
         for sched in doc.schedules:
-            raw = dict(sched.raw)
             sid = sched.id
             if sid in seen:
                 self._problem(f"{self.path}:{sched.line}: duplicate schedule id {sid!r}; only the first one runs")
@@ -228,30 +232,51 @@ class Scheduler:
             seen.add(sid)
             if sid in waiting_to_start:
                 continue  # a run of it is still waiting to start: do not decide again meanwhile
-            armed = self._armed(raw, now)
-            d = decide(raw, now, self.tz, armed=armed, running=self._running_task(now), activity=activity,
-                       policy=self.settings.scheduler.missed,
-                       grace_ms=int(self.settings.scheduler.missed_grace_s * 1000),
-                       max_backfill=self.settings.scheduler.max_backfill)
-            if d.action not in _QUIET and self.engine.is_paused("schedule", sid):
-                # Escalated (or paused by hand) in our config: Roo's own flags stay as they are.
-                if self._paused_noted.get(sid) != d.due_ms:
-                    self._paused_noted[sid] = d.due_ms
-                    d = Decision(sid, d.name, Action.PAUSED, due_ms=d.due_ms,
-                                 reason=f"{d.reason}; but paused in .orchestrator/config.toml: not run")
-                    self.note(f"schedule {d.name!r} ({sid}): {d.reason}")
-                    acted.append(d)
+            try:
+                d = self._tick_one(sched.raw, sched.line, now, activity)
+            except Exception as exc:  # noqa: BLE001 - one bad schedule must never stop the others
+                self._problem(f"{self.path}:{sched.line}: schedule {sid!r}: scheduler error: "
+                              f"{type(exc).__name__}: {exc}")
                 continue
-            if d.action is Action.NOT_DUE:
-                if stored_next_ms(raw) is None and armed is not None and sid not in self._intent:
-                    self._arm(raw, armed)
-                continue
-            if d.action in _QUIET:
-                continue
-            acted.append(d)
-            self._act(raw, d, now)
+            if d is not None:
+                acted.append(d)
         self.decisions.extend(acted)
         return acted
+
+    def _tick_one(self, stored: dict[str, Any], line: int, now: int, activity: dict[str, int]) -> Decision | None:
+        """Decide about one schedule and act; the decision if it did something worth a summary."""
+        raw = dict(stored)
+        sid = str(raw.get("id", ""))
+        armed = self._armed(raw, now)
+        d = decide(raw, now, self.tz, armed=armed, running=self._running_task(now), activity=activity,
+                   policy=self.settings.scheduler.missed,
+                   grace_ms=int(self.settings.scheduler.missed_grace_s * 1000),
+                   max_backfill=self.settings.scheduler.max_backfill)
+        if d.action is Action.INVALID:
+            if self._invalid_noted.get(sid) == d.reason:
+                return None  # reported already; said again only when the reason changes
+            self._invalid_noted[sid] = d.reason
+            self._problem(f"{self.path}:{line}: schedule {d.name!r} ({sid}): {d.reason}")
+            self.note(f"schedule {d.name!r} ({sid}): {d.reason}")
+            return d
+        self._invalid_noted.pop(sid, None)
+        if d.action not in _QUIET and self.engine.is_paused("schedule", sid):
+            # Escalated (or paused by hand) in our config: Roo's own flags stay as they are.
+            if self._paused_noted.get(sid) != d.due_ms:
+                self._paused_noted[sid] = d.due_ms
+                d = Decision(sid, d.name, Action.PAUSED, due_ms=d.due_ms,
+                             reason=f"{d.reason}; but paused in .orchestrator/config.toml: not run")
+                self.note(f"schedule {d.name!r} ({sid}): {d.reason}")
+                return d
+            return None
+        if d.action is Action.NOT_DUE:
+            if stored_next_ms(raw) is None and armed is not None and sid not in self._intent:
+                self._arm(raw, armed)
+            return None
+        if d.action in _QUIET:
+            return None
+        self._act(raw, d, now)
+        return d
 
     def _queued(self, task_id: str) -> bool:
         h = self.engine.handle(task_id)
@@ -346,8 +371,11 @@ class Scheduler:
                 if left > 1:
                     self._chains[sid] = (d, left - 1, raw)
             fresh = doc_raw.get(sid, raw)
-            self.note(f"schedule {d.name!r} ({sid}): catch-up run ({left - 1} more to go)")
-            self._start(fresh, d, self.clock())
+            try:
+                self.note(f"schedule {d.name!r} ({sid}): catch-up run ({left - 1} more to go)")
+                self._start(fresh, d, self.clock())
+            except Exception as exc:  # noqa: BLE001 - the other chains go on
+                self._problem(f"schedule {sid!r}: catch-up run not started: {type(exc).__name__}: {exc}")
 
     # -- drivers --------------------------------------------------------------------------------
     def run_once(self, *, idle: Callable[[], None] | None = None, timeout: float | None = None) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator_gui.formats.fileio import line_of_offset
+from orchestrator_gui.formats.limits import MAX_DEPTH, MAX_NUMBER_CHARS, has_lone_surrogate
 from orchestrator_gui.problems import FormatError
 
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
@@ -89,8 +90,9 @@ def parse_json(text: str, name: str) -> JNode:
 
 
 def _value(text: str, pos: int, name: str, depth: int) -> tuple[JNode, int]:
-    if depth > 200:
-        raise _fail(text, name, pos, "nesting is too deep")
+    if depth > MAX_DEPTH:
+        # Each level costs two Python frames here; the limit keeps far below RecursionError.
+        raise _fail(text, name, pos, f"nesting is deeper than {MAX_DEPTH} levels")
     ch = text[pos] if pos < len(text) else ""
     if ch == "{":
         return _object(text, pos, name, depth)
@@ -101,6 +103,10 @@ def _value(text: str, pos: int, name: str, depth: int) -> tuple[JNode, int]:
             s, end = _scanstring(text, pos + 1, True)
         except json.JSONDecodeError as exc:
             raise _fail(text, name, exc.pos, exc.msg) from None
+        if has_lone_surrogate(s):
+            # JavaScript keeps such a string, but it is not text: it cannot be printed or stored as UTF-8.
+            raise _fail(text, name, pos, "a \\uD800-\\uDFFF escape without its other half (a lone surrogate) "
+                                         "is not a character")
         return JNode("string", pos, end, s), end
     for lit, val in (("true", True), ("false", False), ("null", None)):
         if text.startswith(lit, pos):
@@ -108,6 +114,9 @@ def _value(text: str, pos: int, name: str, depth: int) -> tuple[JNode, int]:
     m = _NUMBER.match(text, pos)
     if m and m.end() > pos:
         raw = m.group()
+        if len(raw) > MAX_NUMBER_CHARS:
+            # int() refuses more than 4300 digits, and no real value needs more than a double's 17.
+            raise _fail(text, name, pos, f"a number of {len(raw)} characters (the limit is {MAX_NUMBER_CHARS})")
         val: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)
         return JNode("number", pos, m.end(), val), m.end()
     if not ch:

@@ -25,6 +25,11 @@ _DATE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)$")
 _TWO = re.compile(r"^\d\d$")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The last instant Python's ``datetime`` can hold (JavaScript goes on to the year 275760). A next
+#: run after it is reported as "no next run" instead of overflowing (docs/formats.md §1.4).
+MAX_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+#: The longest interval computed (3650 days, the range of ``timeInterval``; docs/formats.md §1.3).
+MAX_INTERVAL_MS = 3650 * 86_400_000
 
 
 def to_ms(dt: datetime) -> int:
@@ -86,9 +91,9 @@ def parse_local(date_s: str, hour_s: str, minute_s: str, tz: tzinfo) -> int | No
         return None
     try:
         date(y, mo, d)
-    except ValueError:
+        return _from_local(y, mo, d, h, mi, 0, 0, tz)
+    except (ValueError, OverflowError):  # not a date, or a local time beyond the year 9999
         return None
-    return _from_local(y, mo, d, h, mi, 0, 0, tz)
 
 
 def _set_local(ms: int, tz: tzinfo, *, add_days: int = 0, hour: int | None = None,
@@ -103,9 +108,17 @@ def _set_local(ms: int, tz: tzinfo, *, add_days: int = 0, hour: int | None = Non
 
 
 def _js_int(value: Any, default: int) -> int:
-    """``parseInt(value || default)`` restricted to what the forms produce."""
-    m = re.match(r"^\s*([+-]?\d+)", str(value)) if value else None
-    return int(m.group(1)) if m else default
+    """``parseInt(value || default)`` restricted to what the forms produce.
+
+    More than 18 digits read as ``±10**18`` (far out of every range): ``int()``
+    refuses strings past 4300 digits, and no caller needs the exact value.
+    """
+    m = re.match(r"^\s*([+-]?)(\d+)", str(value)) if value else None
+    if not m:
+        return default
+    sign, digits = m.group(1), m.group(2).lstrip("0") or "0"
+    number = int(digits) if len(digits) <= 18 else 10**18
+    return -number if sign == "-" else number
 
 
 def _weekday_key(ms: int, tz: tzinfo) -> str:
@@ -124,12 +137,28 @@ def next_execution_ms(schedule: Mapping[str, Any], now_ms: int, tz: tzinfo) -> i
         Current time in epoch milliseconds.
     tz : tzinfo
         Local time zone of the machine running the scheduler.
+
+    Returns
+    -------
+    int or None
+        ``None`` also when the interval is longer than :data:`MAX_INTERVAL_MS`
+        or the next run would fall after :data:`MAX_MS` (the year 9999).
     """
+    try:
+        nxt = _next_execution_ms(schedule, now_ms, tz)
+    except OverflowError:  # a calendar step past the year 9999 (datetime's end)
+        return None
+    return None if nxt is None or nxt > MAX_MS else nxt
+
+
+def _next_execution_ms(schedule: Mapping[str, Any], now_ms: int, tz: tzinfo) -> int | None:
     interval_n = _js_int(schedule.get("timeInterval"), 0) if schedule.get("timeInterval") else None
     unit = schedule.get("timeUnit")
     if not schedule.get("timeInterval") or not unit:
         return None
     interval = (interval_n or 0) * UNIT_MS.get(str(unit), 0)
+    if interval > MAX_INTERVAL_MS or now_ms > MAX_MS:
+        return None  # out of the documented range: no time is computed (and none could be represented)
     start_minute = schedule.get("startMinute") or "00"
     start_date = schedule.get("startDate") or ""
     # 1. start anchor
@@ -210,7 +239,7 @@ def upcoming_runs(schedule: Mapping[str, Any], now: datetime, tz: tzinfo, count:
     exp = expiration_ms(schedule, tz)
     for _ in range(count):
         nxt = next_execution_ms(sched, now_ms, tz)
-        if nxt is None or (exp is not None and nxt > exp):
+        if nxt is None or (exp is not None and nxt > exp) or nxt >= MAX_MS:
             break
         out.append(from_ms(nxt))
         sched["lastExecutionTime"] = iso_ms(nxt)

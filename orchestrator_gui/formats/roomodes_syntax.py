@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+
+from orchestrator_gui.formats.limits import ALIAS_BUDGET, MAX_DEPTH, MAX_NUMBER_CHARS
 
 #: Roo Code's ``CustomModesManager`` replaces these before ``yaml.parse``
 #: (1 char -> 1 char); ZWSP/ZWNJ/ZWJ are removed (see :data:`REMOVED`).
@@ -205,11 +208,18 @@ def compose_yaml(text: str) -> Node | None:
         With the message and original-text offset of the YAML error.
     """
     norm, omap = normalise(text)
+    yaml = YAML(typ="rt")
+    # The composer recurses once per level; ruamel stops it cleanly at max_depth.
+    yaml.max_depth = MAX_DEPTH
     try:
-        root = YAML(typ="rt").compose(norm)
+        root = yaml.compose(norm)
     except ReaderError as exc:
         raise SyntaxProblem(f"character U+{exc.character:04X} is not allowed in YAML ({exc.reason})",
                             omap.start(exc.position)) from None
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        raise SyntaxProblem(f"nesting is deeper than {MAX_DEPTH} levels",
+                            None if mark is None else omap.start(mark.index)) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         offset = None if mark is None else omap.start(mark.index)
@@ -227,7 +237,68 @@ def compose_yaml(text: str) -> Node | None:
         raise SyntaxProblem(msg, offset) from None
     if root is None:
         return None
+    _check_aliases(root, omap)
     return _convert(root, omap, False, {})
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: Any, omap: OffsetMap) -> None:
+    """Refuse a document whose aliases expand past :data:`ALIAS_BUDGET` nodes, nest too deep, or loop.
+
+    The composed tree shares each anchored node among its aliases, so it is
+    small even for a "billion laughs" document; every reader of the plain
+    values (``to_python``, the checks) would expand it. So the expanded size
+    and depth are computed here once per distinct node, iteratively, before
+    anything expands it. Roo's own parser (npm ``yaml``, ``maxAliasCount``)
+    rejects such documents too.
+    """
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    distinct = 0
+    first_shared: int | None = None  # offset of the first anchor that an alias repeats
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            height[key] = 1 + max((height[id(k)] for k in kids), default=0)
+            on_path.discard(key)
+            continue
+        if key in size:  # met again: an alias
+            if first_shared is None:
+                first_shared = omap.start(node.start_mark.index)
+            continue
+        if key in on_path:
+            raise SyntaxProblem("an alias refers to a node that contains it (a recursive structure)",
+                                omap.start(node.start_mark.index))
+        on_path.add(key)
+        distinct += 1
+        stack.append((node, True))
+        for kid in _children(node):
+            if id(kid) in on_path:
+                raise SyntaxProblem("an alias refers to a node that contains it (a recursive structure)",
+                                    omap.start(kid.start_mark.index))
+            if id(kid) not in size:
+                stack.append((kid, False))
+            elif first_shared is None:
+                first_shared = omap.start(kid.start_mark.index)
+    expanded = size[id(root)] - distinct
+    if expanded > ALIAS_BUDGET:
+        raise SyntaxProblem(f"aliases expand to {expanded} more nodes, past the limit of {ALIAS_BUDGET} "
+                            "(a \"billion laughs\" document?); Roo refuses excessive aliasing too", first_shared)
+    if height[id(root)] > MAX_DEPTH + 1:
+        raise SyntaxProblem(f"with its aliases expanded, the document nests deeper than {MAX_DEPTH} levels",
+                            first_shared)
 
 
 # --- JSON -----------------------------------------------------------------
@@ -235,7 +306,6 @@ def compose_yaml(text: str) -> Node | None:
 _WS = re.compile(r"[ \t\n\r]*")
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"', re.S)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_MAX_DEPTH = 500
 
 
 class _JsonScanner:
@@ -252,8 +322,8 @@ class _JsonScanner:
 
     def value(self, i: int, depth: int) -> tuple[Node, int]:
         t = self.text
-        if depth > _MAX_DEPTH:
-            raise self.fail("nesting too deep", i)
+        if depth > MAX_DEPTH:
+            raise self.fail(f"nesting is deeper than {MAX_DEPTH} levels", i)
         if i >= len(t):
             raise self.fail("unexpected end of file, expected a value", i)
         ch = t[i]
@@ -269,6 +339,8 @@ class _JsonScanner:
         m = _NUMBER.match(t, i)
         if m and m.end() > i:
             s = m.group()
+            if len(s) > MAX_NUMBER_CHARS:
+                raise self.fail(f"a number of {len(s)} characters (the limit is {MAX_NUMBER_CHARS})", i)
             num = float(s) if any(c in s for c in ".eE") else int(s)
             return Scalar(num, i, m.end(), "plain", True), m.end()
         raise self.fail(f"unexpected character {t[i]!r}, expected a value", i)
@@ -288,7 +360,7 @@ class _JsonScanner:
             val = json.loads(m.group())
         except json.JSONDecodeError as exc:
             raise self.fail(f"bad string escape: {exc.msg}", i + exc.pos) from None
-        return Scalar(val, i, m.end(), "double", True), m.end()
+        return Scalar(_join_surrogates(val), i, m.end(), "double", True), m.end()
 
     def obj(self, i: int, depth: int) -> tuple[Mapping, int]:
         start, items = i, []

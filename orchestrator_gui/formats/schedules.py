@@ -24,17 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator_gui.formats.fileio import TextFile, atomic_write, decode_text, line_of_offset, read_bytes
 from orchestrator_gui.formats.jsonpos import JNode, duplicate_keys, parse_json, stringify
 from orchestrator_gui.formats.nextrun import DAY_KEYS, iso_ms, to_ms
+
+# Re-exported: the value rules live in schedule_values (for size), callers import them from here too.
+from orchestrator_gui.formats.schedule_values import (  # noqa: F401
+    BOOL_KEYS,
+    UI_KEY_ORDER,
+    coerce_value,
+    range_problems,
+    validate_values,
+)
 from orchestrator_gui.problems import FormatError, Problem, ReadOnlyError
 
-#: Key order the extension's UI writes for a new schedule (docs/formats.md §1.3).
-UI_KEY_ORDER = (
-    "id", "name", "mode", "taskInstructions", "scheduleType", "timeInterval", "timeUnit",
-    "selectedDays", "startDate", "startHour", "startMinute", "expirationDate", "expirationHour",
-    "expirationMinute", "requireActivity", "active", "taskInteraction", "inactivityDelay",
-    "lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime", "modeDisplayName",
-    "createdAt", "updatedAt",
-)
-BOOL_KEYS = frozenset({"requireActivity", "active"})
 #: Fields a user edits in the form; changing one bumps ``updatedAt`` (UI behaviour).
 DEFINITION_KEYS = frozenset({
     "name", "mode", "modeDisplayName", "taskInstructions", "scheduleType", "timeInterval", "timeUnit",
@@ -43,9 +43,6 @@ DEFINITION_KEYS = frozenset({
 })
 #: Fields written by the scheduler itself; never bump ``updatedAt``.
 RUNTIME_KEYS = frozenset({"lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime", "active"})
-_POS_INT = re.compile(r"^[1-9]\d*$")
-_NONNEG_INT = re.compile(r"^\d+$")
-_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 
 class Schedule(BaseModel):
@@ -332,82 +329,6 @@ def new_schedule(new_id: str, name: str, mode: str, instructions: str, interval:
         "lastExecutionTime": "", "lastSkippedTime": "", "lastTaskId": "", "nextExecutionTime": "",
         "modeDisplayName": mode_display_name, "createdAt": stamp, "updatedAt": stamp,
     }
-
-
-def coerce_value(key: str, text: str) -> Any:
-    """Turn a ``KEY=VALUE`` string from the CLI into the JSON value the extension expects.
-
-    Booleans become ``true``/``false``; ``selectedDays`` takes ``mon,wed,fri``
-    (or ``all``/``none``); numeric fields stay strings (``String(parseInt(v))``).
-    """
-    if key in BOOL_KEYS:
-        low = text.strip().lower()
-        if low in ("true", "yes", "1", "on"):
-            return True
-        if low in ("false", "no", "0", "off"):
-            return False
-        raise ValueError(f"{key} must be true or false, not {text!r}")
-    if key == "selectedDays":
-        low = text.strip().lower()
-        chosen = set(DAY_KEYS) if low == "all" else set() if low in ("none", "") else {
-            d.strip()[:3] for d in low.split(",")}
-        bad = chosen - set(DAY_KEYS)
-        if bad:
-            raise ValueError(f"unknown day(s) {', '.join(sorted(bad))}; use sun,mon,tue,wed,thu,fri,sat")
-        return {d: d in chosen for d in DAY_KEYS}
-    if key in ("timeInterval", "inactivityDelay"):
-        m = re.match(r"^\s*(\d+)", text)
-        if not m:
-            raise ValueError(f"{key} must be a whole number, not {text!r}")
-        return str(int(m.group(1)))
-    return text
-
-
-def validate_values(s: dict[str, Any]) -> list[str]:
-    """Check one schedule object's values (§1.6 rule 7); returns messages, fixes nothing."""
-    msgs: list[str] = []
-    for key in ("id", "name", "mode", "taskInstructions"):
-        if not isinstance(s.get(key), str) or not s.get(key, "").strip():
-            msgs.append(f"{key} must be a non-empty string")
-    for key, value in s.items():
-        if key in BOOL_KEYS and not isinstance(value, bool):
-            msgs.append(f"{key} must be true or false (found {stringify(value)})")
-        elif key in UI_KEY_ORDER and key not in BOOL_KEYS and key != "selectedDays" and not isinstance(value, str):
-            msgs.append(f"{key} must be a string (found {stringify(value)}); the extension expects \"...\"")
-    if s.get("scheduleType", "time") != "time":
-        msgs.append(f"scheduleType {s.get('scheduleType')!r} is never run by the extension (only \"time\")")
-    ti = s.get("timeInterval")
-    if isinstance(ti, str) and not _POS_INT.match(ti):
-        msgs.append(f"timeInterval must be a positive whole number, not {ti!r}")
-    if s.get("timeUnit") not in (None, "minute", "hour", "day"):
-        msgs.append(f"timeUnit must be minute, hour or day, not {s.get('timeUnit')!r}")
-    if s.get("taskInteraction") not in (None, "wait", "interrupt", "skip"):
-        msgs.append(f"taskInteraction must be wait, interrupt or skip, not {s.get('taskInteraction')!r}")
-    delay = s.get("inactivityDelay")
-    if isinstance(delay, str) and delay and not _NONNEG_INT.match(delay):
-        msgs.append(f"inactivityDelay must be a whole number of minutes, not {delay!r}")
-    for prefix in ("start", "expiration"):
-        d, h, m = (s.get(f"{prefix}{x}") for x in ("Date", "Hour", "Minute"))
-        if isinstance(d, str) and d and not _DATE.match(d):
-            msgs.append(f"{prefix}Date must be YYYY-MM-DD, not {d!r}")
-        if isinstance(h, str) and h and not (h.isdigit() and len(h) == 2 and int(h) <= 23):
-            msgs.append(f"{prefix}Hour must be 00-23, not {h!r}")
-        if isinstance(m, str) and m and not (m.isdigit() and len(m) == 2 and int(m) <= 59):
-            msgs.append(f"{prefix}Minute must be 00-59, not {m!r}")
-    if s.get("startDate") and not s.get("startHour"):
-        msgs.append("startDate is set but startHour is empty: the extension computes an Invalid Date")
-    sd, ed = s.get("startDate"), s.get("expirationDate")
-    if isinstance(sd, str) and isinstance(ed, str) and sd and ed and _DATE.match(sd) and _DATE.match(ed):
-        start = (sd, s.get("startHour") or "00", s.get("startMinute") or "00")
-        end = (ed, s.get("expirationHour") or "23", s.get("expirationMinute") or "59")
-        if end <= start:
-            msgs.append("expiration is not after the start")
-    days = s.get("selectedDays")
-    if days is not None and not (isinstance(days, dict) and all(isinstance(v, bool) for v in days.values())):
-        msgs.append("selectedDays must be an object of true/false per day")
-    elif isinstance(days, dict) and set(days) - set(DAY_KEYS):
-        msgs.append(f"selectedDays has unknown keys {sorted(set(days) - set(DAY_KEYS))}")
-    return msgs
 
 
 def validate(node: JNode, text: str, name: str) -> list[Problem]:

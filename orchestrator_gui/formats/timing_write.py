@@ -8,10 +8,18 @@ newline). If the file does not end with ``\\n`` it writes the separator
 first, and it keeps the file's final-newline convention. The row goes out in
 **one** ``os.write`` on an ``O_APPEND`` descriptor, so even writers that do
 not lock (PowerShell ``>>``) cannot interleave with it.
+
+An append refuses exactly the files the reader refuses (binary data, a
+UTF-16 file without BOM, ...): UTF-8 rows appended to them would be mixed
+into text of another encoding. A scan at C speed, whatever the file's size,
+recognises the files the reader certainly accepts; only a file it cannot
+vouch for is parsed like the reader does (up to the 20 MB read limit; past
+it, its first and last megabyte are judged).
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import re
@@ -23,7 +31,8 @@ from typing import Literal
 
 from pydantic import BaseModel, field_validator
 
-from orchestrator_gui.formats.timing_read import STANDARD_COLUMNS, TimingRow, is_iso, make_row
+from orchestrator_gui.formats.fileio import MAX_FILE_BYTES
+from orchestrator_gui.formats.timing_read import STANDARD_COLUMNS, TimingRow, is_iso, make_row, parse_timing
 from orchestrator_gui.problems import FormatError, ReadOnlyError
 
 try:  # POSIX
@@ -41,6 +50,9 @@ _TAIL_BYTES = 8 * 1024
 #: Characters that would break the row into fields or lines (NUL would make
 #: the reader take the row for a UTF-16 fragment).
 _BREAKERS = re.compile(r"\r\n|[\t\r\n\x00]")
+#: Bytes the reader does not count as damage: all but NUL and the control characters of its _CONTROL_RE.
+_CLEAN_BYTES = bytes(b for b in range(256) if not (b <= 0x08 or b in (0x0B, 0x0C) or 0x0E <= b <= 0x1F or b == 0x7F))
+_SCAN_BYTES = 1 << 20
 
 
 class NewTimingRow(BaseModel):
@@ -199,6 +211,70 @@ def _header_columns(fd: int, size: int, name: str) -> int:
     return 9 if "priority" in (f.strip().lower() for f in fields) else 8
 
 
+def _surely_readable(fd: int, size: int) -> bool:
+    """True when the reader certainly accepts the file; computed at C speed, whatever its size.
+
+    The reader refuses a file whose damage (stray NULs, control characters,
+    invalid UTF-8) exceeds a quarter of its bytes, or whose every non-blank
+    line holds a NUL (UTF-16 without BOM). Counting NUL and control bytes and
+    U+FFFD from a lenient decode bounds the damage from above, and one clean
+    line near the start rules the second case out. When this says False the
+    file is parsed exactly (:func:`_check_appendable`).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    damage = nuls = pos = 0
+    while pos < size:
+        chunk = _pread(fd, min(_SCAN_BYTES, size - pos), pos)
+        if not chunk:
+            break
+        nuls += chunk.count(0)
+        damage += len(chunk.translate(None, _CLEAN_BYTES))  # what is left: NUL and control bytes
+        damage += decoder.decode(chunk).count("\ufffd") - chunk.count(b"\xef\xbf\xbd")
+        pos += len(chunk)
+    damage += decoder.decode(b"", final=True).count("\ufffd")
+    if damage * 4 > size:
+        return False
+    return nuls == 0 or _has_clean_line(_pread(fd, min(size, _HEAD_BYTES), 0))
+
+
+def _has_clean_line(head: bytes) -> bool:
+    """A non-blank line without NUL whose ``\n`` is a real line end (not the low byte of a UTF-16 unit)."""
+    start = 0
+    while start < len(head):
+        nl = head.find(b"\n", start)
+        if nl < 0:
+            return False  # the last, possibly cut, line of the window does not count
+        line = head[start:nl]
+        if line.strip() and 0 not in line and head[nl + 1:nl + 2] != b"\x00":
+            return True
+        start = nl + 1
+    return False
+
+
+def _check_appendable(fd: int, size: int, name: str) -> None:
+    """Refuse to append to a file that ``timing list`` refuses (docs/formats.md §4.4).
+
+    Raises
+    ------
+    FormatError
+        The reader's own message, prefixed with "refusing to append".
+    """
+    if size == 0 or _surely_readable(fd, size):
+        return
+    if size <= MAX_FILE_BYTES:
+        samples = [_pread(fd, size, 0)]
+    else:
+        # Too large to parse on every append: judge by its first and last megabyte, whole lines only.
+        head = _pread(fd, _SCAN_BYTES, 0)
+        tail = _pread(fd, _SCAN_BYTES, size - _SCAN_BYTES)
+        samples = [head[:head.rfind(b"\n") + 1] or head, tail[tail.find(b"\n") + 1:] or tail]
+    for data in samples:
+        try:
+            parse_timing(data, name)
+        except FormatError as exc:
+            raise FormatError(name, f"refusing to append: {exc.message}", line=exc.line) from None
+
+
 def _plan(fd: int, size: int, lines: list[tuple[str, str]], name: str) -> tuple[bytes, list[int], list[str]]:
     """Return (payload, row start offsets in it + its end, header columns) for an append at ``size``.
 
@@ -209,6 +285,7 @@ def _plan(fd: int, size: int, lines: list[tuple[str, str]], name: str) -> tuple[
         ncols, sep, nl, after, prefix = len(STANDARD_COLUMNS), b"", b"\n", b"\n", (HEADER + "\n").encode("utf-8")
     else:
         ncols = _header_columns(fd, size, name)
+        _check_appendable(fd, size, name)
         tail = _pread(fd, min(size, _TAIL_BYTES), size - min(size, _TAIL_BYTES))
         crlf = tail.count(b"\r\n")
         nl = b"\r\n" if crlf > tail.count(b"\n") - crlf else b"\n"

@@ -10,11 +10,11 @@ those are flattened to JSON strings (see :mod:`orchestrator_gui.model.serialize`
 
 from __future__ import annotations
 
-import json
 import os
 from typing import TYPE_CHECKING
 
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
+from orchestrator_gui.formats.limits import load_json
 from orchestrator_gui.model import serialize
 from orchestrator_gui.problems import FormatError
 
@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 #: Export formats by name, as the CLI's ``--format`` accepts them.
 EXPORT_FORMATS = ("json", "graphml", "gexf")
 _WRITERS = {"json": serialize.write_json, "graphml": serialize.write_graphml, "gexf": serialize.write_gexf}
-#: Graph JSON files may be far larger than workspace text files (100k nodes ~ 90 MB).
-MAX_IMPORT_BYTES = 2 * 1024**3
+#: Graph JSON files may be far larger than workspace text files (100k nodes and 500k edges are
+#: 85 MB and take about 1 GB of memory to import). The caps keep an import within a few GB;
+#: the README's "Limits" lists them.
+MAX_IMPORT_BYTES = 256 * 1024**2
+MAX_IMPORT_NODES = 250_000
+MAX_IMPORT_EDGES = 1_250_000
 
 
 def export_graph(graph: ThoughtGraph, path: str | os.PathLike[str], fmt: str = "json") -> None:
@@ -57,13 +61,28 @@ def import_json(path: str | os.PathLike[str]) -> ThoughtGraph:
         unknown node in an edge, duplicate id or edge, ...).
     """
     name = str(path)
-    text, _ = decode_text(read_bytes(path, max_bytes=MAX_IMPORT_BYTES), name)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(name, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
-    try:
-        return serialize.graph_from_dict(data)
-    except ValueError as exc:  # pydantic.ValidationError and the model's DuplicateError are ValueErrors
-        lines = str(exc).strip().splitlines()
-        raise FormatError(name, f"not a valid thought graph: {' / '.join(lines[:3])}") from None
+        text, _ = decode_text(read_bytes(path, max_bytes=MAX_IMPORT_BYTES), name)
+        # Depth, number and surrogate limits are checked before json.loads sees the text.
+        data = load_json(text, name)
+        _check_counts(data, name)
+        try:
+            return serialize.graph_from_dict(data)
+        except ValueError as exc:  # pydantic.ValidationError and the model's DuplicateError are ValueErrors
+            lines = str(exc).strip().splitlines()
+            raise FormatError(name, f"not a valid thought graph: {' / '.join(lines[:3])}") from None
+    except MemoryError:
+        # The caps above keep real imports far from this; a smaller machine still gets a message.
+        raise FormatError(name, "not enough memory to import this graph; nothing was changed") from None
+
+
+def _check_counts(data: object, name: str) -> None:
+    """Refuse a graph with more nodes or edges than the caps before building anything from it."""
+    if not isinstance(data, dict):
+        return  # graph_from_dict says what is wrong with the shape
+    for key, cap in (("nodes", MAX_IMPORT_NODES), ("edges", MAX_IMPORT_EDGES)):
+        items = data.get(key)
+        if isinstance(items, list) and len(items) > cap:
+            raise FormatError(name, f"too large to import: {len(items):,} {key} (the limit is {cap:,} {key}, "
+                                    f"{MAX_IMPORT_NODES:,} nodes and {MAX_IMPORT_EDGES:,} edges in all); "
+                                    "nothing was changed")

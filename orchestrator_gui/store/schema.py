@@ -22,8 +22,10 @@ another program.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from orchestrator_gui.problems import FormatError
@@ -131,11 +133,51 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False, durable: bo
             _check_meta(conn, name)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise FormatError(name, f"not a readable graph store: {exc}") from None
+        raise store_error(name, "not a readable graph store", exc) from None
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+#: SQLite's words for a damaged file (as opposed to a busy or read-only one).
+_DAMAGE_WORDS = ("malformed", "not a database", "corrupt", "could not decode", "disk i/o error", "file is encrypted")
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    """True when ``exc`` says the database file itself is damaged."""
+    text = str(exc).lower()
+    return any(word in text for word in _DAMAGE_WORDS)
+
+
+def damage_advice(name: str) -> str:
+    """What the user can do about a damaged store file ``name`` (appended to the error)."""
+    return (f"the graph store is damaged; the workspace files are not affected. Move {name} (with its -wal and "
+            f"-shm files) aside, e.g. to {name}.damaged, and run 'orchestrator-gui graph build' to rebuild the "
+            "graph from the workspace files; thoughts made in the graph and its history stay in the moved file")
+
+
+def store_error(name: str, what: str, exc: sqlite3.Error) -> FormatError:
+    """A :class:`FormatError` for an SQLite failure, with :func:`damage_advice` when the file is damaged."""
+    detail = str(exc)
+    # SQLite quotes the undecodable bytes of a damaged row ("... with text '<garbage>'"): leave them out.
+    detail = detail.split(" with text ", 1)[0]
+    message = f"{what}: {detail}"
+    return FormatError(name, f"{message}; {damage_advice(name)}" if is_damage(exc) else message)
+
+
+@contextlib.contextmanager
+def reading(name: str, what: str = "cannot read the graph store") -> Iterator[None]:
+    """Turn an SQLite error inside the block into a :class:`FormatError` that says what to do.
+
+    Why: one overwritten page makes SQLite raise ``DatabaseError`` from any
+    query that touches it, far from where the store was opened; every command
+    must still end with a clean ``FILE: error: …`` line, never a traceback.
+    """
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise store_error(name, what, exc) from None
 
 
 def _create(conn: sqlite3.Connection) -> None:

@@ -45,11 +45,11 @@ from typing import Any
 
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.transactions import Transaction
-from orchestrator_gui.problems import ConflictError, FormatError, Problem, ReadOnlyError
+from orchestrator_gui.problems import ConflictError, Problem, ReadOnlyError
 from orchestrator_gui.store import recovery
 from orchestrator_gui.store.diff import diff_to_transaction
 from orchestrator_gui.store.records import Row, decode_tx, reset_row, tx_row
-from orchestrator_gui.store.schema import connect, store_path
+from orchestrator_gui.store.schema import connect, reading, store_error, store_path
 from orchestrator_gui.store.snapshot import CODEC, encode_graph, snapshot_checksum
 
 _INSERT_ROW = ("INSERT INTO journal (seq, kind, tx_id, time, operation, codec, payload, checksum) "
@@ -141,7 +141,8 @@ class GraphStore:
         """
         conn = connect(path, readonly=readonly, durable=durable)
         try:
-            loaded = recovery.load(conn, str(path))
+            with reading(str(path)):
+                loaded = recovery.load(conn, str(path))
             return cls(conn, Path(path), loaded, readonly=readonly, snapshot_every=snapshot_every,
                        keep_snapshots=keep_snapshots)
         except BaseException:
@@ -269,7 +270,7 @@ class GraphStore:
         except sqlite3.IntegrityError:
             raise ConflictError(str(self.path), "another process wrote to the store; nothing was written") from None
         except sqlite3.Error as exc:
-            raise FormatError(str(self.path), f"cannot write the journal: {exc}") from None
+            raise store_error(str(self.path), "cannot write the journal", exc) from None
         self.last_seq = seq
         self._pending = (seq, tx, self.graph.revision)
 
@@ -327,7 +328,8 @@ class GraphStore:
         blob, raw_size = encode_graph(g)
         params = (self.last_seq, kind, time.time(), g.number_of_nodes(), g.number_of_edges(), CODEC, raw_size, blob,
                   snapshot_checksum(self.last_seq, blob))
-        snap_id = self._write([], params)
+        with reading(str(self.path), "cannot write a snapshot"):
+            snap_id = self._write([], params)
         self._since_snapshot = 0
         self._snapshot_seq = self.last_seq
         self._dirty = False
@@ -384,7 +386,8 @@ class GraphStore:
         -------
         list of HistoryEntry
         """
-        return recovery.history(self._db(), limit)
+        with reading(str(self.path)):
+            return recovery.history(self._db(), limit)
 
     def graph_at(self, tx: str | int) -> recovery.Loaded:
         """The graph as it was right after transaction ``tx``.
@@ -410,7 +413,8 @@ class GraphStore:
             Ambiguous id prefix.
         """
         conn = self._db()
-        return recovery.load(conn, str(self.path), recovery.resolve_seq(conn, tx))
+        with reading(str(self.path)):
+            return recovery.load(conn, str(self.path), recovery.resolve_seq(conn, tx))
 
     def restore(self, tx: str | int, *, actor: str = "user") -> Transaction | None:
         """Return the graph's content to what it was right after ``tx``, as a new undoable transaction.
@@ -428,7 +432,8 @@ class GraphStore:
             The committed ``restore`` transaction (journaled; ``graph.undo()``
             reverts it), or ``None`` when the content already equals that state.
         """
-        seq = recovery.resolve_seq(self._db(), tx)
+        with reading(str(self.path)):
+            seq = recovery.resolve_seq(self._db(), tx)
         target = self.graph_at(seq)
         entry = self.history_entry(seq)
         change = diff_to_transaction(
@@ -442,7 +447,8 @@ class GraphStore:
 
     def history_entry(self, seq: int) -> recovery.HistoryEntry:
         """The history entry of journal record ``seq``."""
-        return recovery.entry(self._db(), seq)
+        with reading(str(self.path)):
+            return recovery.entry(self._db(), seq)
 
     def transaction(self, tx_id: str) -> Transaction:
         """The committed transaction ``tx_id`` as journaled (its newest record).
@@ -454,10 +460,11 @@ class GraphStore:
         RecordError
             The record is damaged.
         """
-        values = self._db().execute(
-            "SELECT seq, kind, tx_id, time, operation, codec, payload, checksum FROM journal "
-            "WHERE tx_id = ? AND kind = 'tx' ORDER BY seq DESC LIMIT 1", (tx_id,)
-        ).fetchone()
+        with reading(str(self.path)):
+            values = self._db().execute(
+                "SELECT seq, kind, tx_id, time, operation, codec, payload, checksum FROM journal "
+                "WHERE tx_id = ? AND kind = 'tx' ORDER BY seq DESC LIMIT 1", (tx_id,)
+            ).fetchone()
         if values is None:
             raise KeyError(f"transaction {tx_id} is not in the journal")
         return decode_tx(Row(*values))
@@ -472,8 +479,9 @@ class GraphStore:
             ``store_bytes`` (database plus WAL file) and ``last_seq``.
         """
         conn = self._db()
-        journal = conn.execute("SELECT count(*) FROM journal").fetchone()[0]
-        snaps = conn.execute("SELECT count(*), coalesce(sum(length(data)), 0) FROM snapshot").fetchone()
+        with reading(str(self.path)):
+            journal = conn.execute("SELECT count(*) FROM journal").fetchone()[0]
+            snaps = conn.execute("SELECT count(*), coalesce(sum(length(data)), 0) FROM snapshot").fetchone()
         size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
         return {"journal_records": journal, "snapshots": snaps[0], "snapshot_bytes": snaps[1], "store_bytes": size,
                 "last_seq": self.last_seq}

@@ -311,5 +311,7 @@ def test_the_loop_survives_an_error_and_reports_it_once(tmp_path, monkeypatch):
         s.run_forever(stop)
     finally:
         engine.shutdown()
-    assert s.problems == ["scheduler error: RuntimeError: boom"] * 2
-    assert lines.count("problem: scheduler error: RuntimeError: boom") == 1
+    # the error is now caught per schedule, so the message names it (and its line)
+    expected = f"{root / '.roo' / 'schedules.json'}:3: schedule 'A': scheduler error: RuntimeError: boom"
+    assert s.problems == [expected] * 2
+    assert lines.count(f"problem: {expected}") == 1

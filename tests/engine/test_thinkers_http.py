@@ -277,7 +277,7 @@ def test_a_cancel_stops_a_request_in_flight(fake):
     token2 = CancelToken()
     ctx2 = ThinkerContext(extra={CANCEL: token2})
     t = HttpThinker(fake.base_url, "tiny", name="llm", api_key_env="FAKE_OPENAI_KEY", environ=ENV,
-                    backoff_s=60, max_backoff_s=60)
+                    backoff_s=60, max_backoff_s=60, timeout_s=300)  # the deadline leaves room for the wait
     fake.got_request.clear()
     threading.Thread(target=lambda: fake.got_request.wait(30) and token2.cancel("enough")).start()
     with pytest.raises(ThinkerCancelled, match="enough"):

@@ -7,6 +7,7 @@ Besides the model's built-in deterministic
     [thinkers]
     default = "local"                 # used when no thinker is named (default "offline")
     scorer = "local"                  # scores speculative candidates (default: default)
+    max_response_bytes = 8388608      # largest answer of any backend (default 8 MB; 1 KB to 1 GB)
 
     [thinkers.backends.local]
     type = "http"                     # CommandThinker: type = "command"
@@ -15,7 +16,7 @@ Besides the model's built-in deterministic
     api_key_env = "OPENAI_API_KEY"    # optional: the variable's *name*
     temperature = 0.7                 # optional (http default 0.7; command: none sent)
     max_tokens = 512                  # optional, http only
-    timeout_s = 60                    # per call (default 60)
+    timeout_s = 60                    # deadline of a whole call, retries included (default 60, at most 3600)
     retries = 3                       # http only (default 3)
 
     [thinkers.backends.tool]
@@ -38,6 +39,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from orchestrator_gui.engine.config import OFFLINE_THINKER, EngineConfig, ThinkerBackendConfig
+from orchestrator_gui.engine.config_thinkers import DEFAULT_MAX_RESPONSE_BYTES
 from orchestrator_gui.engine.thinkers.base import (
     CANCEL,
     BackendError,
@@ -58,18 +60,22 @@ def thinker_names(config: EngineConfig) -> list[str]:
 
 
 def backend_thinker(name: str, backend: ThinkerBackendConfig, *, workspace: str | os.PathLike[str] = ".",
-                    environ: Mapping[str, str] | None = None) -> CommandThinker | HttpThinker:
-    """The thinker described by one ``[thinkers.backends.<name>]`` table (``cwd`` relative to ``workspace``)."""
+                    environ: Mapping[str, str] | None = None,
+                    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> CommandThinker | HttpThinker:
+    """The thinker described by one ``[thinkers.backends.<name>]`` table (``cwd`` relative to ``workspace``).
+
+    ``max_response_bytes`` is ``[thinkers] max_response_bytes``: the largest answer accepted.
+    """
     if backend.type == "command":
         assert backend.command is not None  # checked by the config model
         cwd = Path(workspace) / backend.cwd if backend.cwd is not None else Path(workspace)
         return CommandThinker(backend.command, name=name, timeout_s=backend.timeout_s, env=backend.env,
-                              cwd=cwd, temperature=backend.temperature)
+                              cwd=cwd, temperature=backend.temperature, max_response_bytes=max_response_bytes)
     assert backend.base_url is not None and backend.model is not None
     extra = {} if backend.temperature is None else {"temperature": backend.temperature}
     return HttpThinker(backend.base_url, backend.model, name=name, api_key_env=backend.api_key_env,
                        max_tokens=backend.max_tokens, timeout_s=backend.timeout_s, retries=backend.retries,
-                       environ=environ, **extra)
+                       environ=environ, max_response_bytes=max_response_bytes, **extra)
 
 
 def make_thinker(config: EngineConfig, name: str | None = None, *, workspace: str | os.PathLike[str] = ".",
@@ -88,7 +94,8 @@ def make_thinker(config: EngineConfig, name: str | None = None, *, workspace: st
     if backend is None:
         raise ValueError(f"no thinker {name!r} in [thinkers.backends] of .orchestrator/config.toml "
                          f"(known: {', '.join(thinker_names(config))})")
-    return backend_thinker(name, backend, workspace=workspace, environ=environ)
+    return backend_thinker(name, backend, workspace=workspace, environ=environ,
+                           max_response_bytes=config.thinkers.max_response_bytes)
 
 
 def make_scorer(config: EngineConfig, name: str | None = None, *, workspace: str | os.PathLike[str] = ".",

@@ -17,18 +17,26 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
+from orchestrator_gui.engine.config_thinkers import DEFAULT_MAX_RESPONSE_BYTES
 from orchestrator_gui.engine.tasks import CancelToken
+from orchestrator_gui.formats.limits import json_limit_error
 from orchestrator_gui.model.thinker import ThinkerContext, ThinkerError, ThinkerResult
 
 T = TypeVar("T")
 
 #: Key of ``ThinkerContext.extra`` that carries a :class:`CancelToken`.
 CANCEL = "cancel"
+#: What :func:`redact` puts in place of a secret.
+REDACTED = "[redacted]"
+# "Authorization: <value>" / "authorization=<value>" and "Bearer <token>", in any case, anywhere in a text.
+_AUTH_VALUE = re.compile(r"(?i)(\bauthorization\b[\"']?\s*[:=]\s*[\"']?)(?:bearer\s+|basic\s+|token\s+)?[^\s\"',;}]+")
+_BEARER = re.compile(r"(?i)(\bbearer\s+)[^\s\"',;}]+")
 
 
 class BackendError(ThinkerError):
@@ -148,6 +156,58 @@ def check_scores(name: str, value: Any, count: int) -> list[float]:
     return scores
 
 
+def redact(text: str, secrets: tuple[str | None, ...] = ()) -> str:
+    """``text`` with every secret in ``secrets`` and every ``Authorization``/``Bearer`` value replaced.
+
+    Why: servers echo the request in their errors (``invalid key: Bearer sk-…``)
+    and our messages quote the server, so a key would reach the terminal and
+    the logs. Secrets shorter than 4 characters are not searched for (they
+    would match ordinary text).
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    text = _AUTH_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    return _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def answer_json(raw: bytes, who: str) -> Any:
+    """Decode a thinker's JSON answer, refusing what the parser cannot take safely.
+
+    Parameters
+    ----------
+    raw : bytes
+        The answer (at most ``max_response_bytes`` of it).
+    who : str
+        Names the thinker and the source in errors (``thinker 'x' (prog)``).
+
+    Raises
+    ------
+    BackendError
+        Too deep (more than ``MAX_DEPTH`` levels), a lone surrogate escape,
+        an integer of more than 4300 digits or a number beyond the float range.
+    UnicodeDecodeError, json.JSONDecodeError
+        Left to the caller, whose message says what the backend wrote.
+    """
+    text = raw.decode("utf-8")
+    broken = json_limit_error(text)
+    if broken is not None:
+        raise BackendError(f"{who}: the answer is refused: {broken[0]} (line {broken[1]})")
+    try:
+        return json.loads(text, parse_float=_finite)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int() past 4300 digits, or an overflowing float
+        raise BackendError(f"{who}: the answer is refused: {exc}") from None
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"a number beyond the float range ({text[:30]})")
+    return value
+
+
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
@@ -159,6 +219,10 @@ def snippet(text: str, limit: int = 200) -> str:
 
 __all__ = [
     "CANCEL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "REDACTED",
+    "answer_json",
+    "redact",
     "BackendError",
     "BackendResult",
     "ThinkerCancelled",

@@ -29,7 +29,9 @@ An answer ``{"error": "message"}`` reports a failure in the program's words.
 
 Failures are :class:`~orchestrator_gui.engine.thinkers.base.BackendError`
 with the thinker's name: a non-zero exit (with the tail of stderr), invalid
-JSON or a wrong shape on stdout, a missing program. Past ``timeout_s`` the
+JSON or a wrong shape on stdout, a missing program, an answer larger than
+``max_response_bytes`` (default 8 MB; stdout is read a piece at a time and
+the group is killed as soon as it passes the cap). Past ``timeout_s`` the
 process group gets SIGTERM, then SIGKILL after ``grace_s``, and
 :class:`~orchestrator_gui.engine.thinkers.base.ThinkerTimeout` is raised; a
 cancel (``context.extra[CANCEL]``) kills the group at once and raises
@@ -51,10 +53,12 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator_gui.engine.thinkers.base import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     BackendError,
     BackendResult,
     ThinkerCancelled,
     ThinkerTimeout,
+    answer_json,
     cancel_token,
     check_cancelled,
     check_scores,
@@ -69,6 +73,9 @@ from orchestrator_gui.model.thinker import ThinkerContext
 STDERR_TAIL = 2000
 #: Seconds to wait for the pipes to close after SIGKILL (a descendant that left the group may hold them).
 _REAP_S = 5.0
+#: Bytes of stderr kept (its tail), whatever the program writes.
+_STDERR_KEEP = 64 * 1024
+_READ_BYTES = 64 * 1024
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -95,15 +102,18 @@ class CommandThinker:
         Seconds between SIGTERM and SIGKILL at the time limit.
     temperature : float, optional
         Sent as ``"temperature"`` in every request when set.
+    max_response_bytes : int
+        Largest answer accepted on stdout (default 8 MB).
     """
 
     def __init__(self, command: Sequence[str], *, name: str = "command", timeout_s: float = 60.0,
                  env: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
-                 grace_s: float = 2.0, temperature: float | None = None) -> None:
+                 grace_s: float = 2.0, temperature: float | None = None,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         if not command or not str(command[0]).strip():
             raise ValueError("command must be a non-empty argument list")
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
+        if timeout_s <= 0 or max_response_bytes < 1:
+            raise ValueError("timeout_s and max_response_bytes must be positive")
         self.command = [str(a) for a in command]
         self.name = name
         self.timeout_s = float(timeout_s)
@@ -111,6 +121,7 @@ class CommandThinker:
         self.cwd = None if cwd is None else str(cwd)
         self.grace_s = float(grace_s)
         self.temperature = temperature
+        self.max_response_bytes = int(max_response_bytes)
 
     def __repr__(self) -> str:
         return f"CommandThinker({self.command!r}, name={self.name!r})"
@@ -157,7 +168,7 @@ class CommandThinker:
         out = self._run(data, context, payload["op"])
         seconds = time.perf_counter() - t0
         try:
-            answer = json.loads(out.decode("utf-8"))
+            answer = answer_json(out, f"thinker {self.name!r} ({self.command[0]})")
         except UnicodeDecodeError as exc:
             raise BackendError(f"thinker {self.name!r} wrote invalid UTF-8 on stdout (byte {exc.start})") from None
         except json.JSONDecodeError as exc:
@@ -201,59 +212,130 @@ class CommandThinker:
             raise BackendError(f"thinker {self.name!r}: program is not executable: {self.command[0]}") from None
         except (OSError, ValueError) as exc:
             raise BackendError(f"thinker {self.name!r}: cannot start {self.command[0]}: {exc}") from None
-        stopped: list[str] = []  # why the group was killed: "timeout" or "cancelled"
+        stopped: list[str] = []  # why the group was killed: "timeout", "cancelled" or "too large"
         lock = threading.Lock()
+
+        def stop(why: str, sig: int = signal.SIGKILL) -> None:
+            with lock:
+                if proc.returncode is None and not stopped:
+                    stopped.append(why)
+                    _killpg(proc.pid, sig)
 
         def cancel() -> None:
             # Runs in the cancelling thread: kill at once, a cancelled answer is not wanted anyway.
-            with lock:
-                if proc.returncode is None and not stopped:
-                    stopped.append("cancelled")
-                    _killpg(proc.pid, signal.SIGKILL)
+            stop("cancelled")
 
+        out = _Reader(proc.stdout, self.max_response_bytes, lambda: stop("too large"))
+        err = _Reader(proc.stderr, _STDERR_KEEP, None)
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True)
         token = cancel_token(context)
         if token is not None:
             token.add_callback(cancel)
         try:
+            for thread in (feeder, out, err):
+                thread.start()
             try:
-                out, err = proc.communicate(data, timeout=self.timeout_s)
+                proc.wait(timeout=self.timeout_s)
             except subprocess.TimeoutExpired:
-                out, err = self._stop(proc, stopped, lock)
+                self._stop(proc, stop)
+            _join((out, err, feeder))
         finally:
             if token is not None:
                 token.remove_callback(cancel)
-        if stopped and stopped[0] == "cancelled":
+        why = stopped[0] if stopped else None
+        if why == "cancelled":
             raise ThinkerCancelled(f"thinker {self.name!r}: cancelled ({token.reason if token else 'cancelled'})")
-        if stopped:
+        if why == "too large":
+            raise BackendError(f"thinker {self.name!r} ({self.command[0]}) wrote more than max_response_bytes = "
+                               f"{self.max_response_bytes:,} bytes on stdout (process group killed)")
+        if why == "timeout":
             raise ThinkerTimeout(f"thinker {self.name!r} did not answer {op} within {self.timeout_s:g} s "
                                  f"(process group killed)")
         code = proc.returncode
         if code != 0:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with {code}"
-            tail = err.decode("utf-8", "replace").strip()[-STDERR_TAIL:]
+            tail = err.data().decode("utf-8", "replace").strip()[-STDERR_TAIL:]
             raise BackendError(f"thinker {self.name!r} ({self.command[0]}) {how}"
                                + (f"; stderr: {tail}" if tail else " and wrote nothing on stderr"))
-        return out
+        return out.data()
 
-    def _stop(self, proc: subprocess.Popen[bytes], stopped: list[str], lock: threading.Lock) -> tuple[bytes, bytes]:
-        with lock:
-            if not stopped:
-                stopped.append("timeout")
-                _killpg(proc.pid, signal.SIGTERM)
+    def _stop(self, proc: subprocess.Popen[bytes], stop: Any) -> None:
+        """Past the time limit: SIGTERM to the group, SIGKILL after ``grace_s``."""
+        stop("timeout", signal.SIGTERM)
         try:
-            return proc.communicate(timeout=self.grace_s)
+            proc.wait(timeout=self.grace_s)
         except subprocess.TimeoutExpired:
             _killpg(proc.pid, signal.SIGKILL)
-        try:
-            return proc.communicate(timeout=_REAP_S)
-        except subprocess.TimeoutExpired:
-            # A descendant that left the group still holds our pipes: give up on them.
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
-            proc.kill()
             proc.wait()
-            return b"", b""
+
+
+class _Reader(threading.Thread):
+    """Reads a pipe to its end a piece at a time, keeping at most ``cap`` bytes.
+
+    With ``on_overflow`` the first ``cap`` bytes are kept and ``on_overflow``
+    is called once when more arrive (the caller kills the writer); without it
+    the last ``cap`` bytes are kept (a tail of stderr). Reading goes on to the
+    end either way, so the writer never blocks on a full pipe.
+    """
+
+    def __init__(self, stream: Any, cap: int, on_overflow: Any) -> None:
+        super().__init__(daemon=True)
+        self._fd = stream.fileno()
+        self._stream = stream
+        self._cap = cap
+        self._on_overflow = on_overflow
+        self._buf = bytearray()
+        self.overflowed = False
+
+    def run(self) -> None:
+        try:
+            while True:
+                chunk = os.read(self._fd, _READ_BYTES)
+                if not chunk:
+                    return
+                if self._on_overflow is None:
+                    self._buf += chunk
+                    del self._buf[:-self._cap]
+                elif not self.overflowed:
+                    self._buf += chunk
+                    if len(self._buf) > self._cap:
+                        self.overflowed = True
+                        del self._buf[self._cap:]
+                        self._on_overflow()
+        except OSError:
+            return
+        finally:
+            # Closed here, by the one thread that reads it, so its descriptor number is never
+            # reused under a read still in progress.
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.close()
+
+    def data(self) -> bytes:
+        return bytes(self._buf)
+
+
+def _feed(stdin: Any, data: bytes) -> None:
+    # In its own thread: a program that answers before reading all of a large request must not deadlock us.
+    try:
+        stdin.write(data)
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            stdin.close()
+
+
+def _join(threads: Sequence[threading.Thread]) -> None:
+    """Wait for the pipes to reach their end; give up on them after ``_REAP_S``.
+
+    A descendant that left the process group may hold the pipes open after the
+    program itself is gone: its readers are then left behind (daemon threads
+    that end, and close their pipe, when that descendant does) and the answer
+    is what arrived so far.
+    """
+    end = time.monotonic() + _REAP_S
+    for thread in threads:
+        thread.join(max(0.0, end - time.monotonic()))
 
 
 __all__ = ["STDERR_TAIL", "CommandThinker"]

@@ -28,10 +28,21 @@ Proxy variables (``HTTP_PROXY`` …) are ignored and redirects are not
 followed (a redirect is reported as an error naming where it pointed), so
 requests, and the key, go to ``base_url``'s host and nowhere else.
 
+Limits
+------
+``timeout_s`` is a deadline for the whole call: connecting, sending, the
+headers, every byte of the body and the retries with their waits all fit in
+it. A watchdog shuts the socket down when it passes, so a server that trickles
+a byte a second cannot keep a call alive (a per-read socket timeout would
+never fire). The body is read in pieces and refused past ``max_response_bytes``
+(default 8 MB), before it is all in memory. Every error message has the API key
+and any ``Authorization``/``Bearer`` value replaced by ``[redacted]``, because
+servers echo them and messages quote the server.
+
 Retries
 -------
 HTTP 429 and 5xx answers, refused or dropped connections and timeouts are
-retried up to ``retries`` times. The wait before retry ``i`` (0-based) is the
+retried up to ``retries`` times, while the deadline leaves time. The wait before retry ``i`` (0-based) is the
 server's ``Retry-After`` (seconds or an HTTP date) when given, else
 ``min(backoff_s * 2**i, max_backoff_s)``; a ``Retry-After`` longer than
 ``max_retry_after_s`` fails at once with a clear error. Other HTTP errors
@@ -48,6 +59,7 @@ import http.client
 import json
 import os
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -58,19 +70,26 @@ from typing import Any
 from orchestrator_gui.engine.tasks import CancelToken
 from orchestrator_gui.engine.thinkers import prompts
 from orchestrator_gui.engine.thinkers.base import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     BackendError,
     BackendResult,
     ThinkerCancelled,
     ThinkerTimeout,
+    answer_json,
     cancel_token,
     check_cancelled,
+    redact,
     snippet,
     usage_tokens,
 )
+from orchestrator_gui.formats.limits import json_limit_error
 from orchestrator_gui.model.thinker import ThinkerContext
 
 #: Status codes worth retrying.
 RETRY_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
+#: Bytes of an error answer's body that are read to quote the server's message.
+ERROR_BODY_BYTES = 64 * 1024
+_READ_BYTES = 64 * 1024
 
 
 class _Retry(Exception):
@@ -82,30 +101,42 @@ class _Retry(Exception):
         self.timeout = timeout
 
 
-def _connection_factory(cls: type[http.client.HTTPConnection], sink: list[http.client.HTTPConnection]):
+def _connection_factory(cls: type[http.client.HTTPConnection], sink: list[http.client.HTTPConnection],
+                        sockets: list[socket.socket]):
     def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
         conn = cls(host, **kwargs)
-        sink.append(conn)  # so a cancel can shut its socket down
+        sink.append(conn)
+        connect = conn.connect
+
+        def connect_and_keep() -> None:
+            connect()
+            # urllib drops conn.sock once the headers are in; the response still reads from this
+            # socket, so keep it: a cancel or the deadline must be able to shut it down mid-body.
+            sockets.append(conn.sock)
+
+        conn.connect = connect_and_keep  # type: ignore[method-assign]
         return conn
     return make
 
 
 class _HTTP(urllib.request.HTTPHandler):
-    def __init__(self, sink: list[http.client.HTTPConnection]) -> None:
+    def __init__(self, sink: list[http.client.HTTPConnection], sockets: list[socket.socket]) -> None:
         super().__init__()
         self._sink = sink
+        self._sockets = sockets
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_connection_factory(http.client.HTTPConnection, self._sink), req)
+        return self.do_open(_connection_factory(http.client.HTTPConnection, self._sink, self._sockets), req)
 
 
 class _HTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, sink: list[http.client.HTTPConnection]) -> None:
+    def __init__(self, sink: list[http.client.HTTPConnection], sockets: list[socket.socket]) -> None:
         super().__init__()
         self._sink = sink
+        self._sockets = sockets
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_connection_factory(http.client.HTTPSConnection, self._sink), req,
+        return self.do_open(_connection_factory(http.client.HTTPSConnection, self._sink, self._sockets), req,
                             context=self._context)
 
 
@@ -135,6 +166,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 def _error_message(body: bytes) -> str:
     text = body.decode("utf-8", "replace").strip()
+    if json_limit_error(text) is not None:
+        return snippet(text)  # not a JSON error object we could read safely: quote its start
     try:
         data = json.loads(text)
     except ValueError:
@@ -167,9 +200,11 @@ class HttpThinker:
     max_tokens : int, optional
         Sent as ``max_tokens`` when set.
     timeout_s : float
-        Socket timeout of each request (connect and each read).
+        Deadline of a whole call, all attempts included (see "Limits").
     retries : int
         Extra attempts after a retryable failure.
+    max_response_bytes : int
+        Largest answer body accepted (default 8 MB).
     backoff_s, max_backoff_s, max_retry_after_s : float
         The waits between attempts (see "Retries").
     environ : mapping, optional
@@ -182,11 +217,12 @@ class HttpThinker:
                  temperature: float = 0.7, score_temperature: float = 0.0, max_tokens: int | None = None,
                  timeout_s: float = 60.0, retries: int = 3, backoff_s: float = 0.5, max_backoff_s: float = 8.0,
                  max_retry_after_s: float = 60.0, environ: Mapping[str, str] | None = None,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 sleep: Callable[[float], None] | None = None,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, not {base_url!r}")
-        if timeout_s <= 0 or retries < 0:
-            raise ValueError("timeout_s must be positive and retries not negative")
+        if timeout_s <= 0 or retries < 0 or max_response_bytes < 1:
+            raise ValueError("timeout_s and max_response_bytes must be positive and retries not negative")
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + "/chat/completions"
         self.model = model
@@ -202,6 +238,7 @@ class HttpThinker:
         self.max_retry_after_s = float(max_retry_after_s)
         self._environ = environ
         self._sleep = sleep
+        self.max_response_bytes = int(max_response_bytes)
 
     def __repr__(self) -> str:
         return f"HttpThinker({self.url!r}, model={self.model!r}, name={self.name!r})"
@@ -251,7 +288,25 @@ class HttpThinker:
     def chat(self, messages: list[dict[str, str]], context: ThinkerContext, *,
              temperature: float | None = None) -> tuple[str, Callable[[Any], BackendResult[Any]]]:
         """POST ``messages``; return the answer's content and a function that wraps a value into a
-        :class:`BackendResult` with this call's cost (time over all attempts, tokens)."""
+        :class:`BackendResult` with this call's cost (time over all attempts, tokens).
+
+        Raises
+        ------
+        BackendError
+            With the API key and ``Authorization``/``Bearer`` values redacted from the message.
+        """
+        key: str | None = None
+        try:
+            key = self.api_key()
+            return self._chat(messages, context, temperature, key)
+        except BackendError as exc:
+            clean = redact(str(exc), (key,))
+            if clean == str(exc):
+                raise
+            raise type(exc)(clean) from None
+
+    def _chat(self, messages: list[dict[str, str]], context: ThinkerContext, temperature: float | None,
+              key: str | None) -> tuple[str, Callable[[Any], BackendResult[Any]]]:
         check_cancelled(context, self.name)
         token = cancel_token(context)
         body: dict[str, Any] = {"model": self.model, "messages": messages,
@@ -260,21 +315,21 @@ class HttpThinker:
             body["max_tokens"] = self.max_tokens
         headers = {"Content-Type": "application/json", "Accept": "application/json",
                    "User-Agent": "orchestrator-gui-thinker"}
-        key = self.api_key()
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         t0 = time.perf_counter()
+        deadline = time.monotonic() + self.timeout_s
         attempts = 0
         while True:
             attempts += 1
             try:
-                answer = self._post(data, headers, token)
+                answer = self._post(data, headers, token, deadline)
                 break
             except _Retry as exc:
+                tries = f" after {attempts} attempts" if attempts > 1 else ""
+                cls = ThinkerTimeout if exc.timeout else BackendError
                 if attempts > self.retries:
-                    tries = f" after {attempts} attempts" if attempts > 1 else ""
-                    cls = ThinkerTimeout if exc.timeout else BackendError
                     raise cls(f"thinker {self.name!r}: {exc}{tries}") from None
                 delay = exc.retry_after
                 if delay is not None and delay > self.max_retry_after_s:
@@ -282,6 +337,9 @@ class HttpThinker:
                                        f"more than max_retry_after_s = {self.max_retry_after_s:g}") from None
                 if delay is None:
                     delay = min(self.backoff_s * 2 ** (attempts - 1), self.max_backoff_s)
+                if self._sleep is None and time.monotonic() + delay >= deadline:
+                    raise ThinkerTimeout(f"thinker {self.name!r}: {exc}{tries}; no time left for another "
+                                         f"attempt within timeout_s = {self.timeout_s:g} s") from None
                 self._wait(delay, token)
         seconds = time.perf_counter() - t0
         content, usage = self._content(answer)
@@ -302,56 +360,93 @@ class HttpThinker:
         if token is not None and token.cancelled:
             raise ThinkerCancelled(f"thinker {self.name!r}: cancelled ({token.reason})")
 
-    def _post(self, data: bytes, headers: dict[str, str], token: CancelToken | None) -> Any:
+    def _post(self, data: bytes, headers: dict[str, str], token: CancelToken | None, deadline: float) -> Any:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Retry(f"no answer from {self.url} within {self.timeout_s:g} s", timeout=True)
         conns: list[http.client.HTTPConnection] = []
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect(), _HTTP(conns),
-                                             _HTTPS(conns))
+        sockets: list[socket.socket] = []
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect(), _HTTP(conns, sockets),
+                                             _HTTPS(conns, sockets))
+        expired = threading.Event()
 
-        def cancel() -> None:
-            for conn in list(conns):
-                sock = conn.sock
-                if sock is not None:
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read in the calling thread
-                    except OSError:
-                        pass
+        def shut() -> None:
+            for sock in list(sockets):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read in the calling thread
+                except OSError:
+                    pass
 
+        def expire() -> None:
+            expired.set()
+            shut()
+
+        # The watchdog enforces the deadline on the whole exchange; socket timeouts bound single reads only.
+        watchdog = threading.Timer(remaining, expire)
+        watchdog.daemon = True
         if token is not None:
-            token.add_callback(cancel)
+            token.add_callback(shut)
+        watchdog.start()
         try:
             req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
             try:
-                with opener.open(req, timeout=self.timeout_s) as resp:
-                    raw = resp.read()
+                with opener.open(req, timeout=remaining) as resp:
+                    raw = self._read_body(resp)
             except urllib.error.HTTPError as exc:
-                self._raise_for(exc)
+                self._raise_for(exc, expired)
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 if token is not None and token.cancelled:
                     raise ThinkerCancelled(f"thinker {self.name!r}: cancelled ({token.reason})") from None
                 reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                if isinstance(reason, TimeoutError | socket.timeout):
+                if expired.is_set() or isinstance(reason, TimeoutError | socket.timeout):
                     raise _Retry(f"no answer from {self.url} within {self.timeout_s:g} s", timeout=True) from None
                 raise _Retry(f"cannot reach {self.url}: {reason or type(exc).__name__}") from None
         finally:
+            watchdog.cancel()
             if token is not None:
-                token.remove_callback(cancel)
+                token.remove_callback(shut)
             for conn in conns:
                 conn.close()
+            for sock in sockets:
+                sock.close()
         if token is not None and token.cancelled:
             raise ThinkerCancelled(f"thinker {self.name!r}: cancelled ({token.reason})")
+        if expired.is_set():
+            raise _Retry(f"no complete answer from {self.url} within {self.timeout_s:g} s", timeout=True)
         try:
-            return json.loads(raw.decode("utf-8"))
+            return answer_json(raw, f"thinker {self.name!r}")
+        except BackendError:
+            raise  # a broken limit: its own message
         except (UnicodeDecodeError, ValueError):
             raise BackendError(f"thinker {self.name!r}: {self.url} answered with invalid JSON "
-                               f"{snippet(raw.decode('utf-8', 'replace'))}") from None
+                               f"{snippet(raw[:1000].decode('utf-8', 'replace'))}") from None
 
-    def _raise_for(self, exc: urllib.error.HTTPError) -> None:
+    def _read_body(self, resp: http.client.HTTPResponse) -> bytes:
+        """The body, read a piece at a time and refused past ``max_response_bytes``."""
+        cap = self.max_response_bytes
+        length = resp.headers.get("Content-Length") if resp.headers else None
+        if length is not None and length.strip().isdigit() and int(length) > cap:
+            raise BackendError(f"thinker {self.name!r}: {self.url} announced an answer of {int(length):,} bytes, "
+                               f"more than max_response_bytes = {cap:,}; nothing was read")
+        body = bytearray()
+        while True:
+            chunk = resp.read1(_READ_BYTES)  # one system call at most, so the deadline is checked often
+            if not chunk:
+                return bytes(body)
+            body += chunk
+            if len(body) > cap:
+                raise BackendError(f"thinker {self.name!r}: {self.url} sent more than max_response_bytes = "
+                                   f"{cap:,} bytes; the answer was dropped")
+
+    def _raise_for(self, exc: urllib.error.HTTPError, expired: threading.Event) -> None:
         try:
-            body = exc.read()
+            body = exc.read(ERROR_BODY_BYTES)  # enough to quote the message; never the whole of a huge body
         except (OSError, http.client.HTTPException):
             body = b""
         finally:
             exc.close()
+        if expired.is_set():
+            raise _Retry(f"no complete answer from {self.url} within {self.timeout_s:g} s", timeout=True)
         code = exc.code
         detail = _error_message(body)
         what = f"{self.url} answered HTTP {code}" + (f": {detail}" if detail else "")

@@ -2,9 +2,11 @@
 
 :func:`build_graph` makes a fresh graph: every workspace item becomes a node
 (see :mod:`.extract`), the derived edges are added (see :mod:`.relate`) and
-:class:`~orchestrator_gui.migration.place.ShellPlanner` places everything
-deterministically (children around their parent, linked nodes near their
-targets). A full ``relayout`` stays an explicit user operation.
+:class:`~orchestrator_gui.migration.place.ShellPlanner` seeds every position
+(children around their parent, linked nodes near their targets) and the
+force-directed layout of :mod:`orchestrator_gui.model.sphere_force` settles
+them, deterministically: connected nodes and sections end up together. A
+relayout of an existing graph stays an explicit user operation.
 
 :func:`update_graph` compares a graph with the files as they are now and
 returns one :class:`~orchestrator_gui.model.transactions.Transaction` of
@@ -32,12 +34,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from orchestrator_gui.formats.workspace import Workspace
 from orchestrator_gui.migration.extract import MIGRATION_FILES, Item, read_workspace
 from orchestrator_gui.migration.place import ShellPlanner
 from orchestrator_gui.migration.relate import BY, EdgeKey, derive_edges
+from orchestrator_gui.model.coords import to_cartesian, to_spherical
 from orchestrator_gui.model.graph import ThoughtGraph
-from orchestrator_gui.model.nodes import ContentVersion, Edge, EdgeType, Layer, Node, NodeKind
+from orchestrator_gui.model.layout import arrange_directions
+from orchestrator_gui.model.nodes import (
+    EDGE_TYPE_INDEX,
+    KIND_INDEX,
+    LAYER_INDEX,
+    ContentVersion,
+    Edge,
+    EdgeType,
+    Layer,
+    Node,
+    NodeKind,
+)
 from orchestrator_gui.model.pruning import PRUNED_KEY
 from orchestrator_gui.model.transactions import AddEdge, AddNode, RemoveEdge, RemoveNode, Transaction, UpdateNode
 
@@ -189,7 +205,32 @@ def _placed(graph: ThoughtGraph, plan: WorkspacePlan, new_ids: list[str]) -> lis
         node = plan.nodes[i]
         t, p, r = planner.place(i, node.layer, parent=plan.parents.get(i), near=out_links.get(i, ()))
         placed[i] = node.model_copy(update={"theta": t, "phi": p, "r": r})
+    if len(graph) == 0 and placed:
+        # Nothing exists yet, so nothing can jump: a fresh build gets the full force-directed
+        # layout (sections as patches, runs beside what they ran), seeded from the planner's spots.
+        placed = _arranged(plan, placed)
     return [placed[i] for i in new_ids]
+
+
+def _arranged(plan: WorkspacePlan, placed: dict[str, Node]) -> dict[str, Node]:
+    """``placed`` moved to :func:`~orchestrator_gui.model.layout.arrange_directions` (rows in file order)."""
+    ids = [i for i in plan.nodes if i in placed]
+    row = {i: r for r, i in enumerate(ids)}
+    nodes = [placed[i] for i in ids]
+    seed = to_cartesian(np.array([(n.theta, n.phi, 1.0) for n in nodes]))
+    keys = [k for k in plan.edges if k[0] in row and k[1] in row]
+    u = arrange_directions(
+        seed,
+        np.array([LAYER_INDEX[n.layer.value] for n in nodes]),
+        np.array([KIND_INDEX[n.kind.value] for n in nodes]),
+        np.array([row[s] for s, _, _ in keys], dtype=np.int64),
+        np.array([row[d] for _, d, _ in keys], dtype=np.int64),
+        np.array([EDGE_TYPE_INDEX[t] for _, _, t in keys], dtype=np.int64),
+        texts=lambda rows: [f"{nodes[r].title} {nodes[r].content}" for r in rows.tolist()],
+    )
+    sph = to_spherical(u)
+    return {i: n.model_copy(update={"theta": float(t), "phi": float(p)})
+            for i, n, (t, p, _) in zip(ids, nodes, sph.tolist(), strict=True)}
 
 
 def _carry_over(graph: ThoughtGraph, current: dict[str, Node], removed: list[str], added: list[Node],

@@ -27,7 +27,8 @@ serialize           graph from dict/columns, JSON/GraphML/GEXF bytes and files
 queries             neighbourhood, BFS/DFS, shortest path, subgraph, search, filters
 operations          edit, move, link, unlink, delete, add_thought transactions
 identity            stable ids of file-backed nodes and occurrence keys of workspace items
-layout              deterministic placement on the shells, relayout
+layout              deterministic placement on the shells, relayout, neighbour_ratio (layout quality)
+sphere_force        force-directed placement on the shells: edges and sections pull, same-shell nodes repel
 shell_placement     spiral placement with a spatial hash for batches of new nodes
 text                hashed TF-IDF vectors and cosine similarity (plain numpy)
 display             node titles as the user should read them (Markdown markers, emoji fallback)

@@ -48,7 +48,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -337,22 +336,6 @@ class ThoughtGraph:
     def adjacency(self) -> Adjacency:
         """The incidence index, rebuilt first if its overlay of recent changes has grown large."""
         return self._edges.adjacency()
-
-    # -- TRANSITIONAL: old private names still read by two modules outside this change --
-    # store/snapshot.py reads ``g._es.metadata``/``g._es.row_of_key`` and layout.py
-    # ``g._adj.incident(int(g._ns.cols["handle"][row]))``.  Delete these three once
-    # they use ``g.edge_table.metadata_by_row()`` and ``g.incident_keys(node_id)``.
-    @property
-    def _es(self) -> EdgeTable:
-        return self._edges
-
-    @property
-    def _adj(self) -> EdgeTable:
-        return self._edges
-
-    @property
-    def _ns(self) -> Any:
-        return SimpleNamespace(cols={"handle": self._nodes.column("handle")})
 
     # -- transactions -----------------------------------------------------------------
     @contextmanager

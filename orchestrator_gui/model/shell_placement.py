@@ -1,19 +1,26 @@
 """Spiral placement on a layer's shell with a spatial hash: the one placer for batches of new nodes.
 
-Both :func:`orchestrator_gui.model.layout.compute_layout` (``relayout``) and
-the workspace builds (:mod:`orchestrator_gui.migration.build`, which reaches
-this through :mod:`orchestrator_gui.migration.place`) put nodes on a shell the
-same way: try a desired direction, else walk an open-ended sunflower spiral
-around it (:func:`~orchestrator_gui.model.coords.spiral_points`) until a spot
-is at least the shell's minimum separation from every node already there.
-This module holds the pieces they share:
+Workspace builds (:mod:`orchestrator_gui.migration.build`, which reaches this
+through :mod:`orchestrator_gui.migration.place`), run nodes the engine adds,
+and the final overlap fix-up of the force-directed layout
+(:func:`orchestrator_gui.model.sphere_force.separate`) put nodes on a shell
+the same way: try a desired direction, else walk an open-ended sunflower
+spiral around it (:func:`~orchestrator_gui.model.coords.spiral_points`) until
+a spot is at least the shell's minimum separation from every node already
+there.  This module holds the pieces they share:
 
 * :func:`min_separation`, the separation rule for a shell of ``count`` nodes;
 * :class:`SphereHash`, occupied directions bucketed in a 3-D grid, so "is
   anything within ``sep``?" looks at a few neighbours only;
 * :func:`spiral_search`, the batched walk along the spiral;
+* :func:`separate`, which moves as little as possible after a whole-graph
+  layout so that no two nodes of a shell are closer than the separation;
 * :class:`ShellPlanner`, which plans positions for new nodes of a graph one
-  after another without moving any existing node.
+  after another without moving any existing node.  A fresh build then lets
+  the force-directed layout settle its spots; an incremental rebuild keeps
+  them, so nothing that exists ever jumps.  Because that layout gathers a
+  section's items around its heading, the next slot of the heading's spiral
+  lies inside the section's patch.
 
 Why not :class:`orchestrator_gui.model.layout.Placer`
 -----------------------------------------------------
@@ -26,8 +33,11 @@ placement cheap:
 * every node sits on its layer's shell, at least ``sep`` radians from every
   other node of that shell (``sep`` from :func:`min_separation` for the final
   number of nodes on the shell);
-* a child takes the next slot of its parent's sunflower spiral, so siblings
-  spread around the parent and a new sibling never needs the old ones to move;
+* a child of a parent that already has children in the graph takes the free
+  spot nearest the centre of that family (the section's patch once the
+  force-directed layout has run); otherwise the next slot of its parent's
+  sunflower spiral, so siblings spread around the parent; either way a new
+  sibling never needs the old ones to move;
 * a node without a parent goes next to the first already-placed node it links
   to (a memory entry near its mode, a run near its TODO item), else to the
   next direction of the model's low-discrepancy sequence;
@@ -45,8 +55,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.spatial import cKDTree
 
-from orchestrator_gui.model.coords import check_spherical, sequence_direction, spiral_points, to_spherical
+from orchestrator_gui.model.coords import (
+    check_spherical,
+    fibonacci_sphere,
+    sequence_direction,
+    spiral_points,
+    to_spherical,
+)
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, LAYER_INDEX, SHELL_RADII, EdgeType, Layer
 
 if TYPE_CHECKING:
@@ -60,6 +77,10 @@ DENSITY_FACTOR = 0.5
 BATCH = 64
 #: Most batches :class:`ShellPlanner` walks before accepting a close spot.
 MAX_BATCHES = 64
+#: Rounds of pairwise pushing in :func:`separate` before overlaps are resolved one by one.
+PUSH_ROUNDS = 24
+#: Spiral batches :func:`separate` searches per node that is still too close after pushing.
+RESOLVE_BATCHES = 16
 _PARENT = EDGE_TYPE_INDEX[EdgeType.PARENT.value]
 
 Point = Sequence[float]
@@ -195,8 +216,15 @@ class ShellPlanner:
             self._count[layer] = len(existing)
         self._direction: dict[str, np.ndarray] = {}
         ea = graph.edge_arrays()
-        self._children_by_row = np.bincount(ea.src[ea.type == _PARENT], minlength=n) if n else np.zeros(0, int)
-        self._slots: dict[str, int] = defaultdict(int)  # spiral slots handed out around a node
+        is_parent = ea.type == _PARENT
+        self._children_by_row = np.bincount(ea.src[is_parent], minlength=n) if n else np.zeros(0, int)
+        # Parent edges sorted by parent row: the existing children of a row are one slice.
+        by_src = np.argsort(ea.src[is_parent], kind="stable")
+        self._parent_src = np.asarray(ea.src[is_parent])[by_src]
+        self._parent_dst = np.asarray(ea.dst[is_parent])[by_src]
+        self._dirs = dirs
+        self._slots: dict[object, int] = defaultdict(int)  # spiral slots handed out around an anchor
+        self._centres: dict[str, np.ndarray | None] = {}
 
     def direction(self, node_id: str) -> np.ndarray | None:
         """Unit direction of an existing or already planned node; ``None`` if unknown."""
@@ -205,6 +233,24 @@ class ShellPlanner:
             row = self.graph.row_of(node_id)
             d = self.graph.positions[row] / self.graph.spherical[row, 2]
         return d
+
+    def _section_centre(self, parent: str) -> np.ndarray | None:
+        """Mean direction of an existing parent and its existing children; ``None`` without children.
+
+        The layout gathers a section's items into a patch around its heading, and a new
+        item belongs in the middle of that patch rather than on its rim.
+        """
+        if parent not in self._centres:
+            centre = None
+            if parent in self.graph:
+                row = self.graph.row_of(parent)
+                lo, hi = np.searchsorted(self._parent_src, [row, row + 1])
+                if hi > lo:
+                    total = self._dirs[self._parent_dst[lo:hi]].sum(axis=0) + self._dirs[row]
+                    norm = float(np.linalg.norm(total))
+                    centre = total / norm if norm > 1e-9 else None
+            self._centres[parent] = centre
+        return self._centres[parent]
 
     def _start(self, anchor_id: str, as_parent: bool) -> int:
         start = self._slots[anchor_id]
@@ -223,7 +269,10 @@ class ShellPlanner:
         layer : Layer
             Its shell.
         parent : str, optional
-            Its parent (existing or planned before it); it goes on the parent's spiral.
+            Its parent (existing or planned before it).  When the parent already has
+            children in the graph the node takes the free spot nearest the centre of
+            the parent and those children (inside the section's patch); otherwise it
+            takes the next slot of the parent's spiral.
         near : iterable of str
             Nodes it links to, in order of preference, used when there is no parent.
 
@@ -234,19 +283,25 @@ class ShellPlanner:
         """
         layer = Layer(layer)
         h = self._hash[layer]
-        anchor_id = parent if parent is not None and self.direction(parent) is not None else None
-        if anchor_id is None:
-            anchor_id = next((i for i in near if self.direction(i) is not None), None)
-        if anchor_id is not None:
-            anchor = self.direction(anchor_id)
-            start = self._start(anchor_id, as_parent=anchor_id == parent)
-            first: np.ndarray | None = None
+        key: object = parent if parent is not None and self.direction(parent) is not None else None
+        centre = self._section_centre(parent) if key is not None else None
+        if key is None:
+            key = next((i for i in near if self.direction(i) is not None), None)
+        first: np.ndarray | None = None
+        if centre is not None:
+            # The parent has children already: the free spot nearest their centre, then outwards.
+            key = ("centre", parent)
+            anchor, start = centre, self._slots[key]
+            first = centre if start == 0 else None
+        elif key is not None:
+            anchor = self.direction(str(key))
+            start = self._start(str(key), as_parent=key == parent)
         else:
             anchor = sequence_direction(self._count[layer])
             start, first = 0, anchor
         point, slot = self._walk(h, anchor, start, first)
-        if anchor_id is not None:
-            self._slots[anchor_id] = slot + 1
+        if key is not None:
+            self._slots[key] = slot + 1
         h.add(tuple(point.tolist()))
         self._count[layer] += 1
         self._direction[node_id] = point
@@ -270,3 +325,117 @@ class ShellPlanner:
         pts = spiral_points(anchor, start, BATCH, sep)  # a whole batch: the same rounding as the search
         pts /= np.linalg.norm(pts, axis=1, keepdims=True)
         return pts[0], start
+
+
+# -- enforcing the separation after a layout moved everything -------------------------------------
+def _chord(angle: float) -> float:
+    return 2.0 * math.sin(min(angle, math.pi) / 2.0)
+
+
+def _accumulate(n: int, rows: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """Sum the rows of ``vec`` into ``n`` slots by ``rows`` (bincount: fast and in a fixed order)."""
+    return np.column_stack([np.bincount(rows, weights=vec[:, c], minlength=n) for c in range(3)])
+
+
+def separate(directions: np.ndarray, layer: np.ndarray, *, fixed: np.ndarray | None = None) -> np.ndarray:
+    """Move free nodes as little as possible so no two nodes of a shell are closer than its separation.
+
+    Parameters
+    ----------
+    directions : ndarray, shape (n, 3)
+        Unit directions; only read.
+    layer : ndarray of int, shape (n,)
+    fixed : ndarray of bool, optional
+        Nodes that never move (two fixed nodes may stay too close).
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
+        Every free node at least ``min_separation(shell size)`` from every other
+        node of its shell: pairs that are too close are first pushed apart
+        (:data:`PUSH_ROUNDS` vectorised rounds), then the rest, in row order,
+        take the nearest free spot of a spiral around where they were (or,
+        where that region is packed, the nearest free point of a fine lattice).
+    """
+    u = np.array(directions, dtype=np.float64)
+    n = len(u)
+    if n == 0:
+        return u
+    layer = np.asarray(layer, dtype=np.int64)
+    free = np.ones(n, dtype=bool) if fixed is None else ~np.asarray(fixed, dtype=bool)
+    for code in range(int(layer.max()) + 1):
+        rows = np.flatnonzero(layer == code)
+        if len(rows) < 2:
+            continue
+        sep = min_separation(len(rows))
+        # Aim a little beyond sep so rounding never leaves a pair just short of it.
+        target = (_chord(sep * 1.02))
+        last = None
+        for _ in range(PUSH_ROUNDS):
+            pairs = cKDTree(u[rows]).query_pairs(target, output_type="ndarray")
+            if len(pairs) == 0 or (last is not None and len(pairs) > 0.9 * last):
+                break  # done, or pushing no longer helps: the spiral fix-up below takes the rest
+            last = len(pairs)
+            a, b = rows[pairs[:, 0]], rows[pairs[:, 1]]
+            fa, fb = free[a], free[b]
+            diff = u[a] - u[b]
+            d = np.maximum(np.linalg.norm(diff, axis=1), 1e-12)
+            gap = (target - d) / d
+            # Both ends move half the gap; one alone moves all of it when the other is fixed.
+            share = np.where(fa & fb, 0.5, 1.0)
+            push = diff * (gap * share)[:, None]
+            move = _accumulate(n, a, push * fa[:, None]) - _accumulate(n, b, push * fb[:, None])
+            u = u + move
+            u /= np.linalg.norm(u, axis=1, keepdims=True)
+        u[rows] = _resolve(u[rows], free[rows], sep)
+    return u
+
+
+def _resolve(u: np.ndarray, free: np.ndarray, sep: float) -> np.ndarray:
+    """Give every free node still within ``sep`` of another the nearest free spiral spot (in row order)."""
+    pairs = cKDTree(u).query_pairs((_chord(sep)) * (1 + 1e-9), output_type="ndarray")
+    if len(pairs) == 0:
+        return u
+    a, b = pairs[:, 0], pairs[:, 1]
+    close = np.einsum("ij,ij->i", u[a], u[b]) > math.cos(sep)
+    moving = np.zeros(len(u), dtype=bool)
+    moving[a[close]] = True
+    moving[b[close]] = True
+    moving &= free
+    if not moving.any():
+        return u
+    h = SphereHash(sep)
+    # Only nodes the spiral walks can reach need to be in the hash (it reaches about
+    # sqrt(BATCH * RESOLVE_BATCHES) / 2 separations): cheap even on a shell of 100k nodes.
+    reach = (_chord((0.5 * math.sqrt(BATCH * RESOLVE_BATCHES) + 2.0) * sep))
+    tree = cKDTree(u)
+    near = np.zeros(len(u), dtype=bool)
+    for hits in tree.query_ball_point(u[moving], reach):
+        near[hits] = True
+    for p in map(tuple, u[near & ~moving].tolist()):
+        h.add(p)
+    out = u.copy()
+    for i in np.flatnonzero(moving).tolist():
+        p = tuple(out[i].tolist())
+        if not h.free(p):
+            found = spiral_search(h, out[i], 0, sep * 0.5, RESOLVE_BATCHES, normalize=True)
+            out[i] = found[0] if found is not None else _open_spot(out, i, sep)
+            p = tuple(out[i].tolist())
+        h.add(p)
+    return out
+
+
+def _open_spot(u: np.ndarray, i: int, sep: float) -> np.ndarray:
+    """The free point of a fine Fibonacci lattice nearest to ``u[i]``: the fallback for a packed region.
+
+    The minimum separation leaves most of a shell empty (it is half the mean
+    spacing at most), so a lattice four times denser than the shell always
+    has free points.
+    """
+    others = np.delete(u, i, axis=0)
+    grid = fibonacci_sphere(max(4 * len(u), 1024))
+    dist, _ = cKDTree(others).query(grid, distance_upper_bound=(_chord(sep)) * 1.001)
+    open_ = grid[np.isinf(dist)]
+    if len(open_) == 0:  # pragma: no cover - cannot happen at the separations of min_separation
+        return u[i]
+    return open_[int(np.argmax(open_ @ u[i]))]

@@ -318,7 +318,11 @@ def place_labels(
     sts, ens = (a.tolist() for a in _spans(ox, oy, w, px, py, cw))
 
     def mark(x0: int, y0: int, x1: int, y1: int, is_label: bool) -> None:
-        x0, y0 = max(x0, 0), max(y0, 0)
+        # Clip to the canvas: a box partly (or wholly) off-canvas -- a shell name above the top edge --
+        # must not turn into a negative slice end, which would mark nearly every row.
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, cw), min(y1, ch)
+        if x1 <= x0 or y1 <= y0:
+            return
         b0 = max(y0 - tall + 1, 0)
         band_things[b0:y1, x0:x1] = 1
         if is_label:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import numpy as np
 import pytest
@@ -69,7 +69,7 @@ def test_unsupported_goals_and_open_questions(goals: ThoughtGraph):
 
 def test_unsupported_goals_and_open_questions_get_the_activation_boost(goals: ThoughtGraph):
     p = ActivationParams(epistemic_boost=0.6, spread_steps=0)
-    r = update_activation(goals, NOW, p, tz=timezone.utc)  # every node is ancient: only the boost remains
+    r = update_activation(goals, NOW, p, tz=UTC)  # every node is ancient: only the boost remains
     boosted = {i for i, a in zip(goals.node_ids(), r.activation.tolist(), strict=True) if a > 0}
     assert boosted == {"g2", "q-open", "q-linked"}
     assert r.activation[goals.row_of("g2")] == 0.6 and r.active[goals.row_of("g2")]

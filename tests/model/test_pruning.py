@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -95,19 +95,19 @@ def test_nested_prunes_keep_their_own_root(tree: ThoughtGraph):
 
 def test_activation_suppresses_pruned_and_folded_nodes_and_releases_them(tree: ThoughtGraph):
     p = ActivationParams(spread_steps=2)
-    update_activation(tree, NOW, p, tz=timezone.utc)
+    update_activation(tree, NOW, p, tz=UTC)
     assert tree.state("a1").flags & NodeFlag.ACTIVE
     tree.apply(prune(tree, "a1", now=NOW))
-    r = update_activation(tree, NOW, p, tz=timezone.utc)
+    r = update_activation(tree, NOW, p, tz=UTC)
     for i in ("a1", "a11"):
         assert tree.state(i).flags == NodeFlag.SUPPRESSED and tree.state(i).activation == 0.0
         assert r.reasons(tree.row_of(i)) == ["pruned or folded: suppressed"]
     assert tree.state("a2").flags == NodeFlag.ACTIVE
     tree.undo()
-    update_activation(tree, NOW, p, tz=timezone.utc)
+    update_activation(tree, NOW, p, tz=UTC)
     assert tree.state("a1").flags == NodeFlag.ACTIVE
     tree.apply(compress(tree, "b", summary_id="sum-b", now=NOW))
-    update_activation(tree, NOW, p, tz=timezone.utc)
+    update_activation(tree, NOW, p, tz=UTC)
     assert tree.state("b1").flags == NodeFlag.SUPPRESSED and tree.state("sum-b").flags & NodeFlag.ACTIVE
 
 
@@ -235,7 +235,7 @@ def test_cold_branches_follow_attention(tree: ThoughtGraph):
 
 def test_demo_graph_round_trips(tmp_path: Path):
     g = build_graph("resources/demo")
-    update_activation(g, g.updated.max(), tz=timezone.utc)
+    update_activation(g, g.updated.max(), tz=UTC)
     update_attention(g)
     before = snapshot(g)
     milestone = next(n.id for n in g.nodes() if n.title.startswith("Milestone 0.2"))

@@ -64,16 +64,37 @@ def test_planner_keeps_separation_and_is_deterministic():
     assert math.acos(min(cos.max(), 1.0)) >= min_separation(len(dirs)) - 1e-9
 
 
-def test_children_continue_the_parent_spiral_across_planners():
+def test_first_children_go_on_the_parent_spiral():
     g = ThoughtGraph()
     g.apply(ops.add_thought(g, "root", kind="plan", node_id="root", now=0.0))
     one = ShellPlanner(g, {Layer.NAVIGATION: 2})
-    both = [one.place("a", Layer.NAVIGATION, parent="root"), one.place("b", Layer.NAVIGATION, parent="root")]
-    assert both[0] != both[1]
-    # Once "a" exists, a fresh planner starts after it on the parent's spiral instead of reusing slot 0.
-    g.apply(ops.add_thought(g, "a", kind="todo", parent="root", node_id="a", now=1.0))
-    again = ShellPlanner(g, {Layer.NAVIGATION: 1}).place("b", Layer.NAVIGATION, parent="root")
-    assert again == both[1]
+    both = [unit_of(one.place(c, Layer.NAVIGATION, parent="root")) for c in "ab"]
+    root = g.positions[0] / g.spherical[0, 2]
+    sep = min_separation(3)
+    for d in both:
+        assert sep - 1e-9 <= math.acos(min(float(d @ root), 1.0)) < 3 * sep
+    assert math.acos(min(float(both[0] @ both[1]), 1.0)) >= sep - 1e-9
+
+
+def test_a_child_joins_the_middle_of_the_family_it_has_already():
+    g = ThoughtGraph()
+    g.apply(ops.add_thought(g, "Section", kind="plan", node_id="root", now=0.0))
+    for i in range(8):
+        g.apply(ops.add_thought(g, f"item {i}", kind="todo", parent="root", node_id=f"c{i}", now=1.0))
+    kids = g.positions[g.rows_of([f"c{i}" for i in range(8)])] / SHELL_RADII[Layer.EXECUTION]
+    family = np.vstack([kids, g.positions[g.row_of("root")] / g.spherical[g.row_of("root"), 2]])
+    centre = family.sum(axis=0) / np.linalg.norm(family.sum(axis=0))
+    planner = ShellPlanner(g, {Layer.EXECUTION: 2})
+    new = [unit_of(planner.place(f"n{i}", Layer.EXECUTION, parent="root")) for i in range(2)]
+    assert unit_of(ShellPlanner(g, {Layer.EXECUTION: 2}).place("n0", Layer.EXECUTION, parent="root")).tolist() \
+        == new[0].tolist()  # a fresh planner gives the same spot
+    rim = float(np.arccos(np.clip(kids @ centre, -1, 1)).max())
+    sep = min_separation(10)
+    for d in new:
+        # Inside the family's patch, or just at its rim when the patch is packed (as Placer packs it) ...
+        assert math.acos(min(float(d @ centre), 1.0)) < rim + sep
+        assert math.acos(min(float((kids @ d).max()), 1.0)) >= sep - 1e-9  # ... without overlapping it
+    assert math.acos(min(float(new[0] @ new[1]), 1.0)) >= sep - 1e-9
 
 
 def test_migration_uses_the_model_placer():

@@ -242,3 +242,14 @@ def test_label_candidates_show_clean_titles_and_rank_activation_first():
     assert dict((i, t) for i, t, _ in cands)["a"] == "Bold code"
     rows, n_forced = arrays.label_rows(g, 1, ["a"], "b", visible=np.array([False, False, True]))
     assert rows.tolist() == [1, 0, 2] and n_forced == 2  # hovered, selected, then the visible best
+
+
+def test_a_reserved_box_off_the_canvas_reserves_nothing_on_it():
+    # A box wholly above the canvas (a shell name the camera has left behind) once became a
+    # negative slice end and blocked every row, so even the hovered label found no place.
+    xy = np.array([[400.0, 300.0]])
+    off = np.array([[200.0, -190.0, 240.0, -157.0], [-150.0, -386.0, -85.0, -354.0]])
+    placed = place_labels(xy, ["Loop Orchestrator"], (800, 600), forced=[True], reserved=off)
+    assert placed.keep[0]
+    placed = place_labels(xy, ["Loop Orchestrator"], (800, 600), forced=[False], reserved=off)
+    assert placed.keep[0]

@@ -60,6 +60,13 @@ def test_a_relayout_glides_to_the_new_places_and_its_undo_glides_back(qtbot, tmp
     win = make_window(qtbot, tmp_path)
     assert win.open_demo()
     g, scene = win.session.graph, win.view.scene
+    # A fresh build is already settled (a relayout would move nothing): push a few nodes out of place.
+    from orchestrator_gui.model import operations
+
+    ids = g.node_ids()[::12]
+    sph = g.spherical[g.rows_of(ids)]
+    win.session.core.apply(operations.move(g, {i: (float(t) + 1.3, float(p)) for i, (t, p, _r) in zip(ids, sph)}))
+    qtbot.waitUntil(lambda: not scene.animating and np.allclose(scene._pos, g.positions, atol=1e-5), timeout=10000)
     before = g.positions.copy()
     win.actions_.relayout()
     qtbot.waitUntil(lambda: scene.animating, timeout=10000)  # the Relayout transaction landed and animates

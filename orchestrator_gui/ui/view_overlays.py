@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSpinBox, QToolButton, QWidget
 
 from orchestrator_gui.model.nodes import EDGE_TYPES, KINDS
@@ -146,11 +146,11 @@ class ViewOverlays(QObject):
 
     def reserve(self) -> None:
         """Tell the scene which canvas boxes the visible overlays cover, so no label hides under them."""
-        canvas = self.view.canvas.native
+        origin = self.view.canvas.native.mapTo(self.view, QPoint(0, 0))  # overlays are the canvas' siblings
         boxes = []
         for w in self.widgets():
             if w.isVisible():
-                at = w.mapTo(canvas, w.rect().topLeft())
+                at = w.mapTo(self.view, QPoint(0, 0)) - origin
                 boxes.append((at.x(), at.y(), at.x() + w.width(), at.y() + w.height()))
         setter = getattr(self.view.scene, "set_label_reserved", None)
         if setter is not None:

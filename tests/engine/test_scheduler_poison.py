@@ -9,6 +9,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+from test_scheduler_loop import sched  # one schedule factory for the scheduler tests
 
 from orchestrator_gui.engine import scheduler_loop
 from orchestrator_gui.engine.config import EngineConfig
@@ -22,21 +23,6 @@ from orchestrator_gui.formats.schedules import load_schedules
 PY = sys.executable
 WAIT = 20
 HOUR = 3_600_000
-ALL_DAYS = {d: True for d in ("sun", "mon", "tue", "wed", "thu", "fri", "sat")}
-
-
-def sched(sid: str, **kw) -> dict:
-    s = {"id": sid, "name": f"S{sid}", "mode": "code", "taskInstructions": f"do {sid}", "scheduleType": "time",
-         "timeInterval": "1", "timeUnit": "hour", "selectedDays": dict(ALL_DAYS), "startDate": "", "startHour": "",
-         "startMinute": "00", "expirationDate": "", "expirationHour": "00", "expirationMinute": "00",
-         "requireActivity": False, "active": True, "taskInteraction": "wait", "inactivityDelay": "10",
-         "lastExecutionTime": "2026-03-02T08:00:00.500Z", "lastSkippedTime": "", "lastTaskId": "",
-         "nextExecutionTime": "2026-03-02T09:00:00.500Z", "modeDisplayName": "Code",
-         "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z"}
-    s.update(kw)
-    return s
-
-
 # Poisons that crashed the whole tick before (OverflowError past the year 9999, ValueError past 4300 digits).
 POISONS = {
     "interval-past-9999": {"timeInterval": "3000000", "timeUnit": "day", "nextExecutionTime": ""},

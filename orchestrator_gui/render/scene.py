@@ -211,9 +211,13 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         if whole or named:
             self._dirty.add("style")
         if summary.selection_changed or summary.nodes_added or summary.edges_added:
-            # The highlighted neighbourhood follows the selection and new links.
-            self._dirty.update(("focus", "style"))
-            self._style_ids = None
+            # The highlighted neighbourhood follows the selection and new links. Only a mask that is
+            # on (or a selection change) restyles every row: a plain burst of additions must stay a
+            # row-wise update, or every transaction would recolour the whole graph.
+            self._dirty.add("focus")
+            if summary.selection_changed or self.focus.styled:
+                self._dirty.add("style")
+                self._style_ids = None
         # Labels rank by attention and degree and skip hidden nodes: activation alone (no
         # active region) leaves them as they are.
         if (summary.attention or summary.all_attention or summary.flags or summary.selection_changed

@@ -146,6 +146,11 @@ class Thinking:
             scorer = make_scorer(config, request.scorer, workspace=self.root, environ=self._environ)
         return made, scorer
 
+    def _checked(self, request: TransformRequest) -> tuple[list[Any], Any]:
+        """Check ``request`` and make its thinkers (none for transforms that ask none)."""
+        request.check()
+        return self.thinkers(request) if request.op in THINKER_OPERATIONS else ([None], None)
+
     # -- snapshot ------------------------------------------------------------------------------
     @staticmethod
     def snapshot(graph: ThoughtGraph, ids: Sequence[str]) -> ThoughtGraph:
@@ -234,8 +239,7 @@ class Thinking:
         Task
             A ``transform`` task; its ``RunResult.value`` is a :class:`TransformOutcome`.
         """
-        request.check()
-        thinkers, scorer = self.thinkers(request) if request.op in THINKER_OPERATIONS else ([None], None)
+        thinkers, scorer = self._checked(request)
         snap = self.snapshot(graph, request.ids)
         scale = float(graph.attention.max()) if len(graph) else 0.0
         # The engine calls fn(token): build(snapshot, request, thinkers, scorer, token).
@@ -256,8 +260,7 @@ class Thinking:
         ThinkerError, GraphError, KeyError, ValueError
             The transform cannot be built.
         """
-        request.check()
-        thinkers, scorer = self.thinkers(request) if request.op in THINKER_OPERATIONS else ([None], None)
+        thinkers, scorer = self._checked(request)
         return self.build(graph, request, thinkers, scorer)
 
 

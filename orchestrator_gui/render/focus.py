@@ -107,8 +107,12 @@ class FocusState:
 
     @property
     def styled(self) -> bool:
-        """True when any mask is on (the scene then restyles every row on a change)."""
-        return self.context is not None or self.only is not None
+        """True when a mask that is part of the node buffers is on: ``only`` (the scene then restyles every row).
+
+        ``context`` is not: the neighbourhood highlight is drawn over a picture
+        dimmed at draw time (:mod:`orchestrator_gui.render.highlight`).
+        """
+        return self.only is not None
 
     def refresh(self, graph: ThoughtGraph | None, hovered: str | None) -> None:
         """Recompute the masks for the graph as it is now (rows may have been added or removed)."""

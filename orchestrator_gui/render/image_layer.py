@@ -40,8 +40,9 @@ void main() {
 _QUAD_FRAG = """
 uniform sampler2D u_image;
 uniform vec2 u_size;
+uniform float u_dim;  // premultiplied: scaling all four fades the image towards what lies under it
 void main() {
-    gl_FragColor = texture2D(u_image, gl_FragCoord.xy / u_size);
+    gl_FragColor = texture2D(u_image, gl_FragCoord.xy / u_size) * u_dim;
 }
 """
 
@@ -59,6 +60,7 @@ class LayerImageVisual(Visual):
         corners = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], dtype=np.float32)
         self.shared_program["a_corner"] = gloo.VertexBuffer(corners)
         self.shared_program["u_size"] = (1.0, 1.0)
+        self.shared_program["u_dim"] = 1.0
         self._draw_mode = "triangle_strip"
         self._has_image = False
         self.set_gl_state(depth_test=False, depth_mask=True, blend=True,
@@ -72,6 +74,17 @@ class LayerImageVisual(Visual):
             self.shared_program["u_image"] = texture
             self.shared_program["u_size"] = (float(size[0]), float(size[1]))
         self.update()
+
+    @property
+    def dim(self) -> float:
+        """Fade of the shown image towards the background (1: none), applied when drawn."""
+        return float(self.shared_program["u_dim"])
+
+    @dim.setter
+    def dim(self, value: float) -> None:
+        if float(value) != self.dim:
+            self.shared_program["u_dim"] = float(value)
+            self.update()
 
     def _prepare_transforms(self, view: Any) -> None:
         pass  # corners are already in clip space
@@ -229,6 +242,7 @@ class ImageAccumulator:
                     prog[name] = self.visual.shared_program[name]
                 for name, value in self._uniforms().items():
                     prog[name] = value
+                prog["u_dim"] = 1.0  # images are kept undimmed: the highlight dims them when shown
                 rows = self.order[start:stop].astype(np.uint32)
                 if self._nodes:
                     prog.draw("points", gloo.IndexBuffer(rows))

@@ -41,6 +41,7 @@ from orchestrator_gui.render import arrays
 from orchestrator_gui.render.animation import Animator, CameraFlight, NodeAnimation
 from orchestrator_gui.render.camera import OrbitCamera
 from orchestrator_gui.render.focus import FocusState, focus_mask
+from orchestrator_gui.render.highlight import Highlight
 from orchestrator_gui.render.lod import DetailController, EdgeRanking, NodeRanking
 from orchestrator_gui.render.scene_labels import SceneLabels
 from orchestrator_gui.render.scene_layer import LayerMixin
@@ -101,7 +102,12 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self.lod_px_still: float | None = None
         self._show = {"shells": True, "edges": True, "labels": True, "suppressed": True}
         self._init_images()  # the images are drawn where the edges are: after them, before the nodes
+        # The highlighted neighbourhood's edges: over the (dimmed) edges and images, under the nodes.
+        self.highlight_edges = Segments(parent=self.view.scene)
         self.nodes = Nodes(parent=self.view.scene)
+        self.highlight_nodes = Nodes(parent=self.view.scene)
+        self.highlight = Highlight(self.nodes, self.edges, self.highlight_nodes, self.highlight_edges,
+                                   self.edge_image, self.node_image)
         self._init_node_accumulator()
         # Node labels: screen-space text drawn last, a composed object with its own state.
         self.label_layer = SceneLabels(self)
@@ -167,7 +173,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
             graph.events.changed.connect(self._on_changed)
         self._hovered = None
         self.focus.reset()
-        self.focus.refresh(graph, None)
+        self._refresh_focus(graph, None)
         self._rebuild()
         self.flushes += 1
         self.canvas.update()
@@ -268,7 +274,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
             return
         style_ids, self._style_ids = self._style_ids, set()
         if "structure" in dirty or "focus" in dirty:
-            self.focus.refresh(self.graph, self._hovered)
+            self._refresh_focus(self.graph, self._hovered)
         if "structure" in dirty:
             self._rebuild()
         else:
@@ -363,9 +369,19 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         elif self._degree is not None and len(self._degree) < n:
             self._degree = np.concatenate([self._degree, np.zeros(n - len(self._degree), np.int64)])
 
+    def _refresh_focus(self, graph: ThoughtGraph | None, hovered: str | None) -> None:
+        """Recompute the masks; the neighbourhood highlight follows at once (no restyle: :mod:`.highlight`)."""
+        self.focus.refresh(graph, hovered)
+        if graph is None or len(graph) == 0:
+            self.highlight.set_context(None, np.empty(0, np.int64), np.empty(0, np.int64))
+            return
+        ea = graph.edge_arrays()
+        self.highlight.set_context(self.focus.context, ea.src, ea.dst)
+
     def _node_presence(self) -> np.ndarray:
+        # The hover/selection context is not part of the buffers: the highlight dims at draw time.
         return arrays.node_presence(self.graph, show_suppressed=self._show["suppressed"], threshold=self._threshold,
-                                    context=self.focus.context, only=self.focus.only)
+                                    only=self.focus.only)
 
     def _node_colors(self) -> np.ndarray:
         # Kept: animation frames recolour a few rows from it without recomputing all.
@@ -426,6 +442,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         # Place the labels for this view without asking for another frame.
         held, self._hold_draw = self._hold_draw, "drop"
         try:
+            self.highlight.sync()
             self.label_layer.place()
         finally:
             self._hold_draw = held
@@ -491,10 +508,13 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         """Outline ``node_id`` as hovered (and label it); ``None`` clears."""
         if node_id == self._hovered:
             return
+        before = self._hovered
         self._hovered = node_id if (node_id is None or (self.graph is not None and node_id in self.graph)) else None
         if self.graph is not None:
-            self.focus.refresh(self.graph, self._hovered)
-        self._restyle()
+            self._refresh_focus(self.graph, self._hovered)
+            # Only the two nodes' own look changes (ring, brightness); the neighbourhood is the highlight's.
+            self._restyle_rows(np.unique(self.graph.rows_of([i for i in (before, self._hovered)
+                                                             if i is not None and i in self.graph])))
         self._update_labels()
         self.canvas.update()
 
@@ -543,7 +563,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
                 self._pose_before_focus = self.camera.get_pose()
             self.focus.target = (node_id, int(depth))
             target = None
-        self.focus.refresh(g, self._hovered)
+        self._refresh_focus(g, self._hovered)
         self._restyle()
         self._update_labels()
         self._fly(target if target is not None else self._fit_pose(), duration_s)
@@ -553,7 +573,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         """Show only nodes of these kinds (the legend's filter); ``None`` or empty shows every kind."""
         kinds = frozenset(kinds or ())
         self.focus.kinds = kinds or None
-        self.focus.refresh(self.graph, self._hovered)
+        self._refresh_focus(self.graph, self._hovered)
         self._restyle()
         self._update_labels()
         self.canvas.update()

@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 from vispy.gloo import IndexBuffer, VertexBuffer
-from vispy.scene.visuals import Mesh, Text
+from vispy.scene.visuals import Text
 from vispy.visuals.text.text import _text_to_vbo
 
 from orchestrator_gui.model.display import cached_cleaner, display_text
 from orchestrator_gui.render import arrays
 from orchestrator_gui.render.labels import MAX_WIDTH, label_budget, place_labels
+from orchestrator_gui.render.plates import Plates
 
 #: Label font size, points.
 LABEL_PT = 9.0
@@ -142,7 +143,7 @@ class SceneLabels:
         self.scene = scene
         canvas = scene.canvas
         # Plates first, then the text on them; both after the whole 3D view.
-        self.label_plates = Mesh(parent=canvas.scene)
+        self.label_plates = Plates(parent=canvas.scene)
         self.label_plates.set_gl_state(depth_test=False, blend=True, depth_mask=True, blend_func=_BLEND)
         self.label_plates.order = 999_999
         self.label_plates.visible = False
@@ -216,6 +217,10 @@ class SceneLabels:
         self._lbl_key = key
         w, h = (int(v) for v in self.scene.canvas.size)
         pres = self.scene._presence if len(self.scene._presence) == len(g) else np.ones(len(g), np.float32)
+        ctx = self.scene.focus.context
+        if ctx is not None and len(ctx) == len(g):
+            # Outside the highlighted neighbourhood labels rank and show as dimmed (the nodes are, at draw time).
+            pres = np.where(ctx, pres, np.minimum(pres, arrays.DIM)).astype(np.float32)
         with np.errstate(invalid="ignore"):
             visible = (pres > 0) & (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
         n_visible = int(np.count_nonzero(visible))
@@ -320,14 +325,7 @@ class SceneLabels:
 
     def _show_plates(self, rects: np.ndarray) -> None:
         """One translucent quad of the background colour under each label (two triangles each)."""
-        k = len(rects)
-        x0, y0 = rects[:, 0] - PLATE_PAD[0], rects[:, 1] - PLATE_PAD[1]
-        x1, y1 = rects[:, 2] + PLATE_PAD[0], rects[:, 3] + PLATE_PAD[1]
-        verts = np.stack([np.column_stack(c) for c in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], axis=1)
-        quad = np.array([[0, 1, 2], [0, 2, 3]], dtype=np.uint32)
-        faces = (quad[None, :, :] + 4 * np.arange(k, dtype=np.uint32)[:, None, None]).reshape(-1, 3)
-        colors = np.tile(np.asarray(self.scene.theme.background, np.float32), (4 * k, 1))
-        colors[:, 3] = PLATE_ALPHA  # dimmed labels too: their text is fainter, the edges behind it no less busy
-        self.label_plates.set_data(vertices=verts.reshape(-1, 2).astype(np.float32), faces=faces,
-                                   vertex_colors=colors)
+        color = np.asarray(self.scene.theme.background, np.float32).copy()
+        color[3] = PLATE_ALPHA  # dimmed labels too: their text is fainter, the edges behind it no less busy
+        self.label_plates.set_plates(rects, PLATE_PAD, color)
         self.label_plates.visible = True

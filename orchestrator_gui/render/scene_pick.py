@@ -71,6 +71,7 @@ class PickingMixin:
         self.edges.mode, self.nodes.mode = "full", "still"
         self.edge_image.visible, self.edges.visible = False, self._show["edges"]
         self.node_image.visible, self.nodes.visible = False, True
+        self.highlight.sync()  # canvas.render draws without the draw event that syncs it for frames
         try:
             return self.canvas.render(size=size)
         finally:

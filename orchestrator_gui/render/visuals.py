@@ -63,6 +63,8 @@ void main() {
 
 _NODE_FRAG = """
 uniform float u_antialias;
+uniform float u_dim;       // 1: as is; below 1: faded towards the background (highlight.py)
+uniform vec4 u_fog_color;
 varying vec4 v_color;
 varying vec4 v_outline;
 varying float v_radius;
@@ -84,6 +86,10 @@ void main() {
     }
     if (u_antialias > 0.0) {
         c.a *= clamp(v_half - r, 0.0, 1.0);
+    }
+    if (u_dim < 1.0) {
+        c.rgb = u_fog_color.rgb + (c.rgb - u_fog_color.rgb) * u_dim;
+        c.a *= 0.85;
     }
     gl_FragColor = c;
 }
@@ -110,9 +116,10 @@ void main() {
 
 _SEG_FRAG = """
 uniform float u_alpha;
+uniform float u_dim;       // 1: as is; below 1: faded towards the background (highlight.py)
 varying vec4 v_color;
 void main() {
-    gl_FragColor = vec4(v_color.rgb, v_color.a * u_alpha);
+    gl_FragColor = vec4(v_color.rgb, v_color.a * u_alpha * u_dim);
 }
 """
 
@@ -299,6 +306,17 @@ class _Buffers:
 class _SubsetMixin:
     """Per-mode index subsets (``None``: draw every live row) and the composed matrix upload."""
 
+    @property
+    def dim(self) -> float:
+        """Draw-time fade towards the background (1: none); not part of any cached image."""
+        return float(self.shared_program["u_dim"])
+
+    @dim.setter
+    def dim(self, value: float) -> None:
+        if float(value) != self.dim:
+            self.shared_program["u_dim"] = float(value)
+            self.update()
+
     _primitive = 1  # vertices per primitive: 1 for points, 2 for line segments
 
     def _init_subsets(self) -> None:
@@ -390,6 +408,7 @@ class NodesVisual(_SubsetMixin, Visual):
         self.shared_program["u_outline"] = 2.0
         set_fog(self, (0.0, 1.0), 0.0, (0, 0, 0, 1))
         self.shared_program["u_antialias"] = 1.0
+        self.shared_program["u_dim"] = 1.0
         self._antialias = True
         self._draw_mode = "points"
         self._init_subsets()
@@ -436,6 +455,7 @@ class SegmentsVisual(_SubsetMixin, Visual):
         super().__init__(vcode=_SEG_VERT, fcode=_SEG_FRAG)
         self.buffers = _Buffers(self, {"a_position": 3, "a_color": 4})
         self.shared_program["u_alpha"] = float(alpha)
+        self.shared_program["u_dim"] = 1.0
         set_fog(self, (0.0, 1.0), 0.0, (0, 0, 0, 1))
         self._draw_mode = "lines"
         self._primitive = 2

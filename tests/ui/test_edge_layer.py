@@ -127,3 +127,29 @@ def test_without_progressive_the_still_frame_draws_edges_directly(qtbot, big_vie
     qtbot.waitUntil(lambda: not scene.moving, timeout=5000)
     qtbot.waitUntil(lambda: scene.stats()["edges_drawn"] == g.number_of_edges(), timeout=5000)
     assert scene.edges.visible and not scene.edge_image.visible
+
+
+def test_hover_dims_the_images_without_restarting_them(qtbot, big_view):
+    """A hover draws the neighbourhood over the cached images, dimmed at draw time: no restyle, no restart."""
+    v, g = big_view
+    scene = v.scene
+    scene.camera.azimuth += 7
+    settle_complete(qtbot, scene, g.number_of_edges())
+    edge_key = scene.accumulator.key
+    v.canvas.native.repaint()
+    before = v.render_image()
+    hub = g.id_of(int(np.argmax(scene.degree())))
+    scene.set_hovered(hub)
+    v.canvas.native.repaint()
+    assert scene.accumulator.key == edge_key        # the edge image is still the one shown
+    assert scene.edge_image.visible and scene.edge_image.dim < 1.0
+    assert len(scene.highlight.node_rows) > 2   # the hub and its neighbours
+    assert scene.highlight_nodes.visible and len(scene.highlight_nodes.buffers) == len(scene.highlight.node_rows)
+    after = v.render_image()
+    bg = np.asarray(scene.theme.background[:3]) * 255
+    lit = np.abs(before[..., :3].astype(float) - bg).sum()
+    assert np.abs(after[..., :3].astype(float) - bg).sum() < 0.85 * lit   # the picture as a whole is dimmed
+    scene.set_hovered(None)
+    v.canvas.native.repaint()
+    assert scene.edge_image.dim == 1.0 and not scene.highlight_nodes.visible
+    assert scene.accumulator.key == edge_key

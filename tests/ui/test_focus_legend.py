@@ -88,11 +88,28 @@ def test_hovering_a_node_dims_everything_but_its_neighbourhood(qtbot, view):
 
 def test_a_selection_keeps_its_highlight(qtbot, view):
     g = view.graph
-    nid = _visible_front(view)[0]
+    und = _undirected(g)
+    front = _visible_front(view)
+    nid = max(front, key=lambda n: sum(1 for m in und[n] if m in front))
+    far = [m for m in front if m != nid and m not in und[nid]][:8]
+    view.set_visibility(labels=False)
+    QToolTip.hideText()
+    _point_at(qtbot, view, 3, 3, lambda: view.scene.hovered is None)
+    before = view.render_image()
     view.set_selection([nid])
     qtbot.waitUntil(lambda: view.scene.focus.context is not None)
-    shown = set(g.ids_of(np.flatnonzero(view.scene._presence >= 1.0)))
-    assert shown == set(_undirected(g)[nid]) | {nid}
+    # The bright overlay holds exactly the neighbourhood, and its edges are those between its nodes.
+    shown = set(g.ids_of(view.scene.highlight.node_rows))
+    assert shown == set(und[nid]) | {nid}
+    ea = g.edge_arrays()
+    rows = view.scene.highlight.edge_rows
+    assert all(g.id_of(int(ea.src[r])) in shown and g.id_of(int(ea.dst[r])) in shown for r in rows)
+    after = view.render_image()  # the pointer is off every node: the selection alone keeps the dimming
+    for other in far:
+        assert _brightness(after, view, other) < 0.8 * _brightness(before, view, other), other
+    view.set_selection([])
+    qtbot.waitUntil(lambda: view.scene.focus.context is None)
+    assert not view.scene.highlight_nodes.visible
 
 
 def test_focus_mode_shows_exactly_the_k_hop_set_and_escape_returns(qtbot, view):

@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QRubberBand, QToolTip, QVBoxLayout, QWidget
 from vispy import scene as vscene
 from vispy.util import keys
@@ -46,6 +46,8 @@ from orchestrator_gui.ui.theme import display_title
 
 #: A press and release closer than this (pixels) is a click, not a drag.
 CLICK_SLOP = 4.0
+#: Milliseconds the pointer rests on a node before its tooltip shows (Qt's own tooltips wait ~700).
+TOOLTIP_DELAY_MS = 400
 
 _MODIFIER_BITS = {
     keys.SHIFT: Qt.KeyboardModifier.ShiftModifier,
@@ -107,6 +109,13 @@ class GraphView(QWidget):
         self.canvas.native.setMouseTracking(True)
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self.canvas.native)
         self._press: tuple[np.ndarray, tuple[int, ...], int] | None = None
+        # The hovered node's tooltip waits like any tooltip: shown at once it would add a window
+        # composition to the very frame that must show the highlight (and its label says it already).
+        self._tip_timer = QTimer(self)
+        self._tip_timer.setSingleShot(True)
+        self._tip_timer.setInterval(TOOLTIP_DELAY_MS)
+        self._tip_timer.timeout.connect(self._show_tip)
+        self._tip: tuple[QPoint, str] | None = None
         self._banding = False
         self._graph: ThoughtGraph | None = None
         ev = self.canvas.events
@@ -279,6 +288,7 @@ class GraphView(QWidget):
         """Stop listening to the graph and the timers before the widget goes."""
         self.set_graph(None) if self._graph is not None else None
         self.scene.disconnect()
+        self._tip_timer.stop()
         super().closeEvent(event)
 
     def _on_draw_start(self, event) -> None:
@@ -316,10 +326,16 @@ class GraphView(QWidget):
         self.hovered.emit(node_id or "")
         if node_id is not None and self._graph is not None:
             title = display_title(self._graph.node(node_id).title) or node_id  # as the label reads
-            gp = self.canvas.native.mapToGlobal(QPoint(*map(round, pos)))
-            QToolTip.showText(gp, title, self.canvas.native)
+            self._tip = (self.canvas.native.mapToGlobal(QPoint(*map(round, pos))), title)
+            self._tip_timer.start()
         else:
+            self._tip = None
+            self._tip_timer.stop()
             QToolTip.hideText()
+
+    def _show_tip(self) -> None:
+        if self._tip is not None and self.scene.hovered is not None:
+            QToolTip.showText(self._tip[0], self._tip[1], self.canvas.native)
 
     def _on_release(self, event) -> None:
         if self._press is None:

@@ -140,7 +140,9 @@ def test_hover_tooltip_shows_the_cleaned_title(qtbot, view):
     with qtbot.waitSignal(view.hovered, timeout=2000) as hov:
         qtbot.mouseMove(view.canvas.native, pos)
     assert hov.args == [nid]
-    qtbot.waitUntil(QToolTip.isVisible)
+    # The tooltip waits like any tooltip (not in the frame that must show the highlight) ...
+    assert not QToolTip.isVisible()
+    qtbot.waitUntil(QToolTip.isVisible)  # ... then shows
     assert QToolTip.text() == display_title(raw) != raw
     label = view.scene.label_layout()  # the canvas label reads the same
     assert label.texts[label.ids.index(nid)] == display_title(raw)

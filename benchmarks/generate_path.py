@@ -59,7 +59,7 @@ def trace_generate() -> dict:
     win = MainWindow(AppSettings.at(tmp / "settings.ini"), restore_layout=False)
     win.resize(1200, 800)
     win.show()
-    assert win.open_workspace(root)
+    assert win.open_workspace(root, keep_graph=True)
     g = win.session.graph
     nid = next(n.id for n in g.nodes() if n.kind.value == "todo")
     menu = win.build_context_menu([nid])

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             win.show()
             settle(app)
             if win.session is None:
-                assert win.open_workspace(root)
+                assert win.open_workspace(root, keep_graph=True)
                 settle(app, 1.0)
             out[f"canvas_area_fraction_{w}"] = round(canvas_fraction(win), 3)
         view = win.view

@@ -124,7 +124,8 @@ class OrchestratorApp:
         if options.demo:
             return win.open_demo()
         if options.workspace:
-            return win.open_workspace(options.workspace)
+            # A screenshot runs unattended: no question, and nothing written to the folder for it.
+            return win.open_workspace(options.workspace, keep_graph=False if options.screenshot else None)
         last = self.settings.last_workspace()
         if last and win.open_workspace(last):
             return True

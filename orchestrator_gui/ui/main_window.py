@@ -36,6 +36,7 @@ from orchestrator_gui.ui.main_menus import (
     update_selection_actions,
     update_undo_actions,
 )
+from orchestrator_gui.ui.open_consent import graph_in_memory
 from orchestrator_gui.ui.panels.base import PanelContext
 from orchestrator_gui.ui.panels.inspector import InspectorPanel
 from orchestrator_gui.ui.panels.memory import MemoryPanel
@@ -47,6 +48,7 @@ from orchestrator_gui.ui.placeholder_view import make_graph_view
 from orchestrator_gui.ui.prompts import Prompter
 from orchestrator_gui.ui.session import WorkspaceSession
 from orchestrator_gui.ui.settings import VISIBILITY_KEYS, AppSettings
+from orchestrator_gui.workspace.opening import plan_open
 
 APP_TITLE = "Loop Orchestrator"
 #: How often activation and attention are recomputed while nothing else happens.
@@ -168,13 +170,25 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(themes.displayable(text), timeout)
 
     # ------------------------------------------------------------------ workspace
-    def open_workspace(self, path: str | os.PathLike[str]) -> bool:
-        """Open the workspace folder ``path`` (closing the current one); False when it cannot be opened."""
+    def open_workspace(self, path: str | os.PathLike[str], *, keep_graph: bool | None = None) -> bool:
+        """Open the workspace folder ``path`` (closing the current one); False when it cannot be opened.
+
+        ``keep_graph``: keep the graph in ``.orchestrator/graph.db`` (True) or in memory (False);
+        ``None`` asks first when that would create ``.orchestrator/`` in the folder.
+        """
+        try:
+            in_memory = graph_in_memory(plan_open(path), keep_graph, self.prompter)
+        except Exception as exc:  # noqa: BLE001 - a missing folder: shown, the window stays as it is
+            self.reporter.report(exc, context=f"Cannot open {path}", dialog=True)
+            return False
+        if in_memory is None:
+            self.reporter.info(f"Not opened: {path}")
+            return False
         self.close_workspace()
         self.statusBar().showMessage(f"Opening {path}…")
         QApplication.processEvents()
         try:
-            session = WorkspaceSession(path, self.reporter, parent=self)
+            session = WorkspaceSession(path, self.reporter, in_memory=in_memory, parent=self)
         except Exception as exc:  # noqa: BLE001 - shown to the user; the window stays usable
             self.reporter.report(exc, context=f"Cannot open {path}", dialog=True)
             self._update_for_session()
@@ -218,7 +232,8 @@ class MainWindow(QMainWindow):
             self.run_control.set_looping(True, remember=False)
         self._update_for_session()
         g = session.graph
-        self.reporter.info(f"Opened {session.root} — {g.number_of_nodes()} nodes, {g.number_of_edges()} edges")
+        where = " (in memory: nothing is kept when you close it)" if in_memory else ""
+        self.reporter.info(f"Opened {session.root} — {g.number_of_nodes()} nodes, {g.number_of_edges()} edges{where}")
         return True
 
     def open_demo(self) -> bool:
@@ -227,7 +242,7 @@ class MainWindow(QMainWindow):
 
         with self.reporter.guard("Opening the demo", dialog=True) as g:
             path = demo_workspace()
-        return False if g.failed else self.open_workspace(path)
+        return False if g.failed else self.open_workspace(path, keep_graph=True)  # our own copy
 
     def close_workspace(self) -> None:
         """Close the open workspace: stop its workers, save its camera, close its store."""

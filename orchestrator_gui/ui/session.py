@@ -45,6 +45,8 @@ class WorkspaceSession(QObject):
     reporter : ErrorReporter
     readonly : bool
         Open the graph store read-only (nothing is journaled; edits are refused).
+    in_memory : bool
+        No graph store: the graph is built from the files and kept in memory (nothing written beside them).
 
     Attributes
     ----------
@@ -60,10 +62,10 @@ class WorkspaceSession(QObject):
     graph_synced = Signal(object)
 
     def __init__(self, root: str | os.PathLike[str], reporter: ErrorReporter, *, readonly: bool = False,
-                 parent: QObject | None = None) -> None:
+                 in_memory: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.reporter = reporter
-        self.core = Session.open(root, readonly=readonly, sync=False)
+        self.core = Session.open(root, readonly=readonly, sync=False, in_memory=in_memory)
         self.root = self.core.root
         self.workspace = self.core.workspace
         self.store = self.core.store

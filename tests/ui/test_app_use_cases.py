@@ -83,7 +83,7 @@ def test_generate_in_the_app_asks_the_thinker_the_config_names(qtbot, tmp_path):
         command = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, {json.dumps(str(calls))}]
         '''))
     win = make_window(qtbot, tmp_path)
-    assert win.open_workspace(root)
+    assert win.open_workspace(root, keep_graph=True)
     g = win.session.graph
     nid = _todo_node(g, "TW-002 Station catalogue loader")
     before = g.number_of_nodes()
@@ -116,7 +116,7 @@ def test_run_the_loop_here_fires_a_due_schedule_like_the_run_command(qtbot, tmp_
     win = make_window(qtbot, tmp_path)
     clock_ms = parse_js_iso(NOW)
     win.loop_clock = lambda: clock_ms
-    assert win.open_workspace(ws)
+    assert win.open_workspace(ws, keep_graph=True)
     assert not win.acts["run_loop"].isChecked()  # off by default
     qtbot.wait(50)
     assert not (ws / "ran.txt").exists()  # nothing fires while the loop is off
@@ -143,7 +143,7 @@ def test_run_the_loop_here_fires_a_due_schedule_like_the_run_command(qtbot, tmp_
     # remembered per workspace: reopening switches it on again (without asking again)
     asked = len(win.prompter.asked)
     win.close_workspace()
-    assert win.open_workspace(ws)
+    assert win.open_workspace(ws, keep_graph=True)
     assert win.run_control.looping and win.acts["run_loop"].isChecked()
     assert len(win.prompter.asked) == asked
     win.acts["run_loop"].trigger()  # off
@@ -160,7 +160,7 @@ def test_one_undo_history_for_the_app_and_the_cli(qtbot, tmp_path):
     # CLI transform -> undone in the app
     assert _quiet("graph", "transform", "generate", nid, "--n", "2", "-w", str(root)) == 0
     win = make_window(qtbot, tmp_path)
-    assert win.open_workspace(root)
+    assert win.open_workspace(root, keep_graph=True)
     assert win.acts["undo"].isEnabled() and "Generate" in win.acts["undo"].text()
     win.acts["undo"].trigger()
     assert _structure(win.session.graph) == base
@@ -178,7 +178,7 @@ def test_one_undo_history_for_the_app_and_the_cli(qtbot, tmp_path):
     with GraphStore.open_workspace(root, readonly=True) as store:
         assert _structure(store.graph) == base
     # ... and the app's Redo brings it back, because the CLI's undo is in the same history
-    assert win.open_workspace(root)
+    assert win.open_workspace(root, keep_graph=True)
     assert "Generate" in win.acts["redo"].text()
     win.acts["redo"].trigger()
     assert undone["removed"][0] in win.session.graph

@@ -179,3 +179,88 @@ def test_titles_are_shown_clean_but_edited_as_written(window, qtbot):
     qtbot.waitUntil(lambda: path.read_bytes() != before)
     after = path.read_bytes()
     assert len(after) == len(before) and sum(a != b for a, b in zip(after, before)) == 1
+
+
+def _open_editor(panel, qtbot, line: int, typed: str):
+    from PySide6.QtWidgets import QLineEdit
+
+    row = panel.row_of_line(line)
+    panel.tree.setCurrentItem(row)
+    panel.tree.editItem(row, 0)
+    editor = next(w for w in panel.tree.viewport().findChildren(QLineEdit) if w.isVisible())
+    editor.setText(typed)
+    return editor
+
+
+def _editor_text(panel):
+    from PySide6.QtWidgets import QAbstractItemView, QLineEdit
+
+    if panel.tree.state() != QAbstractItemView.State.EditingState:
+        return None
+    shown = [w for w in panel.tree.viewport().findChildren(QLineEdit) if w.isVisible()]
+    return shown[0].text() if shown else None
+
+
+def test_an_open_editor_survives_another_programs_write(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    path = window.session.workspace.todo
+    panel = window.todo
+    item = _doc(window).items[3]
+    _open_editor(panel, qtbot, item.line, item.text + " (typed before the agent wrote)")
+    # An agent inserts a line at the top: every line number below moves.
+    path.write_bytes(b"- [ ] Inserted by an agent\n" + path.read_bytes())
+    qtbot.waitUntil(lambda: b"Inserted by an agent" in panel.doc.original, timeout=10000)
+    # Still editing the same item (found by identity, one line lower), with the typed text.
+    assert _editor_text(panel) == item.text + " (typed before the agent wrote)"
+    assert panel.current_key()[1] == item.text
+    editor_row = panel.tree.currentItem()
+    assert editor_row.text(2) == str(item.line + 1)
+    qtbot.keyClick(panel.tree.viewport().focusWidget() or panel.tree, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: b"(typed before the agent wrote)" in path.read_bytes(), timeout=5000)
+    data = path.read_bytes()
+    assert data.startswith(b"- [ ] Inserted by an agent\n")  # their line kept, ours written
+    assert data.decode().splitlines()[item.line].endswith(item.text + " (typed before the agent wrote)")
+
+
+def test_a_write_to_the_item_being_edited_asks_theirs_or_mine(window, qtbot):
+    path = window.session.workspace.todo
+    panel = window.todo
+    prompter = panel.ctx.prompter
+    item = _doc(window).items[3]
+    _open_editor(panel, qtbot, item.line, "My new title")
+    prompter.choice = "Keep mine"
+    data = path.read_bytes().decode()
+    path.write_bytes(data.replace(item.text, "Their new title", 1).encode())
+    qtbot.waitUntil(lambda: b"Their new title" in panel.doc.original, timeout=10000)
+    question = prompter.asked[-1][1]
+    assert "changed the TODO.md item you are editing" in question
+    assert _editor_text(panel) == "My new title"       # mine kept, still editing that item
+    assert panel.current_key()[1] == "Their new title"
+    # Keep theirs the next time: the editor closes and their text stays.
+    prompter.choice = "Keep theirs"
+    path.write_bytes(path.read_bytes().replace(b"Their new title", b"Their second title", 1))
+    qtbot.waitUntil(lambda: b"Their second title" in panel.doc.original, timeout=10000)
+    assert _editor_text(panel) is None
+    assert b"My new title" not in path.read_bytes()
+
+
+def test_the_inspectors_unsaved_text_survives_a_reload(window, qtbot):
+    path = window.session.workspace.todo
+    item = next(i for i in _doc(window).items if i.state == "open")
+    nid = window.session.node_for("TODO.md", line=item.line)
+    window.select_node(nid)
+    insp = window.inspector
+    qtbot.waitUntil(lambda: insp.node_id == nid)
+    insp.text.setPlainText("My unsaved rewording")
+    assert insp.apply_btn.isEnabled()
+    # An agent ticks the item (its node stays, its status changes): the files reload, the graph syncs.
+    path.write_bytes(_expected(path.read_bytes(), path, lambda d: d.check(item.line)))
+    qtbot.waitUntil(lambda: window.todo.doc is not None and window.todo.doc.item_at(item.line).state == "done",
+                    timeout=10000)
+    qtbot.waitUntil(lambda: window.session.graph.node(nid).status.value != "open", timeout=10000)
+    insp.reload()  # what a files-changed burst does to every panel
+    assert insp.text.toPlainText() == "My unsaved rewording"
+    assert insp.apply_btn.isEnabled() and insp.revert_btn.isEnabled()
+    insp.revert_btn.click()  # Revert shows the node as it is now
+    assert insp.text.toPlainText() != "My unsaved rewording"

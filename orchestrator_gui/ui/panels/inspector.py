@@ -61,6 +61,7 @@ class InspectorPanel(Panel):
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.node_id: str | None = None
+        self._loaded = ""  # the node's text as last shown
 
         self.title = QLabel("Nothing selected")
         self.title.setProperty("role", "title")
@@ -142,7 +143,22 @@ class InspectorPanel(Panel):
         self.show_node(None)
 
     def reload(self) -> None:
-        self.show_node(self._node())
+        """Show the node again after a file change, keeping text the user typed and has not applied."""
+        typed = self.text.toPlainText() if self._editing() else None
+        node = self._node()
+        if typed is None:
+            self.show_node(node)
+            return
+        if node is None:  # gone from the graph: the typed text stays, to be copied; nothing to apply it to
+            self.apply_btn.setEnabled(False)
+            self.ctx.reporter.info("The node you were editing is gone; your text is still in the Inspector")
+            return
+        changed = _text_of(node.title, node.content) != self._loaded
+        self.show_node(node)
+        self.text.setPlainText(typed)  # textChanged re-enables Apply/Revert
+        if changed:
+            self.ctx.reporter.info("The node changed on disk while you were editing; your text is kept "
+                                   "(Revert shows the new one)")
 
     def _node(self):
         g = self.session.graph if self.session is not None else None
@@ -154,8 +170,12 @@ class InspectorPanel(Panel):
             self.show_node(self._node())
 
     def _editing(self) -> bool:
-        node = self._node()
-        return node is not None and self.text.toPlainText() != _text_of(node.title, node.content)
+        # Compared with the text as shown when loaded, not as the node is now: a change on disk
+        # must not turn the user's untouched text into an "edit", nor hide a real one.
+        if self.node_id is None or self.text.toPlainText() == self._loaded:
+            return False
+        node = self._node()  # the typed text is the node's own now (just applied): nothing pending
+        return node is None or self.text.toPlainText() != _text_of(node.title, node.content)
 
     def show_node(self, node) -> None:
         self.node_id = node.id if node is not None else None
@@ -182,8 +202,9 @@ class InspectorPanel(Panel):
         self.badges.setText(
             f"<span style='color:{color}'>●</span> <b>{node.kind.value}</b> · {node.layer.value} shell · "
             f"{node.status.value}" + (" · <i>pruned</i>" if "pruned" in node.metadata else ""))
+        self._loaded = _text_of(node.title, node.content)
         self.text.blockSignals(True)
-        self.text.setPlainText(_text_of(node.title, node.content))
+        self.text.setPlainText(self._loaded)
         self.text.blockSignals(False)
         self.apply_btn.setEnabled(False)
         self.revert_btn.setEnabled(False)

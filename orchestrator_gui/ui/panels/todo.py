@@ -38,6 +38,7 @@ from orchestrator_gui.formats.todo import TodoDocument
 from orchestrator_gui.formats.workspace import TODO
 from orchestrator_gui.model.identity import todo_keys
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
+from orchestrator_gui.ui.panels.todo_editing import EditInProgress, capture_edit, resume_edit
 from orchestrator_gui.ui.theme import display_title, displayable, plain
 
 FILE = TODO.as_posix()
@@ -180,6 +181,7 @@ class TodoPanel(Panel):
 
     def reload(self) -> None:
         keep = self.current_key()
+        editing = self._capture_edit(keep)
         self.doc = self.read_doc() if self.session is not None else None
         self._build()
         if keep is not None and keep in self._rows:
@@ -187,6 +189,25 @@ class TodoPanel(Panel):
                 self.tree.setCurrentItem(self._rows[keep])
         self.apply_filter()
         self._update_buttons()
+        if editing is not None:
+            self._resume_edit(editing)
+
+    def mirror_selection(self, nodes: list) -> None:
+        if self.tree.state() == QAbstractItemView.State.EditingState:
+            return  # never pull the row out from under the user's open editor (it follows on commit)
+        super().mirror_selection(nodes)
+
+    def _capture_edit(self, key: Key | None) -> EditInProgress | None:
+        if self.doc is None or key is None or key[0] != "item":
+            return None
+        line = line_of(self.doc, key)
+        ordinal = next((k for k, it in enumerate(self.doc.items) if it.line == line), -1)
+        return capture_edit(self.tree, key, ordinal, key[1])
+
+    def _resume_edit(self, edit: EditInProgress) -> None:
+        keys = item_keys(self.doc) if self.doc is not None else {}
+        resume_edit(self.tree, edit, self.doc.items if self.doc is not None else [],
+                    lambda key: self._rows.get(key), lambda line: keys.get(line), self.ctx, FILE)
 
     def _build(self) -> None:
         with QSignalBlocker(self.tree):

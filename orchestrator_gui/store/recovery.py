@@ -16,9 +16,12 @@ Recovery rules
    replayed: its state is only in the ``base`` snapshot of the same seq.  A
    replay reaching one means that snapshot was unusable, which is reported.
 
-Nothing here raises for damaged content; problems are returned.  Only an
-unreadable database (``sqlite3.DatabaseError`` from SQLite itself) is also
-turned into a reported problem, and loading stops at that point.
+Nothing here raises for damaged content; problems are returned.  A damaged
+*file* is another matter: ``sqlite3.DatabaseError`` from SQLite itself (a page
+it cannot read) propagates, and the store turns it into a ``FormatError``
+that names ``graph recover`` (see :func:`~orchestrator_gui.store.schema.reading`).
+A graph loaded up to the first unreadable page would look complete but is
+not, and writing on top of it would bury the damage deeper.
 """
 
 from __future__ import annotations
@@ -127,64 +130,58 @@ def load(conn: sqlite3.Connection, name: str, upto: int | None = None) -> Loaded
 def _best_snapshot(
     conn: sqlite3.Connection, name: str, limit: int, problems: list[Problem]
 ) -> tuple[ThoughtGraph, int, int | None]:
-    try:
-        cur = conn.execute(
-            "SELECT id, last_seq, codec, data, checksum FROM snapshot WHERE last_seq <= ? "
-            "ORDER BY last_seq DESC, id DESC",
-            (limit,),
-        )
-        for snap_id, last_seq, codec, data, digest in cur:
-            what = f"snapshot {snap_id} (after journal record {last_seq})"
-            if not isinstance(data, bytes) or snapshot_checksum(last_seq, data) != digest:
-                problems.append(_problem(name, f"{what}: checksum mismatch; falling back to an older state", "warning"))
-                continue
-            if codec != CODEC:
-                problems.append(_problem(name, f"{what}: unknown codec {codec!r}; falling back", "warning"))
-                continue
-            try:
-                return decode_graph(data), last_seq, snap_id
-            except SnapshotError as exc:
-                problems.append(_problem(name, f"{what}: {exc}; falling back to an older state", "warning"))
-    except sqlite3.DatabaseError as exc:
-        problems.append(_problem(name, f"snapshots unreadable ({exc}); replaying the journal from the start"))
+    cur = conn.execute(
+        "SELECT id, last_seq, codec, data, checksum FROM snapshot WHERE last_seq <= ? "
+        "ORDER BY last_seq DESC, id DESC",
+        (limit,),
+    )
+    for snap_id, last_seq, codec, data, digest in cur:
+        what = f"snapshot {snap_id} (after journal record {last_seq})"
+        if not isinstance(data, bytes) or snapshot_checksum(last_seq, data) != digest:
+            problems.append(_problem(name, f"{what}: checksum mismatch; falling back to an older state", "warning"))
+            continue
+        if codec != CODEC:
+            problems.append(_problem(name, f"{what}: unknown codec {codec!r}; falling back", "warning"))
+            continue
+        try:
+            return decode_graph(data), last_seq, snap_id
+        except SnapshotError as exc:
+            problems.append(_problem(name, f"{what}: {exc}; falling back to an older state", "warning"))
     return ThoughtGraph(), 0, None
 
 
 def _replay(conn: sqlite3.Connection, name: str, loaded: Loaded, limit: int) -> None:
     g = loaded.graph
-    try:
-        cur = conn.execute(
-            f"SELECT {_ROW_COLUMNS} FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq", (loaded.last_seq, limit)
-        )
-        for values in cur:
-            row = _row(values)
-            what = f"journal record {row.seq} (transaction {row.tx_id!r})"
-            loaded.last_seq = row.seq
-            if row.kind == "reset":
-                problems_msg = (
-                    f"{what}: the graph was replaced here ({row.operation}) but the base snapshot holding the new "
-                    "state is unusable; the records after it are applied to the earlier state"
-                )
-                loaded.problems.append(_problem(name, problems_msg))
-                continue
-            if row.kind != "tx":
-                loaded.problems.append(_problem(name, f"{what}: unknown record kind {row.kind!r}; skipped"))
-                continue
-            try:
-                tx = decode_tx(row)
-            except RecordError as exc:
-                loaded.problems.append(_problem(name, f"{what}: {exc}; skipped, this transaction is lost"))
-                continue
-            try:
-                g.apply(tx, record=False)
-            except Exception as exc:  # noqa: BLE001 - any failure to apply is reported, never raised
-                loaded.problems.append(
-                    _problem(name, f"{what} no longer applies ({type(exc).__name__}: {exc}); skipped")
-                )
-                continue
-            loaded.replayed += 1
-    except sqlite3.DatabaseError as exc:
-        loaded.problems.append(_problem(name, f"journal unreadable after record {loaded.last_seq}: {exc}"))
+    cur = conn.execute(
+        f"SELECT {_ROW_COLUMNS} FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq", (loaded.last_seq, limit)
+    )
+    for values in cur:
+        row = _row(values)
+        what = f"journal record {row.seq} (transaction {row.tx_id!r})"
+        loaded.last_seq = row.seq
+        if row.kind == "reset":
+            problems_msg = (
+                f"{what}: the graph was replaced here ({row.operation}) but the base snapshot holding the new "
+                "state is unusable; the records after it are applied to the earlier state"
+            )
+            loaded.problems.append(_problem(name, problems_msg))
+            continue
+        if row.kind != "tx":
+            loaded.problems.append(_problem(name, f"{what}: unknown record kind {row.kind!r}; skipped"))
+            continue
+        try:
+            tx = decode_tx(row)
+        except RecordError as exc:
+            loaded.problems.append(_problem(name, f"{what}: {exc}; skipped, this transaction is lost"))
+            continue
+        try:
+            g.apply(tx, record=False)
+        except Exception as exc:  # noqa: BLE001 - any failure to apply is reported, never raised
+            loaded.problems.append(
+                _problem(name, f"{what} no longer applies ({type(exc).__name__}: {exc}); skipped")
+            )
+            continue
+        loaded.replayed += 1
 
 
 def history(conn: sqlite3.Connection, limit: int | None = None) -> list[HistoryEntry]:

@@ -28,6 +28,11 @@ has journaled.  The store notices at its next write (the graph's ``revision``
 shows the rollback) and deletes that journal row before writing anything
 else.  A crash in between would replay the vetoed transaction.
 
+Every confirmed commit also rewrites ``graph.db.seq`` beside the database
+(:mod:`.sidecar`): a deleted ``-wal`` file silently takes the newest commits
+with it, and only a number kept outside the WAL tells on open that they are
+missing.
+
 Only one store may write a database at a time.  Journal seqs are assigned by
 the writer, so a second writer's insert collides on the primary key and is
 refused with :class:`ConflictError` (the graph rolls back) instead of
@@ -46,7 +51,7 @@ from typing import Any
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.transactions import Transaction
 from orchestrator_gui.problems import ConflictError, Problem, ReadOnlyError
-from orchestrator_gui.store import recovery
+from orchestrator_gui.store import recovery, sidecar
 from orchestrator_gui.store.diff import diff_to_transaction
 from orchestrator_gui.store.records import Row, decode_tx, reset_row, tx_row
 from orchestrator_gui.store.schema import connect, reading, store_error, store_path
@@ -103,6 +108,7 @@ class GraphStore:
         self._dirty = bool(loaded.problems)
         # (seq, transaction, graph revision right after its edits) of the newest row, until the graph confirms it.
         self._pending: tuple[int, Transaction, int] | None = None
+        self._seq_file = sidecar.SeqFile(path)
         self.graph = loaded.graph
         self._attach(self.graph)
 
@@ -134,15 +140,24 @@ class GraphStore:
         -------
         GraphStore
 
+        Committed transactions missing because the ``-wal`` file was lost
+        (see :mod:`.sidecar`) are reported in :attr:`problems` as warnings.
+
         Raises
         ------
         FormatError
-            When ``path`` is not a graph store at all, or (``readonly``) does not exist.
+            When ``path`` is not a graph store at all, (``readonly``) does not
+            exist, or its file is damaged (the message names ``graph recover``).
         """
+        existed = Path(path).is_file()
         conn = connect(path, readonly=readonly, durable=durable)
         try:
+            if not existed:
+                sidecar.remove_seq(path)  # left by a database that was deleted: it says nothing about this one
             with reading(str(path)):
                 loaded = recovery.load(conn, str(path))
+                if existed:
+                    loaded.problems.extend(sidecar.check(conn, path, readonly=readonly))
             return cls(conn, Path(path), loaded, readonly=readonly, snapshot_every=snapshot_every,
                        keep_snapshots=keep_snapshots)
         except BaseException:
@@ -176,6 +191,7 @@ class GraphStore:
             self._detach(self.graph)
             self._conn.close()
             self._conn = None
+            self._seq_file.close()
 
     def __enter__(self) -> GraphStore:
         return self
@@ -298,10 +314,18 @@ class GraphStore:
                 conn.execute("ROLLBACK")
                 raise
             self.last_seq = seq - 1
+            self._record_seq()
+
+    def _record_seq(self) -> None:
+        """Write the newest *confirmed* seq to the sidecar (a row the graph may still roll back is left out)."""
+        problem = self._seq_file.record(self.last_seq if self._pending is None else self._pending[0] - 1)
+        if problem is not None:
+            self.problems.append(problem)
 
     def _on_committed(self, tx: Transaction) -> None:
         if self._pending is not None and self._pending[1].id == tx.id:
             self._pending = None
+        self._record_seq()
         self._since_snapshot += 1
         if self._since_snapshot >= self.snapshot_every:
             try:
@@ -372,6 +396,7 @@ class GraphStore:
         self._snapshot_seq = seq
         self._since_snapshot = 0
         self._dirty = False
+        self._record_seq()
 
     # -- read side -------------------------------------------------------------------------
     def history(self, limit: int | None = None) -> list[recovery.HistoryEntry]:

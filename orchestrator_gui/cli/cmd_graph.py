@@ -1,19 +1,23 @@
-"""``graph`` commands: build, stats, export, import, history, restore, query.
+"""``graph`` commands: build, stats, export, import, history, restore, query, link, unlink.
 
 The graph lives in ``<workspace>/.orchestrator/graph.db`` (see docs/store.md);
-building it reads the workspace files and never writes to them.
+building it reads the workspace files and never writes to them.  ``export``
+and ``import`` speak JSON, GraphML and GEXF (docs/exchange.md); an import,
+a restore, a link and an unlink are each one step that ``graph undo`` undoes.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from orchestrator_gui.cli.output import CliError, emit_json, table, workspace
 from orchestrator_gui.formats.nextrun import iso_ms
-from orchestrator_gui.model.nodes import NodeKind
+from orchestrator_gui.model.nodes import EdgeType, NodeKind
+
+_EXCHANGE_FORMATS = ["json", "graphml", "gexf"]
+_EDGE_TYPES = [t.value for t in EdgeType]
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -25,11 +29,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = ss.add_parser("stats", parents=[common], help="node and edge counts, layers, statuses, store size")
     p.set_defaults(handler=cmd_stats)
     p = ss.add_parser("export", parents=[common], help="export the graph")
-    p.add_argument("--format", choices=["json", "graphml", "gexf"], default="json")
+    p.add_argument("--format", choices=_EXCHANGE_FORMATS, default="json")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.set_defaults(handler=cmd_export)
-    p = ss.add_parser("import", parents=[common], help="replace the graph with a JSON export (undoable)")
+    p = ss.add_parser("import", parents=[common],
+                      help="replace the graph with an export: JSON, GraphML or GEXF (undoable)")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=_EXCHANGE_FORMATS, default=None,
+                   help="the file's format (default: told from its content)")
     p.set_defaults(handler=cmd_import)
     p = ss.add_parser("history", parents=[common], help="list committed transactions")
     p.add_argument("--limit", type=int, default=None)
@@ -42,8 +49,23 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--kind", choices=[k.value for k in NodeKind])
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(handler=cmd_query)
+    p = ss.add_parser("link", parents=[common], help="add the edge SRC -[TYPE]-> DST (undoable)")
+    p.add_argument("src", metavar="SRC", help="node id (or a unique prefix of at least 4 characters)")
+    p.add_argument("dst", metavar="DST", help="node id (or a unique prefix of at least 4 characters)")
+    p.add_argument("--type", dest="edge_type", required=True, choices=_EDGE_TYPES, metavar="TYPE",
+                   help=f"the edge type: {', '.join(_EDGE_TYPES)}")
+    p.set_defaults(handler=cmd_link)
+    p = ss.add_parser("unlink", parents=[common],
+                      help="remove the edges SRC -> DST, or only the one of --type (undoable)")
+    p.add_argument("src", metavar="SRC")
+    p.add_argument("dst", metavar="DST")
+    p.add_argument("--type", dest="edge_type", default=None, choices=_EDGE_TYPES, metavar="TYPE",
+                   help="remove only the edge of this type")
+    p.set_defaults(handler=cmd_unlink)
     from orchestrator_gui.cli.cmd_dynamics import register_graph_actions  # active, goals, transform, undo...
     register_graph_actions(ss, common)
+    from orchestrator_gui.cli.cmd_recover import register_recover
+    register_recover(ss, common)
 
 
 def _store(args: argparse.Namespace, *, readonly: bool = False):
@@ -77,6 +99,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     from orchestrator_gui.workspace import Session
 
     with Session.open(workspace(args).root, build=False, sync=False) as session:
+        if session.store is None:  # the store exists but cannot be opened (damaged): never build in memory here
+            from orchestrator_gui.store import GraphStore
+
+            GraphStore.open_workspace(session.root).close()  # raises the store's own error naming 'graph recover'
+            raise CliError(session.store_problem or "the graph store cannot be opened")
         for line in session.problems:
             print(line, file=sys.stderr)
         tx = session.plan_sync()
@@ -105,7 +132,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             "edge_types": dict(sorted(Counter(_value(e.type) for e in g.edges()).items())),
             "transactions": store.last_seq,
             "store": str(store.path),
-            "store_bytes": sum(p.stat().st_size for p in Path(store.path).parent.glob(Path(store.path).name + "*")),
+            "store_bytes": store.stats()["store_bytes"],
         }
     if args.json:
         emit_json(result)
@@ -130,18 +157,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from orchestrator_gui.store import import_json
+    from orchestrator_gui.store.exchange import read_graph
 
-    graph = import_json(args.file)
+    # The whole file is read and checked before the store is opened: bad input changes nothing.
+    graph, fmt = read_graph(args.file, args.format)
     _, store = _store(args)
     with store:
+        # A reset record with the new graph as its base snapshot; workspace.history offers it as an undo step.
         store.replace_graph(graph, operation="import", description=f"Import {args.file}",
-                            params={"file": str(args.file)})
+                            params={"file": str(args.file), "format": fmt})
         n = counts(store.graph)
     if args.json:
-        emit_json({"ok": True, **n})
+        emit_json({"ok": True, "format": fmt, **n})
     else:
-        print(f"imported {n['nodes']} nodes and {n['edges']} edges from {args.file}")
+        print(f"imported {n['nodes']} nodes and {n['edges']} edges from {args.file} ({fmt})")
     return 0
 
 
@@ -192,4 +221,51 @@ def cmd_query(args: argparse.Namespace) -> int:
         emit_json(rows)
     else:
         table(rows, ["kind", "title", "file", "line", "id"], {"title": 60, "id": 40})
+    return 0
+
+
+def _endpoints(graph: Any, args: argparse.Namespace, verb: str) -> tuple[str, str]:
+    from orchestrator_gui.cli.cmd_dynamics import resolve_id
+
+    src, dst = resolve_id(graph, args.src), resolve_id(graph, args.dst)
+    if src == dst:
+        raise CliError(f"cannot {verb} itself ({src!r}): an edge joins two different nodes")
+    return src, dst
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from orchestrator_gui.cli.cmd_dynamics import open_session
+    from orchestrator_gui.model.operations import link
+
+    with open_session(args) as session:
+        g = session.graph
+        src, dst = _endpoints(g, args, "link a node to")
+        if g.has_edge(src, dst, args.edge_type):
+            raise CliError(f"{src!r} -[{args.edge_type}]-> {dst!r} exists already")
+        committed = session.apply(link(g, src, dst, args.edge_type))
+    if args.json:
+        emit_json({"transaction": committed.id, "src": src, "dst": dst, "type": args.edge_type})
+    else:
+        print(f"linked {src} -[{args.edge_type}]-> {dst} (transaction {committed.id})")
+    return 0
+
+
+def cmd_unlink(args: argparse.Namespace) -> int:
+    from orchestrator_gui.cli.cmd_dynamics import open_session
+    from orchestrator_gui.model.errors import EdgeNotFound
+    from orchestrator_gui.model.operations import unlink
+
+    with open_session(args) as session:
+        g = session.graph
+        src, dst = _endpoints(g, args, "unlink a node from")
+        try:
+            tx = unlink(g, src, dst, args.edge_type)
+        except EdgeNotFound as exc:
+            raise CliError(str(exc)) from None
+        committed = session.apply(tx)
+    removed = [edit.type.value for edit in committed.edits]
+    if args.json:
+        emit_json({"transaction": committed.id, "src": src, "dst": dst, "removed": removed})
+    else:
+        print(f"unlinked {src} -[{', '.join(removed)}]-> {dst} (transaction {committed.id})")
     return 0

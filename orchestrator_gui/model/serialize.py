@@ -13,13 +13,10 @@ coordinates (GEXF also gets a ``viz`` position).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
-
-import networkx as nx
 
 from orchestrator_gui.formats.fileio import atomic_write
 from orchestrator_gui.model.forms import (
@@ -35,17 +32,13 @@ from orchestrator_gui.model.graph import ThoughtGraph
 __all__ = [
     "FORMAT",
     "SCHEMA_VERSION",
-    "gexf_bytes",
     "graph_from_columns",
     "graph_from_dict",
     "graph_to_columns",
     "graph_to_dict",
-    "graphml_bytes",
     "json_bytes",
     "read_json",
     "to_networkx",
-    "write_gexf",
-    "write_graphml",
     "write_json",
 ]
 
@@ -73,24 +66,6 @@ def graph_from_columns(cols: dict[str, Any]) -> ThoughtGraph:
     return ThoughtGraph(nodes=node_table, edges=edge_table)
 
 
-def graphml_bytes(g: ThoughtGraph) -> bytes:
-    """The graph as GraphML (UTF-8)."""
-    buf = io.BytesIO()
-    nx.write_graphml(to_networkx(g, flat=True), buf, encoding="utf-8")
-    return buf.getvalue()
-
-
-def gexf_bytes(g: ThoughtGraph) -> bytes:
-    """The graph as GEXF 1.2 (UTF-8), with ``viz`` positions for Gephi."""
-    nxg = to_networkx(g, flat=True)
-    for _, attrs in nxg.nodes(data=True):
-        attrs["viz"] = {"position": {"x": attrs["x"], "y": attrs["y"], "z": attrs["z"]}}
-        attrs["label"] = attrs.get("title") or ""
-    buf = io.BytesIO()
-    nx.write_gexf(nxg, buf, encoding="utf-8")
-    return buf.getvalue()
-
-
 def json_bytes(g: ThoughtGraph) -> bytes:
     """The JSON form as UTF-8 bytes (compact, newline-terminated)."""
     return (json.dumps(graph_to_dict(g), ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode()
@@ -113,11 +88,3 @@ def read_json(path: str | os.PathLike[str]) -> ThoughtGraph:
     return graph_from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def write_graphml(g: ThoughtGraph, path: str | os.PathLike[str]) -> None:
-    """Write GraphML to ``path`` atomically."""
-    _write(path, graphml_bytes(g))
-
-
-def write_gexf(g: ThoughtGraph, path: str | os.PathLike[str]) -> None:
-    """Write GEXF to ``path`` atomically."""
-    _write(path, gexf_bytes(g))

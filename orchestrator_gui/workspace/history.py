@@ -16,8 +16,23 @@ Rules of :func:`undo_position`, walking the journal oldest first:
 * a transaction marked not undoable (:func:`not_undoable`: the app's
   automatic file syncs, activation touches, the engine's run records) is
   skipped: it neither becomes a step nor clears the redo stack;
-* a ``reset`` record (``graph import``, a fresh build) or a damaged record
-  clears both stacks: what lies before it can only be reached with ``graph restore``.
+* a ``reset`` record of ``graph import`` (the whole graph replaced, see
+  :data:`RESET_STEPS`) is a step like a transaction, when the history can
+  undo resets (it was given a ``reset_change``, see below);
+* any other ``reset`` record (a fresh build) or a damaged record clears both
+  stacks: what lies before it can only be reached with ``graph restore``.
+
+Undoing a reset
+---------------
+A reset has no edits to invert: the new graph is only in the store's base
+snapshot. Undoing one applies the difference between the graph now and the
+graph just before the reset (:func:`store_reset_change`, operation ``undo``,
+params ``{"of": RESET}``); redoing it applies the difference to the graph
+the reset made (operation ``redo``). Both are ordinary journaled
+transactions, so the rules above read them back like any undo and redo, and
+the contents (ids, every field, positions, edges) come back exactly; row
+order and the dynamic values of nodes present on both sides follow
+:func:`~orchestrator_gui.store.diff.diff_to_transaction`.
 
 File steps are a panel's edit of one workspace file (its bytes before and
 after). They live only as long as the process: the files are their own
@@ -36,10 +51,19 @@ from typing import Any
 from psygnal import Signal, SignalGroup
 
 from orchestrator_gui.formats.fileio import atomic_write
+from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.transactions import Transaction
+from orchestrator_gui.store.diff import diff_to_transaction
 
 #: Provenance param that marks a transaction as kept off the undo history.
 UNDOABLE_PARAM = "undoable"
+#: Operations of ``reset`` journal records that are undo steps: an import. A fresh build is not (its
+#: "before" is an empty store), nor is any reset whose params say ``{"undoable": false}``.
+RESET_STEPS = frozenset({"import"})
+
+#: ``reset_change(reset_tx_id, operation, description) -> Transaction``: the unapplied transaction that
+#: takes the graph to its state before (``operation="undo"``) or after (``"redo"``) a reset record.
+ResetChange = Callable[[str, str, str], Transaction]
 
 
 def not_undoable(tx: Transaction) -> Transaction:
@@ -55,18 +79,27 @@ def is_undoable(params: dict[str, Any]) -> bool:
     return params.get(UNDOABLE_PARAM) is not False
 
 
-def undo_position(entries: Iterable[Any]) -> tuple[list[str], list[str]]:
+def is_reset_step(entry: Any) -> bool:
+    """Whether a journal history entry is a ``reset`` that the history offers as a step (an import)."""
+    return (entry.valid and entry.kind == "reset" and entry.operation in RESET_STEPS
+            and is_undoable(entry.params))
+
+
+def undo_position(entries: Iterable[Any], *, resets: bool = False) -> tuple[list[str], list[str]]:
     """The undo and redo stacks (transaction ids, newest last) implied by journal history entries.
 
     Parameters
     ----------
     entries : iterable of HistoryEntry
         :meth:`GraphStore.history`, oldest first (see the module docstring for the rules).
+    resets : bool
+        Treat the resets of :func:`is_reset_step` as steps (the history can undo them); otherwise
+        every reset clears both stacks.
     """
     undo: list[str] = []
     redo: list[str] = []
     for e in entries:
-        if not e.valid or e.kind != "tx":
+        if not e.valid or (e.kind != "tx" and not (resets and is_reset_step(e))):
             undo.clear()
             redo.clear()
             continue
@@ -89,11 +122,16 @@ def undo_position(entries: Iterable[Any]) -> tuple[list[str], list[str]]:
 
 @dataclass
 class GraphStep:
-    """A committed graph transaction on the history (loaded from the journal when first needed)."""
+    """A committed graph transaction on the history (loaded from the journal when first needed).
+
+    ``reset`` is true for a ``reset`` record (an import): it is undone and
+    redone through the history's ``reset_change``, not by inverting edits.
+    """
 
     tx_id: str
     text: str
     committed: Transaction | None = None
+    reset: bool = False
 
 
 @dataclass
@@ -150,12 +188,17 @@ class UndoHistory:
         ``load(tx_id) -> Transaction``: a committed transaction from the journal.
     limit : int
         At most this many steps are kept on each stack.
+    reset_change : callable, optional
+        See :data:`ResetChange` and :func:`store_reset_change`. Without it,
+        an import's reset record is a barrier, as a fresh build's is.
     """
 
     def __init__(self, apply: Callable[[Transaction], Transaction],
-                 load: Callable[[str], Transaction] | None = None, *, limit: int = 1000) -> None:
+                 load: Callable[[str], Transaction] | None = None, *, limit: int = 1000,
+                 reset_change: ResetChange | None = None) -> None:
         self._apply = apply
         self._load = load
+        self._reset_change = reset_change
         self.limit = limit
         self.undo_steps: list[Step] = []
         self.redo_steps: list[Step] = []
@@ -187,9 +230,10 @@ class UndoHistory:
         """Take the undo position from journal entries (oldest first), replacing whatever was here."""
         entries = list(entries)
         texts = {e.tx_id: e.description or e.operation for e in entries if e.valid}
-        undo, redo = undo_position(entries)
-        self.undo_steps = [GraphStep(i, texts.get(i, i)) for i in undo[-self.limit:]]
-        self.redo_steps = [GraphStep(i, texts.get(i, i)) for i in redo[-self.limit:]]
+        resets = {e.tx_id for e in entries if e.kind == "reset"}
+        undo, redo = undo_position(entries, resets=self._reset_change is not None)
+        self.undo_steps = [GraphStep(i, texts.get(i, i), reset=i in resets) for i in undo[-self.limit:]]
+        self.redo_steps = [GraphStep(i, texts.get(i, i), reset=i in resets) for i in redo[-self.limit:]]
         self.events.changed.emit()
 
     def _push(self, step: Step) -> None:
@@ -231,6 +275,12 @@ class UndoHistory:
             step.committed = self._load(step.tx_id)
         return step.committed
 
+    def _reset_tx(self, step: GraphStep, operation: str) -> Transaction:
+        if self._reset_change is None:
+            raise ValueError(f"{step.text!r} replaced the whole graph and this history cannot undo that")
+        text = f"Undo {step.text}" if operation == "undo" else step.text
+        return self._reset_change(step.tx_id, operation, text)
+
     def undo(self) -> Undone:
         """Undo the newest step.
 
@@ -247,7 +297,9 @@ class UndoHistory:
             raise IndexError("nothing to undo")
         step = self.undo_steps.pop()
         try:
-            if isinstance(step, GraphStep):
+            if isinstance(step, GraphStep) and step.reset:
+                done = Undone(step, self._apply(self._reset_tx(step, "undo")))
+            elif isinstance(step, GraphStep):
                 done = Undone(step, self._apply(self._target(step).inverse(actor="user")))
             else:
                 if step.before is None:
@@ -277,7 +329,8 @@ class UndoHistory:
         step = self.redo_steps.pop()
         try:
             if isinstance(step, GraphStep):
-                committed = self._apply(self._target(step).replay(actor="user"))
+                tx = self._reset_tx(step, "redo") if step.reset else self._target(step).replay(actor="user")
+                committed = self._apply(tx)
                 done = Undone(step, committed)
                 again: Step = GraphStep(committed.id, step.text, committed)
             else:
@@ -293,5 +346,29 @@ class UndoHistory:
         return done
 
 
-__all__ = ["FileStep", "GraphStep", "HistoryEvents", "UNDOABLE_PARAM", "UndoHistory", "Undone", "is_undoable",
-           "not_undoable", "undo_position"]
+def store_reset_change(store: Any) -> ResetChange:
+    """The ``reset_change`` of a history on ``store`` (a :class:`~orchestrator_gui.store.GraphStore`).
+
+    The transaction it makes takes ``store.graph`` (the live graph) to the
+    store's graph right before the reset (``"undo"``; an empty graph before
+    the first record) or right after it (``"redo"``), like ``graph restore``
+    does; it is empty when the graph already has that content.
+    """
+
+    def change(tx_id: str, operation: str, description: str) -> Transaction:
+        after = store.graph_at(tx_id)
+        if operation == "undo":
+            seq = after.last_seq
+            target = store.graph_at(seq - 1).graph if seq > 1 else ThoughtGraph()
+        elif operation == "redo":
+            target = after.graph
+        else:
+            raise ValueError(f"operation must be 'undo' or 'redo', not {operation!r}")
+        return diff_to_transaction(store.graph, target, operation=operation, params={"of": tx_id},
+                                   description=description)
+
+    return change
+
+
+__all__ = ["FileStep", "GraphStep", "HistoryEvents", "RESET_STEPS", "ResetChange", "UNDOABLE_PARAM", "UndoHistory",
+           "Undone", "is_reset_step", "is_undoable", "not_undoable", "store_reset_change", "undo_position"]

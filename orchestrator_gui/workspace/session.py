@@ -32,7 +32,7 @@ from orchestrator_gui.migration.extract import READERS, read_workspace, readers_
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.nodes import Node
 from orchestrator_gui.model.transactions import Transaction
-from orchestrator_gui.workspace.history import UndoHistory, Undone, not_undoable
+from orchestrator_gui.workspace.history import UndoHistory, Undone, not_undoable, store_reset_change
 from orchestrator_gui.workspace.thinking import Thinking
 
 
@@ -84,7 +84,8 @@ class Session:
         #: Transforms with the thinkers this workspace's config names.
         self.thinking = Thinking(self.root)
         self.events = SessionEvents()
-        self.history = UndoHistory(self._commit, store.transaction if store is not None else None)
+        self.history = UndoHistory(self._commit, store.transaction if store is not None else None,
+                                   reset_change=store_reset_change(store) if store is not None else None)
         if store is not None:
             self.history.seed(store.history())
         self._items: dict[str, list[Any]] | None = None

@@ -57,6 +57,9 @@ Placeholders in runner templates (each argument is expanded on its own, in
 one pass, so text never gets re-expanded): ``{instructions}``,
 ``{instructions_file}``, ``{mode}``, ``{task_id}``, ``{schedule_id}``,
 ``{workspace}``. Without any runner, runs are dry runs (nothing spawned).
+A placeholder inside code that a shell or interpreter parses, as in
+``["sh", "-c", "agent {instructions}"]``, is an error in ``check`` and the
+runner refuses to start it (:mod:`~orchestrator_gui.engine.runner_shell`).
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ from orchestrator_gui.engine.config_thinkers import (
 )
 from orchestrator_gui.engine.config_toml import key_lines, line_of, toml_error
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy
+from orchestrator_gui.engine.runner_shell import find_code_placeholder
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
 from orchestrator_gui.formats.limits import MAX_DEPTH, toml_nesting_offset
 from orchestrator_gui.problems import FormatError, Problem
@@ -351,7 +355,7 @@ class ConfigFile:
         self._lines = key_lines(self.text)
         self.warnings: list[Problem] = []
         self.config = self._validate(raw)
-        self.warnings.extend(self._template_warnings())
+        self.warnings.extend(self._template_problems())
 
     def line_of(self, loc: tuple[Any, ...]) -> int | None:
         """1-based line of a key path (longest known prefix), or None."""
@@ -383,9 +387,15 @@ class ConfigFile:
                     _drop(data, loc)
         raise FormatError(self.name, "too many unknown keys")  # pragma: no cover - defensive
 
-    def _template_warnings(self) -> list[Problem]:
+    def _template_problems(self) -> list[Problem]:
         out: list[Problem] = []
         for loc, template in self.config.templates():
+            found = find_code_placeholder(template, PLACEHOLDERS)
+            if found is not None:
+                # An error, yet the file still loads (thinkers, limits, the GUI keep working);
+                # the runner refuses to start this template (runner.ProcessRunner.start).
+                out.append(Problem(file=self.name, line=self.line_of(loc), severity="error",
+                                   message=f"{_dotted((*loc, found.index))}: {found.message()}"))
             for arg in template:
                 for name in _PLACEHOLDER.findall(arg):
                     if name not in PLACEHOLDERS:
@@ -396,7 +406,7 @@ class ConfigFile:
         return out
 
     def problems(self) -> list[Problem]:
-        """Findings that did not stop loading (unknown keys, unknown placeholders)."""
+        """Findings that did not stop loading (unknown keys and placeholders; placeholders in shell code)."""
         return sorted(self.warnings, key=lambda p: (p.line is None, p.line or 0))
 
 

@@ -17,10 +17,15 @@ syscall) cost more CPU than the runs' own bookkeeping; engine_bench, 2 cores:
 a spawn-and-hand-over prototype ran ``echo`` 1.15x as fast as the plain
 thread pool that waits in each thread.
 
-Stopping a process group is SIGTERM to the group, then SIGKILL after the
-grace period. When the leader exits, what is left of its group gets SIGTERM
-too (SIGKILL if it keeps our pipes open), and a process that escaped the
-group (``setsid``) holding our pipes is abandoned after the grace period.
+Stopping a run is SIGTERM to its group and to every other process of the
+run (:mod:`~orchestrator_gui.engine.process_tree`: also descendants that
+left the group with ``setsid``, and orphans the engine adopted as child
+subreaper), then, if anything of the run is still alive after the grace
+period, freezing and SIGKILL of all of it. When the leader exits by itself,
+what is left of the run is stopped the same way. A run ends when its leader
+has exited, its pipes are closed and nothing of it is alive; a process the
+engine cannot recognise that holds our pipes is abandoned after the grace
+period.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator_gui.engine import process_tree
 from orchestrator_gui.engine.tasks import CancelToken
 
 #: ``emit(type, payload)``: ``"output"`` ({stream, text}) or ``"warning"`` ({elapsed_s, limit_s}).
@@ -54,6 +60,8 @@ THREAD_NAME = "orchestrator-processes"
 _IDLE_EXIT_S = 10.0
 #: Without pidfds (not Linux >= 5.3) exits are noticed by polling this often.
 _NO_PIDFD_POLL_S = 0.05
+#: How often a stopped run whose leader is gone is looked at for processes still alive.
+_LEFTOVER_POLL_S = 0.05
 
 
 @dataclass
@@ -103,12 +111,14 @@ class Watched:
         ``time.monotonic()`` at the start of the run.
     on_done : callable
         ``on_done(outcome)`` in the watcher thread once the process is reaped.
+    tag : str, optional
+        The run's ``ORCHESTRATOR_TASK_ID``: recognises its processes that left the group.
     """
 
     def __init__(self, proc: subprocess.Popen[bytes], log: int, token: CancelToken, emit: Emit,
                  limit_s: float | None, warn_fraction: float, grace_s: float, tail_bytes: int, t0: float,
-                 on_done: Callable[[Outcome], None]) -> None:
-        self.proc, self.log, self.token, self.emit = proc, log, token, emit
+                 on_done: Callable[[Outcome], None], tag: str | None = None) -> None:
+        self.proc, self.log, self.token, self.emit, self.tag = proc, log, token, emit, tag
         self.limit, self.grace, self.tail_bytes, self.t0 = limit_s, grace_s, tail_bytes, t0
         self.on_done = on_done
         self.deadline = t0 + limit_s if limit_s else None
@@ -121,6 +131,8 @@ class Watched:
         self.term_at: float | None = None   # when SIGTERM went to the group
         self.killed = False
         self.abandon_at: float | None = None  # give up on pipes held by an escaped process
+        self.leftover_check: float | None = None  # stopped, leader gone, some of the run still alive
+        self.clean = False  # the leader is gone and nothing of the run was found alive
         self.pidfd: int | None = None
         self.fds: list[int] = []  # registered with the watcher's poll set
         assert proc.stdout is not None and proc.stderr is not None
@@ -139,21 +151,39 @@ class Watched:
         if self.status is None and self.token.cancelled:
             self.status = "cancelled"
         stop = self.status is not None or (self.exited and bool(self.streams))
-        pgid = self.proc.pid  # start_new_session: the leader's pid is the group id
+        # start_new_session: the leader's pid is the group and session id. The leader is
+        # not reaped before reap(), so that pid cannot name another process meanwhile.
+        leader = self.proc.pid
         if stop and self.term_at is None:
-            _killpg(pgid, signal.SIGTERM)
+            process_tree.signal_run(leader, self.tag, signal.SIGTERM)
             self.term_at = now
         if self.term_at is not None and not self.killed and now >= self.term_at + self.grace:
-            _killpg(pgid, signal.SIGKILL)
+            process_tree.kill_run(leader, self.tag)
             self.killed = True
             self.abandon_at = now + max(self.grace, 1.0)
         if self.abandon_at is not None and self.exited and now >= self.abandon_at:
-            # Something outside the group (it called setsid) keeps our pipes
-            # open; the group itself is dead, so stop reading.
+            # Something we could not recognise as the run's keeps our pipes
+            # open; the run itself is dead, so stop reading.
             return True
         if self.pidfd is None and not self.exited:
             self.exited = self.proc.poll() is not None
-        return self.exited and not self.streams
+        if not self.exited or self.streams:
+            return False
+        self.leftover_check = None
+        if not self.killed:
+            # The leader is gone: the run is over once nothing of it is alive. What is left
+            # gets SIGTERM (once) and SIGKILL at the grace deadline; whatever of it was
+            # re-parented to us and has died is reaped here, so it leaves no zombie.
+            if self.term_at is not None:
+                process_tree.reap_orphans()
+            if process_tree.run_processes(leader, self.tag, exited=True):
+                if self.term_at is None:
+                    process_tree.signal_run(leader, self.tag, signal.SIGTERM)
+                    self.term_at = now
+                self.leftover_check = now + _LEFTOVER_POLL_S
+                return False
+            self.clean = True
+        return True
 
     def next_wake(self) -> float | None:
         """The monotonic time this process next needs a look (None: only on events)."""
@@ -164,7 +194,7 @@ class Watched:
         waits = [t for t in (None if self.warned else self.warn_at,
                              self.deadline if self.status is None else None,
                              self.term_at + self.grace if self.term_at is not None and not self.killed else None,
-                             abandon)
+                             abandon, self.leftover_check)
                  if t is not None]
         if self.pidfd is None and not self.exited:
             waits.append(time.monotonic() + _NO_PIDFD_POLL_S)
@@ -192,14 +222,19 @@ class Watched:
         return True
 
     def reap(self) -> Outcome:
-        """Kill what is left of the group, reap the leader, close our descriptors."""
-        pgid = self.proc.pid
+        """Stop what is left of the run, reap the leader, close our descriptors."""
+        leader = self.proc.pid
         # The leader is exited but not yet reaped, so its pid (the group id)
-        # cannot have been reused: whatever is left of the group goes now.
-        _killpg(pgid, signal.SIGTERM)
+        # cannot have been reused: whatever is left of the run goes now.
         if not self.exited:  # an error in the watcher: do not leave the process behind
-            _killpg(pgid, signal.SIGKILL)
+            process_tree.kill_run(leader, self.tag)
+        elif not (self.killed or self.clean):  # a path that skipped step's last look
+            process_tree.signal_run(leader, self.tag, signal.SIGTERM)
         self.proc.wait()
+        if self.term_at is not None or not self.clean:
+            # Something of the run was stopped: what of it was re-parented to us and has
+            # died since is reaped now (the rest by the watcher's sweep when it goes idle).
+            process_tree.reap_orphans()
         for f in (self.proc.stdout, self.proc.stderr):
             with contextlib.suppress(OSError):
                 f.close()  # type: ignore[union-attr]
@@ -297,6 +332,8 @@ class ProcessWatcher:
                 with self._lock:
                     if not self._new:
                         self._thread = None
+                        # Leftovers that died since their run ended are adopted zombies: reap them.
+                        process_tree.reap_orphans()
                         return
             for fd, _ in events:
                 if fd == self._wake_r:
@@ -355,11 +392,6 @@ def _write_bytes(fd: int, data: bytes) -> None:
     while data:
         n = os.write(fd, data)
         data = data[n:]
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def _close_all(*fds: int) -> None:

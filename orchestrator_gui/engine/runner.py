@@ -5,13 +5,19 @@ A runner command is an **argument list**, never a shell line: the template
 argument by argument in one pass (:func:`expand_template`), so a user's
 instructions reach the program byte-exact whatever quotes, ``$()``,
 backticks or newlines they contain, and a ``{mode}`` inside the instructions
-is not expanded again.
+is not expanded again. A template that puts a placeholder into code a shell
+parses (``["sh", "-c", "agent {instructions}"]``) is refused: nothing is
+written or started and the run fails with the reason
+(:mod:`~orchestrator_gui.engine.runner_shell`).
 
 The process starts in its own session (``start_new_session=True``), so it
-leads a process group that holds everything it spawns. Stopping a run
-(timeout, cancel, shutdown) sends SIGTERM to the whole group, then SIGKILL
-after ``grace_s``. A run's group never outlives the run: when the leader
-exits, leftovers get SIGTERM too (and SIGKILL if they keep our pipes open).
+leads a process group that holds everything it spawns, and while it runs the
+engine process is a child subreaper, so orphans of the run are re-parented to
+it (:mod:`~orchestrator_gui.engine.process_tree`). Stopping a run (timeout,
+cancel, shutdown) sends SIGTERM to the whole group and to the run's
+processes that left it (``setsid``), then SIGKILL to all that is left after
+``grace_s``. When the leader exits by itself, leftovers are stopped the same
+way: a run ends only when nothing of it is left.
 
 :meth:`ProcessRunner.start` spawns the process in the calling thread and
 hands it to the runner's one watcher thread
@@ -36,8 +42,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator_gui.engine import process_tree
 from orchestrator_gui.engine.config import PLACEHOLDERS, RUNS_DIR, EngineConfig
 from orchestrator_gui.engine.process_watch import Outcome, ProcessWatcher, Watched, _write_bytes
+from orchestrator_gui.engine.runner_shell import find_code_placeholder
 from orchestrator_gui.engine.tasks import CancelToken, RunResult, Task, utcnow
 
 #: ``on_event(type, payload)``: ``type`` is ``"spawned"`` ({pid, command}),
@@ -221,6 +229,15 @@ class ProcessRunner:
                 _write(log, "\n".join(h for h in head if h is not None) + "\n")
                 result = RunResult(**base, status=status, ended_at=utcnow(), duration_s=time.monotonic() - t0,
                                    dry_run=True)
+            elif (code := find_code_placeholder(template, PLACEHOLDERS)) is not None:
+                # Refused before anything is expanded, written or spawned: the shell (or
+                # interpreter) would run whatever the instructions or paths contain.
+                error = (f"refused to start the runner: argument {code.index}: "
+                         f"{code.message(example=False)} ('orchestrator-gui check' shows the safe form)")
+                head.append(f"# finished: failed, {error}")
+                _write(log, "\n".join(h for h in head if h is not None) + "\n")
+                result = RunResult(**base, status="failed", ended_at=utcnow(), duration_s=time.monotonic() - t0,
+                                   command=list(template), error=error)
             else:
                 values = self._values(task)
                 argv = expand_template(template, values)
@@ -269,10 +286,17 @@ class ProcessRunner:
             _write(log, "# finished: cancelled before start\n")
             return RunResult(**base, status="cancelled", ended_at=utcnow(), duration_s=time.monotonic() - t0,
                              command=argv)
+        # Subreaper from before the spawn (a grandchild may be orphaned at once) to the run's end:
+        # orphans of the run are then re-parented to us, where the watcher finds and kills them.
+        process_tree.hold_subreaper()
         try:
-            proc = subprocess.Popen(argv, stdin=self._devnull, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, cwd=cwd, env=self._env(task),
-                                    start_new_session=True, close_fds=True)
+            try:
+                proc = subprocess.Popen(argv, stdin=self._devnull, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, cwd=cwd, env=self._env(task),
+                                        start_new_session=True, close_fds=True)
+            except BaseException:
+                process_tree.release_subreaper()
+                raise
         except FileNotFoundError:
             if not os.path.isdir(cwd):
                 return failed(f"working folder {cwd} does not exist")
@@ -284,6 +308,7 @@ class ProcessRunner:
         except OSError as exc:
             hint = " (use {instructions_file} for long instructions)" if exc.errno == 7 else ""
             return failed(f"cannot start the runner: {exc.strerror or exc}{hint}")
+        process_tree.add_leader(proc.pid)
         emit("spawned", {"pid": proc.pid, "command": list(argv)})
 
         def ended(out: Outcome) -> None:
@@ -297,15 +322,19 @@ class ProcessRunner:
                     _write(log, f"{end}# finished: {status}, exit {out.exit_code}, {duration:.3f} s\n")
             finally:
                 os.close(log)
+                process_tree.remove_leader(proc.pid)  # reaped by now (Watched.reap)
+                process_tree.release_subreaper()
             on_done(RunResult(**base, status=status, exit_code=out.exit_code, ended_at=utcnow(),
                               duration_s=duration, command=argv, stderr_tail=tail, warned=out.warned))
 
         watched = Watched(proc, log, token, emit, limit, self._config.timeouts.warn_fraction,
-                          self._config.grace_s, self.stderr_tail_bytes, t0, ended)
+                          self._config.grace_s, self.stderr_tail_bytes, t0, ended, tag=task.task_id)
         try:
             self._watcher.watch(watched)
         except Exception as exc:  # no watcher thread (none left to start): stop the run at once
             watched.reap()
+            process_tree.remove_leader(proc.pid)
+            process_tree.release_subreaper()
             return failed(f"cannot watch the runner: {exc}")
         return None
 

@@ -7,7 +7,10 @@
 * ``run --todo LINE`` runs the TODO.md item on LINE and exits.
 
 Progress goes to stderr; ``--json`` prints a summary on stdout at the end.
-``--dry-run`` records runs without starting anything, whatever the config.
+``--dry-run`` records runs without starting anything, whatever the config;
+so does a workspace with no runner configured. A dry run writes no
+workspace file (no timing rows, no ``schedules.json`` write-back, no TODO
+check-off): only its run log and its record under ``.orchestrator/``.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--once", action="store_true", help="fire what is due now, wait for those runs, exit")
     p.add_argument("--now", metavar="ISO", help="pretend the clock starts at this time (testing, replays)")
     p.add_argument("--tz", metavar="ZONE", help="time zone of schedule dates and hours (default: local)")
-    p.add_argument("--dry-run", action="store_true", help="record runs but start nothing, whatever the config")
+    p.add_argument("--dry-run", action="store_true",
+                   help="start nothing and write no workspace file, whatever the config "
+                        "(recorded in .orchestrator/ only)")
     p.add_argument("--missed", choices=["once", "skip", "all"],
                    help="missed-run policy for this invocation (default: [scheduler] missed, else once)")
     p.add_argument("--todo", type=int, metavar="LINE", help="run the TODO.md item on LINE as a task, then exit")
@@ -76,11 +81,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.missed:
         settings = dataclasses.replace(
             settings, scheduler=settings.scheduler.model_copy(update={"missed": MissedPolicy(args.missed)}))
-    dry = args.dry_run or (config.runner is None and not any(m.runner for m in config.modes.values()))
+    engine = ThreadExecutor(root, config, dry_run=args.dry_run)
+    dry = engine.always_dry
     if dry:
         _err("dry run: " + ("--dry-run given" if args.dry_run else
-                            "no runner is configured in .orchestrator/config.toml") + "; nothing will be started")
-    engine = ThreadExecutor(root, config, dry_run=args.dry_run)
+                            "no runner is configured in .orchestrator/config.toml")
+             + "; nothing will be started and no workspace file written (add runner = [...] to "
+               ".orchestrator/config.toml to run agents)")
+    engine.add_listener(_report_warnings)
     session, problem = _open_session(root)
     runs = Runs(root, engine, session=session, settings=settings, tz=tz, clock=clock, log=_err)
     if problem:
@@ -114,6 +122,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         _print_text(summary)
     return status
+
+
+def _report_warnings(event: Any) -> None:
+    # In the process watcher's thread; one line on stderr, like the scheduler's progress.
+    if event.type == "warning":
+        from orchestrator_gui.workspace.run_nodes import warning_text
+
+        _err(f"task {event.task_id}: {warning_text(event.data)}; it is stopped at the limit")
 
 
 def _failed(sched: Any) -> bool:
@@ -185,11 +201,13 @@ def _print_text(summary: dict[str, Any]) -> None:
     todo = summary.get("todo")
     if todo:
         res = todo["result"] or {}
-        print(f"todo     line {todo['line']}  task {todo['task_id']}  {res.get('status', '?')}"
+        status = "dry run" if res.get("dry_run") else res.get("status", "?")
+        print(f"todo     line {todo['line']}  task {todo['task_id']}  {status}"
               f"{'  checked off' if todo['checked'] else ''}  log {res.get('log_path') or '-'}")
     for f in summary["fired"]:
         res = f["result"] or {}
-        print(f"fired    {f['name']} ({f['schedule_id']})  task {f['task_id']}  {res.get('status', 'not started')}"
+        status = "dry run" if res.get("dry_run") else res.get("status", "not started")
+        print(f"fired    {f['name']} ({f['schedule_id']})  task {f['task_id']}  {status}"
               f"  log {res.get('log_path') or '-'}")
     for d in summary["skipped"]:
         print(f"skipped  {d['name']} ({d['schedule_id']})  {d['action']}: {d['reason']}")

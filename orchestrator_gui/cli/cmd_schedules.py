@@ -1,4 +1,9 @@
-"""``schedules`` commands: list, enable, disable, set, add, remove."""
+"""``schedules`` commands: list, enable, disable, set, add, remove, resume.
+
+``list`` shows whether a schedule is paused (3-strike escalation, or by hand)
+with the reason and the time; ``resume`` clears the pause. Where a pause is
+stored: :mod:`orchestrator_gui.workspace.pauses`.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +63,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("id")
     p.set_defaults(handler=cmd_remove)
 
+    p = ss.add_parser("resume", parents=[common],
+                      help="clear a pause (after three failed runs, or set by hand) so the schedule runs again")
+    p.add_argument("id")
+    p.set_defaults(handler=cmd_resume)
+
 
 def parse_zone(name: str | None) -> tzinfo:
     """``--tz``: the named zone, or the local one (with its DST rules) when not given."""
@@ -109,17 +119,65 @@ def cmd_list(args: argparse.Namespace) -> int:
         if doc.foreign:
             for p in doc.problems():
                 print(p.format(), file=sys.stderr)
+        from orchestrator_gui.workspace.pauses import PauseWatch
+
+        pauses = PauseWatch(ws.root)
+        paused = pauses.of("schedule")
+        if pauses.problem:
+            print(f"{pauses.problem} (paused flags of the config not shown)", file=sys.stderr)
         rows = [
             {"id": s.id, "name": s.name, "mode": s.mode, "active": s.active,
-             "interval": s.time_interval, "unit": s.time_unit, "next_run": next_run(s.raw, now, tz)}
+             "interval": s.time_interval, "unit": s.time_unit, "next_run": next_run(s.raw, now, tz),
+             "paused": s.id in paused, "pause": paused[s.id].to_dict() if s.id in paused else None}
             for s in doc.schedules
         ]
     if args.json:
         emit_json(rows)
     else:
-        table([{**r, "active": "yes" if r["active"] else "no", "next_run": r["next_run"] or "-"} for r in rows],
-              ["id", "name", "mode", "active", "interval", "unit", "next_run"], {"name": 40})
+        table([{**r, "active": "yes" if r["active"] else "no", "next_run": r["next_run"] or "-",
+                "paused": _pause_cell(r["pause"])} for r in rows],
+              ["id", "name", "mode", "active", "interval", "unit", "next_run", "paused"], {"name": 40})
     return 0
+
+
+def _pause_cell(pause: dict | None) -> str:
+    if pause is None:
+        return "-"
+    since = f"since {pause['since'][:16].replace('T', ' ')} UTC: " if pause["since"] else ""
+    return f"{since}{pause['reason']}"
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from orchestrator_gui.workspace.pauses import paused, resume
+
+    ws = workspace(args)
+    known = os.path.lexists(ws.schedules) and any(s.id == args.id for s in load_schedules(ws.schedules).schedules)
+    was = paused(ws.root, "schedule").get(args.id)
+    if was is None and not known:
+        raise CliError(f"no schedule with id {args.id!r} in {ws.schedules}, and none is paused under that id")
+    session = None
+    try:
+        if was is not None:
+            session = _graph_session(ws.root)
+            resume(ws.root, args.id, "schedule", session=session)
+    except OSError as exc:
+        raise CliError(f"not resumed: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}") from None
+    finally:
+        if session is not None:
+            session.close()
+    if was is None:
+        return done(args, f"schedule {args.id} is not paused; nothing changed", {"id": args.id, "resumed": False})
+    return done(args, f"resumed schedule {args.id} (was {was.describe()})", {"id": args.id, "resumed": True})
+
+
+def _graph_session(root: Path):
+    """The workspace's graph, to unmark the schedule's node; None when there is none (or it cannot open)."""
+    from orchestrator_gui.workspace import Session
+
+    try:
+        return Session.open(root, create=False, sync=False)
+    except Exception:  # noqa: BLE001 - the pause is cleared either way; the graph is marked again at its next sync
+        return None
 
 
 

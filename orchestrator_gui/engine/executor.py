@@ -7,8 +7,14 @@ adapter (``orchestrator_gui.ui.executor_qt``) on a ``QThreadPool``. The
 engine itself enforces every limit, so a backend just runs what it gets.
 
 Each agent run: ``started`` timing row → runner (time limit, 80 % warning,
-cancel) → finished timing row → failure counter (3-strike escalation) →
-``finished`` event → the handle resolves. Listeners get
+cancel) → finished timing row → run record and failure counter (3-strike
+escalation) → ``finished`` event → the handle resolves. A **dry run** (no
+runner for the task's mode, or ``dry_run=True``) writes no timing row and no
+other workspace file: only its run log and its run record, both under
+``.orchestrator/`` (:mod:`.run_records`), so the agents and the Roo extension,
+which read ``task_timing.tsv`` and ``schedules.json``, never take a rehearsal
+for a run. The 80 % warning is written to the run log (a ``# warning:``
+line) and the run records, and sent as a ``warning`` event. Listeners get
 :class:`EngineEvent` objects holding plain values only, in engine threads
 (pool workers, the process watcher, the timing writer).
 
@@ -39,11 +45,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator_gui.engine import process_watch, timetrack
-from orchestrator_gui.engine.config import EngineConfig, SubjectConfig, load_config
-from orchestrator_gui.engine.failures import Escalation, FailureTracker
+from orchestrator_gui.engine.config import EngineConfig, load_config
+from orchestrator_gui.engine.engine_pauses import PauseControl
+from orchestrator_gui.engine.failures import FailureTracker
 from orchestrator_gui.engine.handles import TaskHandle
 from orchestrator_gui.engine.queue import TaskQueue
-from orchestrator_gui.engine.runner import ProcessRunner
+from orchestrator_gui.engine.run_records import RunRecords, record_warning, run_record
+from orchestrator_gui.engine.runner import ProcessRunner, run_paths
 from orchestrator_gui.engine.tasks import RunResult, Task, utcnow
 from orchestrator_gui.engine.timetrack import TimeTracker
 
@@ -104,7 +112,7 @@ else:  # pragma: no cover
     atexit.register(_shutdown_all)
 
 
-class Engine:
+class Engine(PauseControl):
     """Runs tasks for one workspace, backend-agnostic.
 
     Parameters
@@ -123,12 +131,15 @@ class Engine:
         Another timing file than ``<workspace>/task_timing.tsv``.
     failures : FailureTracker, optional
         Default: one for this workspace with threshold 3; ``track_failures=False`` disables.
+    records : RunRecords, optional
+        Where every agent run is recorded (default: the failure tracker's, else
+        the workspace's ``.orchestrator/runs.jsonl``).
     """
 
     def __init__(self, workspace: str | os.PathLike[str], config: EngineConfig | None = None, *,
                  spawn: Spawn, dry_run: bool = False, track_time: bool = True,
                  timing_path: str | os.PathLike[str] | None = None, track_failures: bool = True,
-                 failures: FailureTracker | None = None) -> None:
+                 failures: FailureTracker | None = None, records: RunRecords | None = None) -> None:
         self.workspace = Path(workspace)
         self._config = config if config is not None else load_config(self.workspace)
         self._spawn = spawn
@@ -140,8 +151,15 @@ class Engine:
                 TimeTracker.for_workspace(self.workspace, parse=False)
         self.failures: FailureTracker | None = None
         if track_failures:
-            self.failures = failures or FailureTracker(self.workspace)
+            self.failures = failures or FailureTracker(self.workspace, records=records)
             self.failures.on_escalate = self._on_escalate
+        self.records: RunRecords = (records if records is not None else
+                                    self.failures.records if self.failures is not None else
+                                    RunRecords.for_workspace(self.workspace))
+        # When each item's pause in our config was last set in memory (the config's
+        # load time by default): a resume recorded after that supersedes it.
+        self._config_time = time.time()
+        self._pause_set: dict[tuple[str, str], float] = {}
         self._lock = threading.RLock()
         self._queue = TaskQueue(self._config.limits)
         self._handles: dict[str, TaskHandle] = {}
@@ -164,41 +182,14 @@ class Engine:
             self._config = config
             self.runner.config = config
             self._queue.limits = config.limits
+            self._config_time = time.time()
+            self._pause_set.clear()
         self._dispatch()
 
     def reload_config(self) -> EngineConfig:
         """Re-read ``.orchestrator/config.toml``; raises FormatError and keeps the old one if invalid."""
         self.set_config(load_config(self.workspace))
         return self._config
-
-    def is_paused(self, kind: str, subject_id: str | None) -> bool:
-        """Paused in our config, or escalated in this process and not cleared."""
-        if self._config.is_paused(kind, subject_id):
-            return True
-        return bool(subject_id and self.failures and self.failures.is_escalated(kind, subject_id))
-
-    def clear_escalation(self, subject_id: str, kind: str = "schedule") -> bool:
-        """Clear an item's escalation (count reset, ``paused = false``) and reload the config."""
-        if self.failures is None:
-            return False
-        changed = self.failures.clear_escalation(subject_id, kind)
-        self._set_paused(kind, subject_id, False)
-        return changed
-
-    def _set_paused(self, kind: str, subject_id: str, paused: bool) -> None:
-        # The same change the tracker wrote to the file, applied to the config
-        # in use (which may not come from the file: re-reading it would drop
-        # settings given in code).
-        with self._lock:
-            cfg = self._config
-            field = "schedules" if kind == "schedule" else "todos"
-            table = dict(getattr(cfg, field))
-            current = table.get(subject_id)
-            if current is not None and current.paused == paused:
-                return
-            table[subject_id] = (current or SubjectConfig()).model_copy(update={"paused": paused})
-            self._config = cfg.model_copy(update={field: table})
-            self.runner.config = self._config
 
     # ------------------------------------------------------------ events
 
@@ -382,11 +373,13 @@ class Engine:
                 result = self._run_transform(h, started, t0)
             else:
                 timing = self.timing
-                if timing is not None:
+                if timing is not None and not self.dry_run_for(t):
                     timing.started(t, started, wait=False, on_done=lambda _row, err: self._tracked(t, err))
 
                 def on_event(kind: str, data: dict[str, Any]) -> None:
                     h.last_activity = time.monotonic()
+                    if kind == "warning":
+                        self._warned(t, data)
                     self._emit(kind, t, data)  # type: ignore[arg-type]
                 # Returns once the process is spawned: the watcher thread (or
                 # this one, for a run that never started) calls _run_ended.
@@ -402,7 +395,7 @@ class Engine:
         # The process is gone: its slot goes to the next task now; the rest
         # follows once the finished row is written (writer thread).
         timing = self.timing
-        if timing is None:
+        if timing is None or result.dry_run:  # a dry run has no timing rows (it wrote no started row)
             self._after_tracking(h, result, None)
             return
         with self._lock:
@@ -429,8 +422,26 @@ class Engine:
         self._finish(h, result)
 
     def _record_failure(self, result: RunResult) -> None:
-        if self.failures is not None:
-            self.failures.record(result)
+        # The run record (every agent run, dry or not), then the failure count derived from it.
+        if result.kind == "transform":
+            return
+        entry = run_record(result, dry_reason=self.dry_reason() if result.dry_run else None)
+        try:
+            if self.failures is not None:
+                self.failures.record(result, entry=entry)
+            else:
+                self.records.append(entry)
+        except OSError as exc:
+            t = Task(kind=result.kind, task_id=result.task_id, subject_id=result.subject_id)
+            self._emit("error", t, {"message": f"run record: {self.records.path}: {exc.strerror or exc}"})
+
+    def _warned(self, t: Task, data: dict[str, Any]) -> None:
+        # In the process watcher's thread, the one that writes the run's output to its log.
+        try:
+            record_warning(self.records, run_paths(self.workspace, t.task_id)[0], t, data,
+                           self._config.timeouts.warn_fraction)
+        except OSError as exc:  # the warning event still goes out
+            self._emit("error", t, {"message": f"time-limit warning not recorded: {exc.strerror or exc}"})
 
     def _run_transform(self, h: TaskHandle, started: Any, t0: float) -> RunResult:
         # A thread cannot be killed: a transform's time limit ([timeouts]
@@ -474,13 +485,6 @@ class Engine:
             with self._lock:
                 self._idle.notify_all()
             self._dispatch()
-
-    def _on_escalate(self, esc: Escalation) -> None:
-        if esc.paused:
-            self._set_paused(esc.kind, esc.subject_id, True)
-        h = self._handles.get(esc.task_id)
-        task = h.task if h is not None else Task(kind=esc.kind, task_id=esc.task_id, subject_id=esc.subject_id)
-        self._emit("escalated", task, esc.model_dump(mode="json"))
 
 
 class ThreadExecutor(Engine):

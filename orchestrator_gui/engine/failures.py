@@ -1,19 +1,32 @@
-"""Consecutive-failure counting per schedule / TODO item, and 3-strike escalation.
+"""Consecutive-failure counting per schedule / TODO item, 3-strike escalation, and the pause it sets.
 
+The count is **derived from our run records** (``.orchestrator/runs.jsonl``,
+:mod:`.run_records`), not kept in memory, so a fresh process continues it:
+three ``run --once`` started by cron, each failing, escalate on the third.
 A ``failed`` or ``timeout`` run adds one to its item's count; a
-``completed`` run resets it; ``cancelled`` runs and dry runs leave it alone.
-When the count reaches the threshold (3), the item is escalated, once:
+``completed`` run resets it; ``cancelled`` runs and dry runs leave it alone;
+a ``resumed`` record (the user cleared the pause) starts it from zero.
+When the count reaches the threshold (3) and the item has no open
+escalation, it is escalated, once (the read, the decision and the
+``escalated`` record are made under the records' lock, so two processes that
+fail at the same moment escalate once):
 
+* an ``escalated`` record (the reason, the time, the run) is appended to the run records;
 * it is paused in **our** config, ``[schedules."<id>"] paused = true`` (or
   ``[todos."<id>"]``), by splicing that one line into ``.orchestrator/config.toml``
   (never Roo's ``active`` flag: that needs the user's consent, which the UI asks for);
 * an entry is appended to ``persistent-memory.md`` (docs/formats.md §3.4) with the
   command, the exit code, the tail of stderr and the time.
 
+Where the pause is stored: the flag is ``paused = true`` in
+``.orchestrator/config.toml`` (our file, documented in docs/formats.md §8;
+a user may also set it by hand); why and since when come from the open
+``escalated`` record. An item counts as paused while either says so (the
+record keeps an item paused even when the config could not be written).
 Failures after that keep counting but do not escalate again until the user
-clears the escalation (:meth:`FailureTracker.clear_escalation`), which resets
-the count and writes ``paused = false``. Writes that fail (a file changed on
-disk three times in a row, an unparseable config) are reported in
+clears the escalation (:meth:`FailureTracker.clear_escalation`: a
+``resumed`` record and ``paused = false``). Writes that fail (a file changed
+on disk three times in a row, an unparseable config) are reported in
 :attr:`Escalation.errors`, never raised into the run.
 """
 
@@ -27,11 +40,13 @@ import tomllib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator_gui.engine.config import CONFIG, config_path
+from orchestrator_gui.engine.config import CONFIG, config_path, read_config
 from orchestrator_gui.engine.config_toml import set_table_value
+from orchestrator_gui.engine.run_records import RunRecords, event_record, run_record
 from orchestrator_gui.engine.tasks import RunResult, RunStatus, TaskKind, utcnow
 from orchestrator_gui.formats.fileio import atomic_write, decode_text
 from orchestrator_gui.formats.limits import toml_nesting_offset
@@ -122,13 +137,37 @@ def memory_text(esc: Escalation, config_name: str) -> str:
     ])
 
 
+def escalation_reason(esc: Escalation) -> str:
+    """One line for lists and status bars: ``failed 3 times in a row (last: exit 2)``."""
+    last = "timeout" if esc.status == "timeout" else (
+        f"exit {esc.exit_code}" if esc.exit_code is not None else esc.status)
+    return f"failed {esc.failures} times in a row (last: {last})"
+
+
+def paused_in_config(path: str | os.PathLike[str], kind: str = "schedule") -> tuple[set[str], str | None]:
+    """Ids with ``paused = true`` in our config file, and the problem that kept them from being read.
+
+    Lenient on purpose (a list of schedules must not fail on a broken config):
+    a missing file is no problem; one that does not load gives
+    ``(set(), "FILE:LINE: error: …")``.
+    """
+    if not os.path.lexists(path):
+        return set(), None
+    try:
+        cfg = read_config(path).config
+    except FormatError as exc:
+        return set(), str(exc)
+    table = cfg.schedules if kind == "schedule" else cfg.todos
+    return {sid for sid, sub in table.items() if sub.paused}, None
+
+
 class FailureTracker:
-    """Thread-safe consecutive-failure counters with escalation.
+    """Consecutive-failure counters derived from the run records, with escalation; thread-safe.
 
     Parameters
     ----------
     workspace : path-like
-        The workspace root (for ``persistent-memory.md`` and our config).
+        The workspace root (for ``persistent-memory.md``, our config and the run records).
     threshold : int
         Consecutive failures that escalate (3).
     memory_path, config_file : path-like, optional
@@ -138,90 +177,118 @@ class FailureTracker:
     on_escalate : callable, optional
         ``on_escalate(escalation)``, called after the files were written
         (in the thread that recorded the failure).
+    records : RunRecords, optional
+        The run records (default: the workspace's ``.orchestrator/runs.jsonl``).
     """
 
     def __init__(self, workspace: str | os.PathLike[str], *, threshold: int = 3,
                  memory_path: str | os.PathLike[str] | None = None,
                  config_file: str | os.PathLike[str] | None = None, mode: str = "orchestrator",
-                 on_escalate: Callable[[Escalation], None] | None = None) -> None:
-        if threshold < 1:
-            raise ValueError("threshold must be at least 1")
+                 on_escalate: Callable[[Escalation], None] | None = None,
+                 records: RunRecords | None = None) -> None:
+        if not 1 <= threshold <= 1000:
+            raise ValueError("threshold must be between 1 and 1000")
         self.workspace = Path(workspace)
         self.threshold = threshold
         self.memory_path = Path(memory_path) if memory_path is not None else self.workspace / MEMORY
         self.config_file = Path(config_file) if config_file is not None else config_path(self.workspace)
         self.mode = mode
         self.on_escalate = on_escalate
+        self.records = records if records is not None else RunRecords.for_workspace(self.workspace)
         self._lock = threading.RLock()
-        self._counts: dict[tuple[str, str], int] = {}
-        self._escalated: dict[tuple[str, str], Escalation] = {}
 
     # ----------------------------------------------------------- queries
 
     def count(self, kind: str, subject_id: str) -> int:
-        """Current consecutive failures of an item."""
+        """Current consecutive failures of an item (as the records say now)."""
         with self._lock:
-            return self._counts.get((kind, subject_id), 0)
+            return self.records.refresh().failures.get((kind, subject_id), 0)
 
     def is_escalated(self, kind: str, subject_id: str) -> bool:
-        """Whether the item is escalated and not cleared yet (in this process)."""
+        """Whether the item has an open escalation (in any process, until it is resumed)."""
         with self._lock:
-            return (kind, subject_id) in self._escalated
+            return (kind, subject_id) in self.records.refresh().escalations
 
-    def escalations(self) -> dict[tuple[str, str], Escalation]:
-        """The open escalations, keyed by ``(kind, subject_id)``."""
+    def escalation(self, kind: str, subject_id: str) -> dict[str, Any] | None:
+        """The open ``escalated`` record of an item (reason, time, run), or None."""
         with self._lock:
-            return dict(self._escalated)
+            rec = self.records.refresh().escalations.get((kind, subject_id))
+            return dict(rec) if rec is not None else None
+
+    def escalations(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """The open ``escalated`` records, keyed by ``(kind, subject_id)``."""
+        with self._lock:
+            return {k: dict(v) for k, v in self.records.refresh().escalations.items()}
+
+    def resumed_at(self, kind: str, subject_id: str) -> datetime | None:
+        """When the item was last resumed (cleared), per the records; None if never."""
+        with self._lock:
+            return self.records.refresh().resumed.get((kind, subject_id))
 
     # ----------------------------------------------------------- updates
 
-    def record(self, result: RunResult) -> Escalation | None:
-        """Count one outcome; escalate (and return the escalation) on reaching the threshold."""
-        if result.subject_id is None or result.kind not in _TABLE or result.dry_run:
-            return None
-        key = (result.kind, result.subject_id)
-        with self._lock:
-            if result.status == "completed":
-                self._counts.pop(key, None)
+    def record(self, result: RunResult, *, entry: dict[str, Any] | None = None) -> Escalation | None:
+        """Record one finished run; escalate (and return the escalation) on reaching the threshold.
+
+        Parameters
+        ----------
+        result : RunResult
+        entry : dict, optional
+            The ``run`` record to append (default :func:`~.run_records.run_record` of ``result``).
+
+        Raises
+        ------
+        OSError
+            The run records cannot be written.
+        """
+        entry = entry if entry is not None else run_record(result)
+        key = (result.kind, result.subject_id or "")
+        countable = result.subject_id is not None and result.kind in _TABLE and not result.dry_run
+        with self._lock, self.records.transaction() as txn:
+            txn.append(entry)
+            if not countable or not result.is_failure:
                 return None
-            if not result.is_failure:
+            n = txn.state.failures.get(key, 0)
+            if n < self.threshold or key in txn.state.escalations:
                 return None
-            n = self._counts.get(key, 0) + 1
-            self._counts[key] = n
-            if n < self.threshold or key in self._escalated:
-                return None
-            esc = self._escalate(result, n)
-            self._escalated[key] = esc
+            esc = Escalation(kind=result.kind, subject_id=result.subject_id or "", title=result.title, failures=n,
+                             task_id=result.task_id, status=result.status, command=result.command,
+                             exit_code=result.exit_code, stderr_tail=result.stderr_tail, time=utcnow())
+            txn.append(event_record("escalated", esc.kind, esc.subject_id, task_id=esc.task_id, failures=n,
+                                    status=esc.status, exit_code=esc.exit_code, title=esc.title,
+                                    reason=escalation_reason(esc)))
+        esc = self._escalate(esc)
         if self.on_escalate is not None:
             self.on_escalate(esc)
         return esc
 
     def clear_escalation(self, subject_id: str, kind: str = "schedule") -> bool:
-        """Clear an item's escalation: reset its count and write ``paused = false``.
+        """Clear an item's escalation: a ``resumed`` record (the count starts again) and ``paused = false``.
 
         Returns
         -------
         bool
-            True if there was an open escalation or a ``paused = true`` to clear.
+            True if there was an open escalation, a failure count or a ``paused = true`` to clear.
 
         Raises
         ------
         FormatError
             Our config cannot be edited (it does not parse, or keeps changing).
+        OSError
+            The run records cannot be written.
         """
         key = (kind, subject_id)
         with self._lock:
-            had = self._escalated.pop(key, None) is not None
-            self._counts.pop(key, None)
             changed = self._set_paused(kind, subject_id, False, only_if_present=True)
+            with self.records.transaction() as txn:
+                had = key in txn.state.escalations or txn.state.failures.get(key, 0) > 0
+                if had or changed:
+                    txn.append(event_record("resumed", kind, subject_id))
             return had or changed
 
     # ----------------------------------------------------------- writing
 
-    def _escalate(self, result: RunResult, n: int) -> Escalation:
-        esc = Escalation(kind=result.kind, subject_id=result.subject_id or "", title=result.title, failures=n,
-                         task_id=result.task_id, status=result.status, command=result.command,
-                         exit_code=result.exit_code, stderr_tail=result.stderr_tail, time=utcnow())
+    def _escalate(self, esc: Escalation) -> Escalation:
         errors: list[str] = []
         paused = False
         try:
@@ -286,4 +353,4 @@ class FailureTracker:
         raise ConflictError(name, "changed on disk during every attempt to write it; nothing was written")
 
 
-__all__ = ["Escalation", "FailureTracker", "memory_text"]
+__all__ = ["Escalation", "FailureTracker", "escalation_reason", "memory_text", "paused_in_config"]

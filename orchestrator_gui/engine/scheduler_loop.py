@@ -20,6 +20,12 @@ the runtime fields back (:mod:`.writeback`), and submits due runs to the
   one schedule is reported once (per schedule and message) and the loop goes
   on with the next; a schedule with a value out of range is reported once and
   not run.
+* A dry run (no runner for the task's mode) writes nothing to
+  ``schedules.json``: its ``lastExecutionTime``/``lastTaskId``/``nextExecutionTime``
+  are kept in memory only (as after a failed write-back), so the Roo
+  extension and the agents, which read them, never see a rehearsal as a run.
+  A scheduler made with ``dry_run=True`` (``run --dry-run``, or no runner at
+  all) writes no runtime field at all, not even to arm or expire a schedule.
 * What the scheduler did (missed runs, skips, waits, expirations, write-back
   failures) goes to the ``log`` callable (stderr for ``run``) and is appended
   to ``.orchestrator/scheduler.log``, and every decision is kept in
@@ -106,12 +112,17 @@ class Scheduler:
         ``log(line)`` for progress (stderr in the CLI).
     on_due : callable, optional
         ``on_due(schedule_id)`` when a schedule fires or waits (the graph lights it up).
+    dry_run : bool
+        A rehearsal: write no runtime field to ``schedules.json`` at all (what
+        would be written is logged and kept in memory).
     """
 
     def __init__(self, root: str | os.PathLike[str], engine: Any, *, settings: EngineSettings | None = None,
                  tz: tzinfo = UTC, clock: Callable[[], int] | None = None,
-                 log: Callable[[str], None] | None = None, on_due: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, on_due: Callable[[str], None] | None = None,
+                 dry_run: bool = False) -> None:
         self.root = Path(root)
+        self.dry_run = dry_run
         self.path = self.root / ".roo" / "schedules.json"
         self.engine = engine
         self.settings = settings or load_settings(self.root)
@@ -123,6 +134,7 @@ class Scheduler:
         self.fired: list[Fired] = []
         self.problems: list[str] = []
         self._intent: dict[str, tuple[int | None, int | None]] = {}  # sid -> (stale stored next, intended next)
+        self._kept_inactive: set[str] = set()  # expired in a dry run: inactive in memory only
         self._chains: dict[str, tuple[Decision, int, dict[str, Any]]] = {}  # sid -> catch-up runs still to start
         self._pending: dict[str, str] = {}   # task id -> schedule id, until its run is done
         self._activity: dict[str, int] = {}  # task id -> last activity of our runs in this process
@@ -247,6 +259,8 @@ class Scheduler:
         """Decide about one schedule and act; the decision if it did something worth a summary."""
         raw = dict(stored)
         sid = str(raw.get("id", ""))
+        if sid in self._kept_inactive:
+            raw["active"] = False  # a dry run's "active: false", never written
         armed = self._armed(raw, now)
         d = decide(raw, now, self.tz, armed=armed, running=self._running_task(now), activity=activity,
                    policy=self.settings.scheduler.missed,
@@ -282,7 +296,9 @@ class Scheduler:
         h = self.engine.handle(task_id)
         return h is not None and h.state == "queued"
 
-    def _write(self, sid: str, stored: int | None, updates: Any) -> WriteResult:
+    def _write(self, sid: str, stored: int | None, updates: Any, *, dry: bool = False) -> WriteResult:
+        if dry or self.dry_run:
+            return self._keep(sid, stored, updates)
         res = write_runtime_fields(self.path, sid, updates)
         if res.ok:
             self._intent.pop(sid, None)
@@ -294,6 +310,22 @@ class Scheduler:
             self._problem(f"{self.path}: schedule {sid}: write-back failed: {res.error}")
             self.note(f"schedule {sid}: write-back of {sorted(res.values)} failed: {res.error}")
         return res
+
+    def _keep(self, sid: str, stored: int | None, updates: Any) -> WriteResult:
+        """A dry run's write-back: computed, logged and kept in memory, never written."""
+        try:
+            current = dict(load_schedules(self.path).get(sid).raw)
+        except (FormatError, KeyError) as exc:
+            return WriteResult(ok=False, schedule_id=sid, error=str(exc))
+        values = dict(updates(current) if callable(updates) else updates)
+        if values.get("active") is False:
+            self._kept_inactive.add(sid)
+        nxt = values.get("nextExecutionTime", current.get("nextExecutionTime"))
+        # Like a failed write-back: the stale stored time must not fire again.
+        self._intent[sid] = (stored, parse_js_iso(nxt) if isinstance(nxt, str) else None)
+        self.note(f"schedule {sid}: dry run: {sorted(values)} not written to {self.path.name}")
+        return WriteResult(ok=True, schedule_id=sid, values=values, changed=False,
+                           note="dry run: not written")
 
     def _arm(self, raw: dict[str, Any], armed: int) -> None:
         """Store the computed next run, as the extension's timer setup does."""
@@ -344,8 +376,10 @@ class Scheduler:
         with self._lock:
             self._pending[task_id] = sid
         handle.add_done_callback(lambda _r, tid=task_id: self._done(tid))
+        dry_run_for = getattr(self.engine, "dry_run_for", None)
         fired.writeback = self._write(sid, stored_next_ms(raw),
-                                      lambda cur: started_updates(cur, now, task_id, self.tz))
+                                      lambda cur: started_updates(cur, now, task_id, self.tz),
+                                      dry=bool(dry_run_for and dry_run_for(task)))
         self.fired.append(fired)
         self.note(f"schedule {d.name!r} ({sid}): started task {task_id}", persist=False)
 

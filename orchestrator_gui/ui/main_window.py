@@ -423,9 +423,17 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ background work
     def _run_schedule(self, schedule_id: str) -> None:
-        handle = self.run_control.run_now(schedule_id)
-        self.work.name(handle.task_id, f"Run “{handle.task.title}”")
-        self.reporter.info(f"Started “{handle.task.title}” now")
+        from orchestrator_gui.ui.loop_control import NEWS_MS
+
+        control = self.run_control
+        question = control.dry_run_question(schedule_id)
+        if question is not None and not self.prompter.confirm("Run now: no runner", question, ok="Run as dry run"):
+            self.reporter.info("Run now cancelled: nothing was started", NEWS_MS)  # no runner: asked first
+            return
+        handle = control.run_now(schedule_id)
+        dry = question is not None
+        self.work.name(handle.task_id, f"{'Dry run' if dry else 'Run'} “{handle.task.title}”")
+        self.reporter.info(f"{'Dry run of' if dry else 'Started'} “{handle.task.title}” now")
 
     def toggle_loop(self, on: bool) -> None:
         """Tools ▸ Run the loop here: asks first (a Roo scheduler in VS Code would fire the same schedules)."""

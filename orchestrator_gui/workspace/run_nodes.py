@@ -23,6 +23,19 @@ Activation (set directly on the dynamic mirrors; they are not undoable)
 * :meth:`GraphSync.set_escalated` is for the 3-strike escalation (the
   schedule or TODO node turns red).
 
+Marks (journaled, not undoable)
+-------------------------------
+* a **dry run** gets no run node: it is a rehearsal, not a run of the loop
+  (its record and log are under ``.orchestrator/``); its subject is only
+  lit up while it lasts;
+* a run that passed 80 % of its time limit gets ``metadata["warning"]``
+  (what the Inspector shows) and stays lit;
+* a **paused** schedule or TODO item (:meth:`GraphSync.mark_paused`) gets
+  status ``blocked`` and ``metadata["paused"]`` (``{reason, since, by}``),
+  until it is resumed (then ``active``, or ``archived`` for an inactive
+  schedule). The 3D view has no colour of its own for a status; the
+  Inspector shows it, and the ``ESCALATED`` flag is set as well.
+
 The structural changes go through one :class:`Transaction` per event, applied
 through the :class:`~orchestrator_gui.store.store.GraphStore` when the
 workspace has one (``.orchestrator/graph.db``), so they are journaled and
@@ -75,7 +88,9 @@ def _seconds(value: Any) -> float:
 
 
 def summary_of(result: Any) -> str:
-    """``result.summary()``, or the bare status when that cannot be formatted."""
+    """``result.summary()``, or the bare status when that cannot be formatted; never "completed" for a dry run."""
+    if getattr(result, "dry_run", False):
+        return "dry run - nothing was started" if result.status == "completed" else f"dry run - {result.status}"
     try:
         return str(result.summary())
     except Exception:  # noqa: BLE001 - an odd result (timeout without a limit) must not lose the status
@@ -114,16 +129,18 @@ class GraphSync:
         return engine.add_listener(self.listener)
 
     def listener(self, event: Any) -> None:
-        """Engine listener (any thread): queue ``started``/``finished``/``escalated`` events for :meth:`process`."""
-        if self.graph is None or event.type not in ("started", "finished", "escalated") \
+        """Engine listener (any thread): queue run events (started, finished, warning, escalated) to apply."""
+        if self.graph is None or event.type not in ("started", "finished", "escalated", "warning") \
                 or event.kind not in ("schedule", "todo"):
             return
         info: dict[str, Any] = {}
         if event.type == "started":
             handle = self._engine.handle(event.task_id) if self._engine is not None else None
             task = getattr(handle, "task", None)
+            dry_run_for = getattr(self._engine, "dry_run_for", None)
             info = {"title": getattr(task, "title", ""), "mode": getattr(task, "mode", ""),
-                    "started_at": time.time()}
+                    "started_at": time.time(), "dry_run": bool(task is not None and dry_run_for
+                                                               and dry_run_for(task))}
         self._inbox.append((event, info))
 
     def process(self) -> int:
@@ -135,7 +152,9 @@ class GraphSync:
         while self._inbox:
             ev, info = self._inbox.popleft()
             n += 1
-            if ev.type == "started":
+            if ev.type == "started" and info.get("dry_run"):
+                self.subject_due(ev.kind, ev.subject_id)  # lit while it lasts; no run node for a rehearsal
+            elif ev.type == "started":
                 log = str(run_paths(self.workspace, ev.task_id)[0]) if self.workspace is not None else None
                 self.run_started(task_id=ev.task_id, kind=ev.kind, subject_id=ev.subject_id,
                                  title=str(info.get("title") or ""), mode=str(info.get("mode") or ""),
@@ -146,9 +165,15 @@ class GraphSync:
                 except Exception as exc:  # noqa: BLE001
                     self.problems.append(f"graph not updated (run finished): {exc}")
                     continue
-                self.run_finished(result)
+                if result.dry_run:
+                    self.subject_idle(result.kind, result.subject_id)
+                else:
+                    self.run_finished(result)
+            elif ev.type == "warning":
+                self.run_warning(ev.task_id, ev.data)
             elif ev.type == "escalated":
                 self.set_escalated(ev.kind, ev.subject_id, True)
+                self.mark_paused(ev.kind, ev.subject_id, _pause_of(ev.data))
         return n
 
     # -- opening ----------------------------------------------------------------------------
@@ -206,6 +231,11 @@ class GraphSync:
         """A schedule became due (or a TODO item is about to run): light it up."""
         sid = subject_node_id(kind, subject_id)
         self._guard("due", lambda g: self._light(g, [sid], 1.0, NodeFlag.ACTIVE, True))
+
+    def subject_idle(self, kind: str, subject_id: str | None) -> None:
+        """A dry run of the subject ended: it is no longer lit."""
+        sid = subject_node_id(kind, subject_id)
+        self._guard("dry run", lambda g: self._light(g, [sid], 0.0, NodeFlag.ACTIVE, False))
 
     def run_started(self, *, task_id: str, kind: str, subject_id: str | None, title: str, mode: str,
                     started_at: Any = None, log_path: str | None = None) -> str | None:
@@ -283,3 +313,88 @@ class GraphSync:
         """Turn a schedule's or TODO item's node red (3-strike escalation), or clear it."""
         sid = subject_node_id(kind, subject_id)
         self._guard("escalation", lambda g: self._light(g, [sid or ""], 1.0 if on else 0.0, NodeFlag.ESCALATED, on))
+
+    def run_warning(self, task_id: str, data: dict[str, Any]) -> None:
+        """The run passed 80 % of its time limit: ``metadata["warning"]`` on its node, which stays lit."""
+
+        def do(g: ThoughtGraph) -> None:
+            rid = run_node_id(task_id)
+            if rid not in g:
+                return
+            old = g.node(rid)
+            text = warning_text(data)
+            if old.metadata.get("warning") == text:
+                return
+            before = old.model_dump(mode="json", include={"metadata"})["metadata"]
+            self._apply(Transaction.create(
+                "engine_run_warning", [UpdateNode(node_id=rid, field="metadata", old=before,
+                                                  new={**before, "warning": text})],
+                params={"task_id": task_id}, description=f"Run near its time limit: {old.title}", actor=ACTOR))
+            self._light(g, [rid], 1.0, NodeFlag.ACTIVE, True)
+
+        self._guard("run warning", do)
+
+    def mark_paused(self, kind: str, subject_id: str | None, pause: dict[str, Any] | None) -> bool:
+        """Mark a schedule's or TODO item's node paused (status ``blocked``, ``metadata["paused"]``), or unmark it.
+
+        Parameters
+        ----------
+        pause : dict or None
+            ``{"reason", "since", "by", …}`` (plain values); None: resumed.
+
+        Returns
+        -------
+        bool
+            True when the node changed.
+        """
+        nid = subject_node_id(kind, subject_id)
+
+        def do(g: ThoughtGraph) -> bool:
+            if not nid or nid not in g:
+                return False
+            node = g.node(nid)
+            meta = dict(node.metadata)
+            if pause is not None:
+                status = NodeStatus.BLOCKED
+                meta["paused"] = {k: v for k, v in pause.items() if v is not None}
+            elif "paused" in meta:
+                meta.pop("paused", None)
+                status = NodeStatus.ARCHIVED if meta.get("active") is False else \
+                    (NodeStatus.ACTIVE if node.kind is NodeKind.SCHEDULE else NodeStatus.OPEN)
+            else:
+                return False
+            edits = []
+            for name, new in (("status", status.value), ("metadata", meta)):
+                before = node.model_dump(mode="json", include={name})[name]
+                if before != new:
+                    edits.append(UpdateNode(node_id=nid, field=name, old=before, new=new))
+            if edits:
+                self._apply(Transaction.create(
+                    "engine_paused" if pause is not None else "engine_resumed", edits,
+                    params={"kind": kind, "subject_id": subject_id},
+                    description=f"{'Paused' if pause is not None else 'Resumed'}: {node.title}", actor=ACTOR))
+            g.set_flags([nid], NodeFlag.ESCALATED, pause is not None)
+            return bool(edits)
+
+        return bool(self._guard("pause", do))
+
+
+def _pause_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``metadata["paused"]`` of an escalated event's payload (an ``Escalation`` dump)."""
+    from orchestrator_gui.engine.failures import Escalation, escalation_reason
+
+    try:
+        reason = escalation_reason(Escalation.model_validate(data))
+    except Exception:  # noqa: BLE001 - an odd payload still pauses the node
+        reason = "escalated"
+    return {"reason": reason, "since": data.get("time"), "by": "escalation", "task_id": data.get("task_id")}
+
+
+def warning_text(data: dict[str, Any]) -> str:
+    """``80 % of the 60 s time limit used after 48.0 s`` from a warning event's (or record's) payload."""
+    try:
+        elapsed, limit = float(data.get("elapsed_s") or 0.0), float(data.get("limit_s") or 0.0)
+    except (TypeError, ValueError):
+        return "near its time limit"
+    share = f"{round(100 * elapsed / limit)} %" if limit > 0 else "most"
+    return f"{share} of the {limit:g} s time limit used after {elapsed:.1f} s"

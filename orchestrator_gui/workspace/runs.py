@@ -7,6 +7,16 @@ mirrors each run into the session's graph. The only difference is who calls
 :meth:`Runs.turn`: the CLI's loop (waiting on the scheduler's wake event) or
 the app's timer.
 
+Dry runs: when no runner is configured for any mode (or the engine was made
+with ``dry_run=True``), the loop is a rehearsal and writes nothing to
+``schedules.json`` (see :class:`~orchestrator_gui.engine.scheduler_loop.Scheduler`);
+a single dry run (no runner for its mode) writes nothing there either.
+:meth:`Runs.dry_run_reason` tells a face beforehand, so it can ask.
+
+Pauses: :meth:`Runs.sync_pauses` marks the graph's paused schedules and TODO
+items (see :mod:`orchestrator_gui.workspace.pauses` for where a pause is
+stored) and :meth:`Runs.resume` clears one.
+
 Threads: every method runs on the thread that owns the session (the CLI's
 main thread, the app's GUI thread). Engine events arrive in worker threads;
 the run-node sync only queues them, and :meth:`Runs.process` applies them.
@@ -24,6 +34,9 @@ from orchestrator_gui.engine.scheduler_loop import Scheduler
 from orchestrator_gui.engine.scheduler_settings import EngineSettings, load_settings
 from orchestrator_gui.engine.tasks import schedule_task
 from orchestrator_gui.formats.schedules import load_schedules
+from orchestrator_gui.problems import FormatError
+from orchestrator_gui.workspace.pauses import PauseWatch
+from orchestrator_gui.workspace.pauses import resume as resume_item
 from orchestrator_gui.workspace.run_nodes import GraphSync
 
 
@@ -47,11 +60,14 @@ class Runs:
         ``clock() -> epoch ms`` for the scheduler (tests, ``run --now``).
     log : callable, optional
         ``log(line)``: what the scheduler did.
+    dry_run : bool, optional
+        Make the loop a rehearsal (no write-back at all); default: when every
+        run of the engine is a dry run (``engine.always_dry``).
     """
 
     def __init__(self, root: Any, engine: Any, *, session: Any = None, settings: EngineSettings | None = None,
                  tz: tzinfo = UTC, clock: Callable[[], int] | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, dry_run: bool | None = None) -> None:
         self.root = root
         self.engine = engine
         self.session = session
@@ -63,6 +79,9 @@ class Runs:
         self.nodes.workspace = Path(root)
         self._detach = self.nodes.attach(engine)
         self.scheduler: Scheduler | None = None
+        self.dry_run = dry_run
+        self.pauses = PauseWatch(root, records=getattr(engine, "records", None))
+        self.sync_pauses()
 
     # -- the loop ------------------------------------------------------------------------------
     @property
@@ -74,8 +93,10 @@ class Runs:
         """Switch the scheduler loop on (idempotent); call :meth:`turn` to let it act."""
         if self.scheduler is None:
             self.settings = self.settings or load_settings(self.root)
+            rehearsal = self.dry_run if self.dry_run is not None else bool(getattr(self.engine, "always_dry", False))
             self.scheduler = Scheduler(self.root, self.engine, settings=self.settings, tz=self.tz, clock=self.clock,
-                                       log=self.log, on_due=lambda sid: self.nodes.subject_due("schedule", sid))
+                                       log=self.log, on_due=lambda sid: self.nodes.subject_due("schedule", sid),
+                                       dry_run=rehearsal)
         return self.scheduler
 
     def stop_loop(self) -> None:
@@ -123,6 +144,48 @@ class Runs:
         s = doc.get(schedule_id)
         self.nodes.subject_due("schedule", s.id)
         return self.engine.submit(schedule_task(s.id, s.name, s.mode, s.task_instructions))
+
+    def dry_run_reason(self, schedule_id: str) -> str | None:
+        """Why Run now of ``schedule_id`` would be a dry run (nothing started), or None when it would run.
+
+        Raises
+        ------
+        KeyError, FormatError
+            As :meth:`run_now`.
+        """
+        s = load_schedules(self.root / ".roo" / "schedules.json").get(schedule_id)
+        task = schedule_task(s.id, s.name, s.mode, s.task_instructions)
+        if not self.engine.dry_run_for(task):
+            return None
+        if self.engine.runner.dry_run:
+            return self.engine.dry_reason()
+        return f"no runner is configured for mode “{s.mode}” in .orchestrator/config.toml"
+
+    # -- pauses ------------------------------------------------------------------------------------
+    def sync_pauses(self) -> None:
+        """Mark the graph's paused schedules and TODO items, and unmark the schedules that are not paused.
+
+        Call after the graph was synced with the files (a sync resets a schedule
+        node's status to what ``schedules.json`` says).
+        """
+        if not self.nodes.enabled:
+            return
+        paused = self.pauses.all()
+        for (kind, sid), p in paused.items():
+            self.nodes.mark_paused(kind, sid, p.to_dict())
+        try:
+            ids = [s.id for s in load_schedules(self.root / ".roo" / "schedules.json").schedules]
+        except FormatError:
+            ids = []  # the file's own panel and the sync report it
+        for sid in ids:
+            if ("schedule", sid) not in paused:
+                self.nodes.mark_paused("schedule", sid, None)
+
+    def resume(self, subject_id: str, kind: str = "schedule") -> bool:
+        """Clear a pause (see :func:`orchestrator_gui.workspace.pauses.resume`); False when it was not paused."""
+        changed = resume_item(self.root, subject_id, kind, engine=self.engine)
+        self.nodes.mark_paused(kind, subject_id, None)
+        return changed
 
     def run_todo(self, line: int, *, mode: str | None = None, check_off: bool | None = None,
                  wait: bool = True) -> Any:

@@ -53,7 +53,8 @@ def test_schedules_list_json_and_next_run(ws, capsys):
                        "--tz", "Europe/London")
     rows = json.loads(out)
     assert code == 0 and len(rows) == 2
-    assert set(rows[0]) == {"id", "name", "mode", "active", "interval", "unit", "next_run"}
+    assert set(rows[0]) == {"id", "name", "mode", "active", "interval", "unit", "next_run", "paused", "pause"}
+    assert (rows[0]["paused"], rows[0]["pause"]) == (False, None)
     assert rows[0]["next_run"] == "2025-05-09T00:56:00.000Z"
     assert rows[0]["interval"] == "35" and rows[0]["unit"] == "minute"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import tomllib
@@ -255,16 +256,20 @@ def test_no_timeout_opt_out_is_reported_at_start(tmp_path):
     eng.shutdown()
 
 
-def test_dry_runs_are_recorded_in_timing_and_events(tmp_path):
+def test_a_dry_run_writes_no_timing_row_only_its_log_and_run_record(tmp_path):
     rec = Recorder()
     eng = engine(tmp_path, rec)
     r = eng.submit(todo_task("i", "Write docs", task_id="dry-9")).result(WAIT)
-    assert r.dry_run and r.status == "completed"
-    rows = load_timing(tmp_path / "task_timing.tsv").rows[1:]
-    assert [(r.task_id, r.result) for r in rows] == [
-        ("dry-9", "started"), ("dry-9", "completed - dry run, no runner configured, nothing was started")]
-    assert rec.of("finished")[0].data["dry_run"] is True
     eng.shutdown()
+    assert r.dry_run
+    assert rec.of("finished")[0].data["dry_run"] is True
+    # Nothing in the workspace: the agents read task_timing.tsv and must not take this for a run.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".orchestrator"]
+    assert "DRY RUN" in (tmp_path / ".orchestrator" / "runs" / "dry-9.log").read_text()
+    [line] = (tmp_path / ".orchestrator" / "runs.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert (record["record"], record["task_id"], record["dry_run"], record["dry_reason"]) == \
+        ("run", "dry-9", True, "no runner is configured in .orchestrator/config.toml")
 
 
 def test_transform_errors_and_values_and_listener_errors(tmp_path, capsys):
@@ -375,11 +380,14 @@ def test_a_raising_done_callback_neither_doubles_the_end_nor_stalls_the_engine(t
 
 
 def test_a_long_chain_of_instant_runs_neither_recurses_nor_stalls(tmp_path):
-    # Runs that end at once (dry runs) are started by the engine's own threads as slots
-    # free up; a few thousand in a row must not nest calls or lose a row.
-    eng = ThreadExecutor(tmp_path, EngineConfig.model_validate({"limits": {"agent_tasks": 1}}))
-    handles = [eng.submit(todo_task(f"i{k % 7}", "dry", task_id=f"dry-{k}")) for k in range(2000)]
-    assert all(h.result(WAIT).status == "completed" for h in handles)
+    # Runs that end at once (a runner that cannot start) are started by the engine's own
+    # threads as slots free up; a few thousand in a row must not nest calls or lose a row.
+    # (Dry runs end at once too, but write no timing rows, so they never reach the writer thread.)
+    missing = str(tmp_path / "no-such-runner")
+    eng = ThreadExecutor(tmp_path, EngineConfig.model_validate({"runner": [missing], "limits": {"agent_tasks": 1}}))
+    handles = [eng.submit(Task(kind="todo", title="instant", task_id=f"run-{k}")) for k in range(2000)]
+    assert all(h.result(WAIT).error == f"runner program not found: {missing}" for h in handles)
     eng.shutdown()
     rows = load_timing(tmp_path / "task_timing.tsv").rows[1:]
-    assert len(rows) == 4000 and {r.status for r in rows} == {"started", "completed"}
+    assert len(rows) == 4000 and {r.status for r in rows} == {"started", "failed"}
+    assert len((tmp_path / ".orchestrator" / "runs.jsonl").read_text().splitlines()) == 2000

@@ -59,8 +59,12 @@ def raw(root: Path, sid: str) -> dict:
     return load_schedules(root / ".roo" / "schedules.json").get(sid).raw
 
 
+#: A runner that does nothing and succeeds: runs are real runs (a dry run writes nothing back).
+NOOP = [PY, "-c", "pass"]
+
+
 def setup(root: Path, *, now: str = NOW, settings: EngineSettings | None = None, **cfg):
-    engine = ThreadExecutor(root, EngineConfig.model_validate(cfg))
+    engine = ThreadExecutor(root, EngineConfig.model_validate({"runner": NOOP, **cfg}))
     lines: list[str] = []
     t = parse_js_iso(now)
     s = Scheduler(root, engine, settings=settings or EngineSettings(), tz=UTC, clock=lambda: t, log=lines.append)

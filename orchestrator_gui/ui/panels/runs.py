@@ -5,6 +5,13 @@ one table row: start time, mode, task id, task, duration, result, priority.
 The chart plots each finished run's duration against its start time with
 plain ``QPainter`` (no chart library), coloured by status; clicking a point
 selects the run.
+
+Two things come from our own run records (``.orchestrator/runs.jsonl``,
+:class:`~orchestrator_gui.workspace.recorded_runs.RecordedRuns`), looked at
+every second: **dry runs**, which write no timing row, are listed with the
+status *dry run* in their own colour (never *completed*, and not on the
+duration chart); and a run that passed 80 % of its time limit gets a ⚠ and
+the warning in its Result cell.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
@@ -22,11 +29,17 @@ from orchestrator_gui.formats.timing import TimingDocument, parse_instant, parse
 from orchestrator_gui.formats.workspace import TIMING, TIMING_CSV
 from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
 from orchestrator_gui.ui.theme import displayable, status_color
+from orchestrator_gui.workspace.recorded_runs import DRY_RUN, RecordedRuns
 
 FILE = TIMING.as_posix()
 #: Narrower than this, the chart goes below the table instead of beside it.
 WIDE_PX = 620
 COLUMNS = ["Started", "Mode", "Task id", "Task", "Duration", "Status", "Result", "Priority"]
+#: Colour of a dry run's status (its own: a rehearsal is neither a success nor a failure).
+DRY_RUN_COLOR = "#9b7fd4"
+#: How often the run records are looked at (one ``stat`` when nothing changed).
+RECORDS_POLL_MS = 1000
+WARNING_MARK = "⚠"
 
 
 @dataclass
@@ -152,6 +165,20 @@ class DurationChart(QWidget):
             self.picked.emit(best[1])
 
 
+def dry_run_rows(recorded: RecordedRuns) -> list[Run]:
+    """The recorded dry runs as rows (no duration: they are not on the chart)."""
+    return [Run(task_id=d.task_id, start=d.start, start_raw=d.started_raw, mode=d.mode, task=d.title,
+                duration_s=None, status=DRY_RUN, result=d.result, priority=d.kind, line=0)
+            for d in recorded.dry_runs()]
+
+
+def status_colour(status: str):
+    """The table's colour of a status word (a dry run has its own)."""
+    from PySide6.QtGui import QColor
+
+    return QColor(DRY_RUN_COLOR) if status == DRY_RUN else status_color(status)
+
+
 class RunsPanel(Panel):
     """Table of runs and the duration chart."""
 
@@ -160,6 +187,11 @@ class RunsPanel(Panel):
     def __init__(self, ctx: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.runs: list[Run] = []
+        self.recorded: RecordedRuns | None = None
+        self.warnings: dict[str, str] = {}
+        self._poll = QTimer(self)
+        self._poll.setInterval(RECORDS_POLL_MS)
+        self._poll.timeout.connect(self._check_records)
         self.table = FilterTable(COLUMNS, choice_column=5, choice_label="All statuses", stretch_column=3)
         self.table.activated.connect(self._on_activated)
         self.table.filtered.connect(self._on_filtered)
@@ -191,6 +223,19 @@ class RunsPanel(Panel):
         if FILE in names or TIMING_CSV.as_posix() in names:
             self.reload()
 
+    def set_session(self, session) -> None:
+        self.recorded = RecordedRuns(session.root) if session is not None else None
+        super().set_session(session)
+        if session is not None:
+            self._poll.start()
+        else:
+            self._poll.stop()
+
+    def _check_records(self) -> None:
+        """Reload when our run records changed (a dry run or a warning: no workspace file tells)."""
+        if self.recorded is not None and self.recorded.changed():
+            self.reload()
+
     def make_doc(self, path: Path, data: bytes | None) -> TimingDocument:
         return parse_timing(data or b"", str(path))
 
@@ -209,17 +254,38 @@ class RunsPanel(Panel):
                     self.ctx.reporter.report(exc, context="Showing the last readable version")
                     return
         self.runs = fold_runs(doc) if doc is not None else []
+        if self.recorded is not None:
+            self.recorded.changed()  # what is shown now is up to date
+            try:
+                known = {r.task_id for r in self.runs}
+                self.runs += [r for r in dry_run_rows(self.recorded) if r.task_id not in known]
+                self.warnings = self.recorded.warnings()
+            except OSError as exc:  # shown in the status bar; the timing rows still show
+                self.ctx.reporter.report(exc, context="Reading the run records")
         rows = []
         for r in self.runs:
+            warning = self.warnings.get(r.task_id)
+            result = f"{WARNING_MARK} {warning} · {r.result}" if warning else r.result
             rows.append((r.task_id,
                          [r.start or 0.0, r.mode, r.task_id, r.task.lower(), r.duration_s or -1.0, r.status,
-                          r.result.lower(), r.priority],
+                          result.lower(), r.priority],
                          [r.start_raw, r.mode, r.task_id, displayable(r.task), format_duration(r.duration_s), r.status,
-                          displayable(r.result), r.priority]))
+                          displayable(result), r.priority]))
         self.table.set_rows(rows)
         for i in range(self.table.model.rowCount()):
-            self.table.model.item(i, 5).setForeground(status_color(self.table.model.item(i, 5).text()))
+            self.table.model.item(i, 5).setForeground(status_colour(self.table.model.item(i, 5).text()))
+            tid = self.table.model.item(i, 2).text()
+            if tid in self.warnings:
+                self.table.model.item(i, 6).setToolTip(f"Time-limit warning: {self.warnings[tid]}")
         self._on_filtered()
+
+    def row_of(self, task_id: str) -> dict[str, str] | None:
+        """The shown cells of a run's row by column name (tests, the status line), None when absent."""
+        m = self.table.model
+        for i in range(m.rowCount()):
+            if m.item(i, 2).text() == task_id:
+                return {c: m.item(i, k).text() for k, c in enumerate(COLUMNS)}
+        return None
 
     def _on_filtered(self) -> None:
         """The chart and the count show the runs the table's filters let through."""
@@ -227,8 +293,10 @@ class RunsPanel(Panel):
         runs = [r for r in self.runs if r.task_id in shown]
         self.chart.set_runs(runs)
         failed = sum(r.status in ("failed", "timeout") for r in runs)
+        dry = sum(r.status == DRY_RUN for r in runs)
         of = f" of {len(self.runs)}" if len(runs) < len(self.runs) else ""
-        self.status.setText(f"{len(runs)}{of} runs · {failed} failed" if self.runs else "")
+        self.status.setText(f"{len(runs)}{of} runs · {failed} failed" + (f" · {dry} dry" if dry else "")
+                            if self.runs else "")
 
     def _on_activated(self, task_id) -> None:
         self.chart.set_selected(task_id)

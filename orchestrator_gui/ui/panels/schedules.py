@@ -6,6 +6,12 @@ splices only the changed values (plus ``updatedAt``, as the extension's form
 does), enable/disable changes one value, add/duplicate/delete re-serialise
 the way the extension does. The running VS Code extension keeps schedules in
 memory; the panel says so once, after the first save.
+
+A schedule paused by the 3-strike escalation (or by hand in our config)
+reads *paused* in the Active column, with the reason and the time in its
+tooltip and the status line, and **Resume** clears the pause
+(:func:`orchestrator_gui.workspace.pauses.resume`; where a pause is stored
+is explained there).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -38,12 +45,15 @@ from orchestrator_gui.model.identity import schedule_node_id
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
 from orchestrator_gui.ui.panels.schedule_form import ScheduleForm, describe_delta
 from orchestrator_gui.ui.theme import displayable
+from orchestrator_gui.workspace.pauses import Pause, PauseWatch, resume
 
 FILE = SCHEDULES.as_posix()
 NOTICE_FLAG = "told/reload_window"
 RELOAD_NOTICE = ("Saved. Note: a running VS Code Roo Scheduler keeps its schedules in memory and "
                  "only picks up changes made here after “Developer: Reload Window”.")
 COLUMNS = ("Name", "Mode", "Active", "Every", "Next run")
+#: Colour of a paused schedule's row.
+PAUSED_COLOR = "#e2a03f"
 
 
 def next_run_at(raw: dict[str, Any], now: datetime, tz) -> datetime | None:
@@ -80,6 +90,8 @@ class SchedulesPanel(Panel):
         self._next: dict[str, datetime | None] = {}
         self._run_now = run_now
         self._shown_id: str | None = None
+        self.pauses: PauseWatch | None = None
+        self.paused: dict[str, Pause] = {}
 
         self.list = QTreeWidget()
         self.list.setColumnCount(len(COLUMNS))
@@ -99,12 +111,13 @@ class SchedulesPanel(Panel):
         self.btn_dup = QPushButton("Duplicate")
         self.btn_delete = QPushButton("Delete")
         self.btn_run = QPushButton("Run now")
+        self.btn_resume = QPushButton("Resume")
         self.btn_save = QPushButton("Save")
         self.btn_revert = QPushButton("Revert")
         self.btn_save.setDefault(True)
         for b, slot in ((self.btn_toggle, self.toggle_active), (self.btn_add, self.add_schedule),
                         (self.btn_dup, self.duplicate), (self.btn_delete, self.delete),
-                        (self.btn_run, self.run_now), (self.btn_save, self.save),
+                        (self.btn_run, self.run_now), (self.btn_resume, self.resume), (self.btn_save, self.save),
                         (self.btn_revert, self.revert)):
             b.clicked.connect(slot)
 
@@ -129,7 +142,7 @@ class SchedulesPanel(Panel):
         self.form.edited.connect(self._update_buttons)
 
         actions = QHBoxLayout()
-        for b in (self.btn_toggle, self.btn_add, self.btn_dup, self.btn_delete, self.btn_run):
+        for b in (self.btn_toggle, self.btn_add, self.btn_dup, self.btn_delete, self.btn_run, self.btn_resume):
             actions.addWidget(b)
         actions.addStretch(1)
         left = QWidget()
@@ -177,9 +190,20 @@ class SchedulesPanel(Panel):
         self._run_now = run_now
         self._update_buttons()
 
+    def set_session(self, session) -> None:
+        self.pauses = PauseWatch(session.root) if session is not None else None
+        super().set_session(session)
+
+    def _read_pauses(self) -> None:
+        try:
+            self.paused = self.pauses.of("schedule") if self.pauses is not None else {}
+        except OSError as exc:  # the schedules still show; the reason is in the status bar
+            self.ctx.reporter.report(exc, context="Reading the paused schedules")
+
     def reload(self) -> None:
         keep = self.current_id()
         pending = self.form.changes() if self.form.dirty else {}
+        self._read_pauses()
         self.doc = self.read_doc()
         self._fill_modes()
         with QSignalBlocker(self.list):
@@ -202,15 +226,26 @@ class SchedulesPanel(Panel):
         if self.doc is not None and self.doc.foreign:
             self.status.setText(f"{FILE} is not a Roo Scheduler file ({self.doc.foreign_reason}); shown read-only.")
         elif self.doc is not None:
-            problems = self.doc.problems()
-            self.status.setText(f"{len(self.doc.schedules)} schedules"
-                                + (f" · {len(problems)} problems (see the form)" if problems else ""))
+            self._show_status()
         else:
             self.status.setText("no workspace open" if self.session is None else f"{FILE} cannot be read")
         if self.session is not None and not self.timer.isActive():
             self.timer.start()
         elif self.session is None:
             self.timer.stop()
+
+    def _show_status(self) -> None:
+        if self.doc is None or self.doc.foreign:
+            return
+        problems = self.doc.problems()
+        ids = {s.id for s in self.doc.schedules}
+        paused = [p for sid, p in self.paused.items() if sid in ids]
+        sid = self.current_id()
+        current = self.paused.get(sid) if sid else None
+        self.status.setText(f"{len(self.doc.schedules)} schedules"
+                            + (f" · {len(paused)} paused" if paused else "")
+                            + (f" · {len(problems)} problems (see the form)" if problems else "")
+                            + (f"\nSelected: {current.describe()}; Resume runs it again" if current else ""))
 
     def _fill_modes(self) -> None:
         slugs: list[str] = []
@@ -256,6 +291,7 @@ class SchedulesPanel(Panel):
             # edits: keep them on top of the new values instead of losing them.
             self._restore_pending(pending)
         self._update_buttons()
+        self._show_status()
 
     def _restore_pending(self, pending: dict[str, Any]) -> None:
         f = self.form
@@ -285,6 +321,11 @@ class SchedulesPanel(Panel):
         """Refresh the countdown column (called every second)."""
         if self.doc is None:
             return
+        before = self.paused
+        self._read_pauses()  # one stat per file when nothing changed
+        if self.paused != before:
+            self._show_status()
+            self._update_buttons()
         now = datetime.now(UTC)
         if any(t is not None and t <= now for t in self._next.values()):
             self._recompute(now)  # a run time passed: the extension would have re-armed
@@ -295,7 +336,9 @@ class SchedulesPanel(Panel):
                 s = self.doc.get(sid)
             except Exception:  # noqa: BLE001
                 continue
-            it.setText(2, "yes" if s.active else "no")
+            pause = self.paused.get(sid)
+            it.setText(2, "paused" if pause is not None else ("yes" if s.active else "no"))
+            it.setToolTip(2, pause.describe() if pause is not None else "")
             it.setText(3, f"{s.time_interval or '?'} {s.time_unit or '?'}")
             nxt = self._next.get(sid)
             if nxt is None:
@@ -306,8 +349,8 @@ class SchedulesPanel(Panel):
                 tip = f"{nxt.astimezone(self.tz):%a %d %b %Y %H:%M:%S} local"
             it.setText(4, label)
             it.setToolTip(4, tip)
-            color = self.palette().color(self.palette().ColorRole.PlaceholderText if not s.active
-                                         else self.palette().ColorRole.Text)
+            color = QColor(PAUSED_COLOR) if pause is not None else self.palette().color(
+                self.palette().ColorRole.PlaceholderText if not s.active else self.palette().ColorRole.Text)
             for c in range(len(COLUMNS)):
                 it.setForeground(c, color)
 
@@ -360,6 +403,9 @@ class SchedulesPanel(Panel):
         blocking, _ = self.form.validation() if raw is not None else ([], [])
         self.btn_save.setEnabled(have and self.form.dirty and not blocking)
         self.btn_revert.setEnabled(have and self.form.dirty)
+        self.btn_resume.setEnabled(have and self.current_id() in self.paused)
+        self.btn_resume.setToolTip(self.paused[self.current_id()].describe() + " — click to run it again"
+                                   if self.current_id() in self.paused else "Only a paused schedule can be resumed")
         self.btn_run.setEnabled(have and self._run_now is not None)
         self.btn_run.setToolTip("Start this schedule's task now" if self._run_now is not None else
                                 "Running a schedule needs the execution engine, which is not available here")
@@ -447,6 +493,18 @@ class SchedulesPanel(Panel):
             return
         with self.ctx.reporter.guard("Run now"):
             self._run_now(sid)
+
+    def resume(self) -> None:
+        """Clear the selected schedule's pause (a ``resumed`` record and ``paused = false``)."""
+        sid = self.current_id()
+        if sid is None or self.session is None or sid not in self.paused:
+            return
+        name = (self._current_raw() or {}).get("name") or sid
+        with self.ctx.reporter.guard("Resume") as g:
+            resume(self.session.root, sid, "schedule", session=self.session.core)
+        if not g.failed:
+            self.ctx.reporter.info(f"Resumed schedule “{name}”: it runs again when due", 10_000)
+        self.reload()
 
     # ------------------------------------------------------------------ helpers for tests
     def node_of(self, schedule_id: str) -> str:

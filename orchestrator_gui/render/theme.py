@@ -37,8 +37,9 @@ class Theme:
         Edge type name -> RGBA (alpha is the maximum; weight scales it down).
     shell : tuple
         Colour of the guide spheres (alpha already faint).
-    selected, hovered, running : tuple
-        Outline colours (``running``: a transform is working on the node).
+    selected, hovered, running, escalated : tuple
+        Outline colours (``running``: a transform is working on the node; ``escalated``: paused
+        after repeated failures).
     label, label_selected : tuple
         Text colours.
     """
@@ -53,6 +54,8 @@ class Theme:
     label: tuple[float, float, float, float]
     label_selected: tuple[float, float, float, float]
     running: tuple[float, float, float, float] = (0.3, 0.79, 0.94, 1.0)
+    #: Outline of an escalated node (a schedule paused after repeated failures): it needs a person.
+    escalated: tuple[float, float, float, float] = (0.96, 0.45, 0.2, 1.0)
     #: Colour of the shells' names (Goals, Plans, Execution).
     shell_label: tuple[float, float, float, float] = (0.55, 0.62, 0.72, 0.9)
     #: How far activation pushes a node colour towards ``highlight`` (0..1).

@@ -205,3 +205,13 @@ def test_row_subsets_equal_the_same_rows_of_the_whole_arrays():
     # The selected and hovered rows really differ from the others (the subset is not trivially equal).
     assert arrays.node_outlines(g, DARK, "e", rows=np.array([4]))[0, 3] > 0
     assert arrays.node_outlines(g, DARK, "e", rows=np.array([1]))[0, 3] == 0
+
+
+def test_an_escalated_node_is_outlined_until_a_person_looks_at_it():
+    # A schedule paused after three failures (and a failed run) carry ESCALATED: visible without a click.
+    g = small_graph(flags=[int(NodeFlag.ESCALATED), int(NodeFlag.ESCALATED | NodeFlag.SELECTED), 0, 0, 0])
+    out = arrays.node_outlines(g, "dark")
+    np.testing.assert_allclose(out[0], DARK.escalated)
+    np.testing.assert_allclose(out[1], DARK.selected)    # the selection still shows which one is picked
+    assert (out[2:, 3] == 0).all()
+    np.testing.assert_allclose(arrays.node_outlines(g, "dark", rows=np.array([0]))[0], DARK.escalated)

@@ -149,8 +149,7 @@ def test_reload_window_notice_is_shown_once(qtbot, tmp_path):
     win2.close()
 
 
-@pytest.mark.parametrize("choice", ["Reload", "Merge"])
-def test_save_conflict_offers_reload_or_merge_never_overwrites(window, choice):
+def test_a_change_to_another_field_merges_silently_never_overwrites(window):
     panel = _panel(window)
     prompter = panel.ctx.prompter
     path = window.session.workspace.schedules
@@ -162,20 +161,46 @@ def test_save_conflict_offers_reload_or_merge_never_overwrites(window, choice):
     path.write_bytes(outside.data)
     panel.form.name.setText("Renamed heartbeat")
     panel.form.name.textEdited.emit("Renamed heartbeat")
-    prompter.choice = choice
-    panel.save()
+    asked = len(prompter.asked)
+    assert panel.save()
+    assert len(prompter.asked) == asked  # different fields: nothing to ask
     data = json.loads(path.read_bytes())
     mine = next(x for x in data["schedules"] if x["id"] == s.id)
     assert mine["lastExecutionTime"] == "2030-01-01T00:00:00.000Z"  # their write is never lost
-    if choice == "Reload":
-        assert path.read_bytes() == outside.data
-        assert mine["name"] == s.name
-        assert panel.form.name.text() == s.name
+    assert mine["name"] == "Renamed heartbeat"
+    lines = changed_lines(outside.data, path.read_bytes())
+    assert sorted(ln.split(":")[0].strip(" +-") for ln in lines) == ['"name"', '"name"', '"updatedAt"',
+                                                                       '"updatedAt"']
+
+
+@pytest.mark.parametrize("choice", ["Keep mine", "Keep theirs", None])
+def test_the_same_field_changed_by_an_agent_asks_with_both_values(window, qtbot, choice):
+    """The issue's steps: Interval 3 typed, not saved; an agent sets timeInterval 5; Save must not write 3 silently."""
+    panel = _panel(window)
+    prompter = panel.ctx.prompter
+    path = window.session.workspace.schedules
+    s = _first_active(window)
+    panel.select_schedule(s.id)
+    panel.form.interval.setText("3")
+    panel.form.interval.textEdited.emit("3")
+    panel.form.name.setText("Renamed too")
+    panel.form.name.textEdited.emit("Renamed too")
+    outside = ScheduleDocument(path, path.read_bytes())
+    outside.set_values(s.id, {"timeInterval": "5"})
+    path.write_bytes(outside.data)
+    qtbot.waitUntil(lambda: panel.doc.get(s.id).raw.get("timeInterval") == "5", timeout=10000)  # the list shows 5
+    assert panel.form.interval.text() == "3"  # the form still shows mine
+    prompter.choice = choice
+    saved = panel.save()
+    question = prompter.asked[-1][1]
+    assert "changed schedule" in question
+    mine = next(x for x in json.loads(path.read_bytes())["schedules"] if x["id"] == s.id)
+    if choice is None:
+        assert not saved and path.read_bytes() == outside.data and panel.form.dirty
+    elif choice == "Keep mine":
+        assert saved and mine["timeInterval"] == "3" and mine["name"] == "Renamed too"
     else:
-        assert mine["name"] == "Renamed heartbeat"
-        lines = changed_lines(outside.data, path.read_bytes())
-        assert sorted(ln.split(":")[0].strip(" +-") for ln in lines) == ['"name"', '"name"', '"updatedAt"',
-                                                                           '"updatedAt"']
+        assert saved and mine["timeInterval"] == "5" and mine["name"] == "Renamed too"
 
 
 def test_run_now_is_wired_to_the_engine_or_explains_why_not(qtbot, tmp_path, window):

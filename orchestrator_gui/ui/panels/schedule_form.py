@@ -232,6 +232,9 @@ class ScheduleForm(QWidget):
         """Show schedule ``raw`` (``None`` clears the form); forgets unsaved changes."""
         self._loading = True
         self._raw = dict(raw or {})
+        #: The schedule as the user's edit started from it: the base of the three-way merge on save
+        #: (a reload while the form has unsaved changes keeps it; see SchedulesPanel).
+        self.base = dict(self._raw)
         self._dirty.clear()
         r = self._raw
 

@@ -43,6 +43,7 @@ from orchestrator_gui.formats.timezones import local_zone
 from orchestrator_gui.formats.workspace import SCHEDULES
 from orchestrator_gui.model.identity import schedule_node_id
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
+from orchestrator_gui.ui.panels.form_merge import merge_form_changes
 from orchestrator_gui.ui.panels.schedule_form import ScheduleForm, describe_delta
 from orchestrator_gui.ui.theme import displayable
 from orchestrator_gui.workspace.pauses import Pause, PauseWatch, resume
@@ -284,12 +285,16 @@ class SchedulesPanel(Panel):
     def _show_current(self, pending: dict[str, Any] | None = None) -> None:
         raw = self._current_raw()
         editable = self.doc is not None and not self.doc.foreign
+        base = self.form.base if pending and self._shown_id == self.current_id() else None
         self.form.load(raw, editable=editable)
         self._shown_id = self.current_id()
         if raw is not None and pending:
             # An outside change reloaded the file while the form had unsaved
-            # edits: keep them on top of the new values instead of losing them.
+            # edits: keep them on top of the new values instead of losing them,
+            # and keep the version they were made against (Save merges three ways).
             self._restore_pending(pending)
+            if base is not None:
+                self.form.base = base
         self._update_buttons()
         self._show_status()
 
@@ -421,7 +426,9 @@ class SchedulesPanel(Panel):
 
     def save(self) -> bool:
         """Write the form's changed fields (bumping ``updatedAt``); True when written."""
-        sid = self.current_id()
+        # The schedule the form shows: a files-changed burst may have cleared the list's current row
+        # (the graph's selection decides the highlight) while the form keeps the user's edits.
+        sid = self._shown_id or self.current_id()
         changes = self.form.changes()
         if self.doc is None or sid is None or not changes:
             return False
@@ -430,7 +437,19 @@ class SchedulesPanel(Panel):
             self.ctx.reporter.report("; ".join(blocking), context="Not saved")
             return False
         name = self.form.merged().get("name") or sid
-        done = self.commit_edit(self.doc, lambda d: d.set_values(sid, changes), f"Edit schedule “{name}”")
+        fresh = self.read_doc()  # the file as it is now: another program may have written the same schedule
+        try:
+            theirs = dict(fresh.get(sid).raw)
+        except Exception:  # noqa: BLE001 - removed meanwhile
+            self.ctx.reporter.report(f"schedule {sid} is no longer in {FILE}", context="Not saved")
+            return False
+        changes = merge_form_changes(self.ctx.prompter, f"schedule “{name}”", self.form.base, changes, theirs)
+        if changes is None:
+            return False  # cancelled: the form keeps the user's values
+        if not changes:
+            self.reload()  # theirs kept everywhere: nothing of ours left to write
+            return False
+        done = self.commit_edit(fresh, lambda d: d.set_values(sid, changes), f"Edit schedule “{name}”")
         if done:
             self.ctx.reporter.info(f"Saved schedule “{name}” ({', '.join(changes)})")
         return bool(done)

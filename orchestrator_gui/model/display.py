@@ -16,10 +16,11 @@ no half sequence is left to show as a box.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+
+from orchestrator_gui.formats.todo_markup import CODE, LEAD, LINK, PAIRS, STRAY
 
 #: Code points that only shape an emoji sequence: joiner, variation selectors, keycap, tag characters.
 _SEQUENCE_PARTS = frozenset({0x200D, 0xFE0E, 0xFE0F, 0x20E3, *range(0xE0020, 0xE0080)})
@@ -29,20 +30,8 @@ _MODIFIERS = range(0x1F3FB, 0x1F400)
 ASCII_FALLBACK = {"\u2192": "->", "\u2190": "<-", "\u2194": "<->", "\u21d2": "=>", "\u21d0": "<=",
                   "\u25b8": ">", "\u25b6": ">"}
 
-# Markdown, in the order it is undone: links keep their text, emphasis and code lose their markers.
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_PAIRS = (
-    re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"),
-    re.compile(r"(?<![\w])__(?=\S)(.+?)(?<=\S)__(?![\w])"),
-    re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"),
-    # Single markers only around a word group: ``2 * 3 * 4`` and ``snake_case_name`` stay.
-    re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"),
-    re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"),
-)
-# Markers left unpaired (a title cut in the middle of ``**bold**``) are dropped too.
-_STRAY = re.compile(r"\*\*+|(?<![\w])__+|__+(?![\w])|`+")
-_CODE = re.compile(r"`+([^`]+)`+")
-_LEAD = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?:\[[ xX-]\]\s+)?|\[[ xX-]\]\s+)")
+# Markdown patterns shared with the TODO title edit (formats/todo_markup.py): one definition.
+_LINK, _PAIRS, _STRAY, _CODE, _LEAD = LINK, PAIRS, STRAY, CODE, LEAD
 
 
 def strip_markdown(text: str) -> str:

@@ -93,7 +93,7 @@ def test_todo_list_and_edits(ws, capsys):
     code, out, _ = run(capsys, "todo", "list", "--json")
     items = json.loads(out)
     assert code == 0 and len(items) == 27
-    assert set(items[0]) == {"line", "state", "text", "depth", "section"}
+    assert set(items[0]) == {"line", "id", "state", "text", "depth", "section"}
     assert {i["state"] for i in items} <= {"open", "done", "other"}
     first_open = next(i for i in items if i["state"] == "open")
     before = path.read_bytes()

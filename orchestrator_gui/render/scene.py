@@ -515,7 +515,7 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
             # Only the two nodes' own look changes (ring, brightness); the neighbourhood is the highlight's.
             self._restyle_rows(np.unique(self.graph.rows_of([i for i in (before, self._hovered)
                                                              if i is not None and i in self.graph])))
-        self._update_labels()
+        self.label_layer.update(rerank=False)
         self.canvas.update()
 
     @property

@@ -193,10 +193,15 @@ class SceneLabels:
         return self._lbl_layout
 
     # -- hooks ---------------------------------------------------------------------------
-    def update(self) -> None:
-        """The candidates changed (model, selection, hover, switches): place again now."""
+    def update(self, *, rerank: bool = True) -> None:
+        """The candidates changed (model, selection, hover, switches): place again now.
+
+        ``rerank=False`` keeps the importance ranking (a hover changes which label is
+        forced and which are dimmed, not how nodes rank): a few passes over every node saved.
+        """
         self._lbl_version += 1
-        self._lbl_rank = None
+        if rerank:
+            self._lbl_rank = None
         self.place()
 
     # -- placement -----------------------------------------------------------------------
@@ -263,7 +268,7 @@ class SceneLabels:
     def _rank_for_labels(self) -> np.ndarray:
         # Ranking costs a few vector passes over every node: once per candidate change, not per frame.
         g = self.scene.graph
-        key = (id(g), len(g), self._lbl_version)
+        key = (id(g), len(g))
         if self._lbl_rank is None or self._lbl_rank[0] != key:
             self._lbl_rank = (key, arrays.label_rank(g, self.scene.degree()))
         return self._lbl_rank[1]

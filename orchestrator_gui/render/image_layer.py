@@ -28,7 +28,7 @@ from vispy.gloo import gl
 from vispy.scene.visuals import create_visual_node
 from vispy.visuals import Visual
 
-from orchestrator_gui.render.visuals import NODE_FRAG, NODE_VERT, SEG_FRAG, SEG_VERT
+from orchestrator_gui.render.visuals import NODE_FRAG, NODE_VERT, SEG_FRAG, SEG_VERT, dim_property
 
 _QUAD_VERT = """
 attribute vec2 a_corner;
@@ -75,16 +75,7 @@ class LayerImageVisual(Visual):
             self.shared_program["u_size"] = (float(size[0]), float(size[1]))
         self.update()
 
-    @property
-    def dim(self) -> float:
-        """Fade of the shown image towards the background (1: none), applied when drawn."""
-        return float(self.shared_program["u_dim"])
-
-    @dim.setter
-    def dim(self, value: float) -> None:
-        if float(value) != self.dim:
-            self.shared_program["u_dim"] = float(value)
-            self.update()
+    dim = dim_property("Fade of the shown image towards the background (1: none), applied when drawn.")
 
     def _prepare_transforms(self, view: Any) -> None:
         pass  # corners are already in clip space

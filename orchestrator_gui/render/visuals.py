@@ -141,6 +141,19 @@ def set_fog(visual: Visual, w_range: tuple[float, float], strength: float, color
     visual.update()
 
 
+def dim_property(doc: str) -> property:
+    """A visual's ``dim``: its ``u_dim`` uniform (1: as is), asking for a redraw only when it changes."""
+    def get(self) -> float:
+        return float(self.shared_program["u_dim"])
+
+    def put(self, value: float) -> None:
+        if float(value) != get(self):
+            self.shared_program["u_dim"] = float(value)
+            self.update()
+
+    return property(get, put, doc=doc)
+
+
 class _Buffers:
     """Per-attribute vertex buffers with spare capacity and a CPU copy.
 
@@ -306,16 +319,7 @@ class _Buffers:
 class _SubsetMixin:
     """Per-mode index subsets (``None``: draw every live row) and the composed matrix upload."""
 
-    @property
-    def dim(self) -> float:
-        """Draw-time fade towards the background (1: none); not part of any cached image."""
-        return float(self.shared_program["u_dim"])
-
-    @dim.setter
-    def dim(self, value: float) -> None:
-        if float(value) != self.dim:
-            self.shared_program["u_dim"] = float(value)
-            self.update()
+    dim = dim_property("Draw-time fade towards the background (1: none); not part of any cached image.")
 
     _primitive = 1  # vertices per primitive: 1 for points, 2 for line segments
 

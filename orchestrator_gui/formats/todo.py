@@ -19,16 +19,17 @@ file's done items mostly use ``X``, else ``x``.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
 
 from orchestrator_gui.formats.fileio import (
     UTF8_BOM,
     TextFile,
     decode_text,
-    dominant_newline,
     read_bytes,
 )
-from orchestrator_gui.formats.todo_model import TodoHeading, TodoItem, item_state
+from orchestrator_gui.formats.todo_model import TodoHeading, TodoItem, construct_unchecked, item_state
 from orchestrator_gui.formats.todo_parse import (
     ITEM_RE,
     ScannedItem,
@@ -50,7 +51,7 @@ from orchestrator_gui.formats.todo_style import (
 )
 from orchestrator_gui.problems import FormatError, Problem
 
-__all__ = ["TodoDocument", "TodoHeading", "TodoItem", "TodoParse", "load_todo", "parse_todo"]
+__all__ = ["TodoDocument", "TodoHeading", "TodoItem", "TodoItems", "TodoParse", "load_todo", "parse_todo"]
 
 
 def parse_todo(text: str) -> TodoParse:
@@ -89,6 +90,79 @@ def load_todo(path: str | os.PathLike[str]) -> TodoDocument:
     return TodoDocument(path, read_bytes(path))
 
 
+def _dominant_newline(text: str) -> str:
+    """``dominant_newline`` of the text's lines, counted without splitting it."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"
+
+
+class TodoItems(Sequence[TodoItem]):
+    """The checklist items of a :class:`TodoDocument`, made from the scanner's columns on access.
+
+    Behaves as a read-only list (indexing, slicing, ``len``, iteration,
+    comparison with a list); each access makes a fresh :class:`TodoItem`.
+    """
+
+    def __init__(self, parse: TodoParse) -> None:
+        self._parse = parse
+        self._headings = [h.text for h in parse.headings]
+
+    def __len__(self) -> int:
+        return len(self._parse.cols)
+
+    @overload
+    def __getitem__(self, k: int) -> TodoItem: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> list[TodoItem]: ...
+
+    def __getitem__(self, k: int | slice) -> TodoItem | list[TodoItem]:
+        if isinstance(k, slice):
+            return [self._make(i) for i in range(*k.indices(len(self)))]
+        n = len(self)
+        if k < 0:
+            k += n
+        if not 0 <= k < n:
+            raise IndexError("item index out of range")
+        return self._make(k)
+
+    def __iter__(self) -> Iterator[TodoItem]:
+        c = self._parse.cols
+        headings, lines = self._headings, c.line
+        with_details = set(c.detail_owner)
+        states = {b: item_state(b[1]) for b in set(c.boxes)}
+        for k, (line, end, boxes, text, depth, indent, bullet, section, parent) in enumerate(zip(
+                lines, c.end_line, c.boxes, c.text, c.depth, c.indent, c.bullet, c.section, c.parent, strict=True)):
+            yield construct_unchecked(TodoItem, {
+                "line": line, "end_line": end, "state": states[boxes], "marker": boxes[1], "boxes": boxes,
+                "text": text, "depth": depth, "indent": indent, "bullet": bullet,
+                "section": headings[section] if section >= 0 else None,
+                "details": c.details_of(k)[0] if k in with_details else [],
+                "parent_line": lines[parent] if parent >= 0 else None,
+            })
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (TodoItems, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"TodoItems({len(self)} items)"
+
+    def _make(self, k: int) -> TodoItem:
+        c = self._parse.cols
+        boxes, parent, section = c.boxes[k], c.parent[k], c.section[k]
+        details = c.details_of(k)[0] if len(c.detail_owner) and k in c.owners() else []
+        return construct_unchecked(TodoItem, {
+            "line": c.line[k], "end_line": c.end_line[k], "state": item_state(boxes[1]), "marker": boxes[1],
+            "boxes": boxes, "text": c.text[k], "depth": c.depth[k], "indent": c.indent[k],
+            "bullet": c.bullet[k], "section": self._headings[section] if section >= 0 else None,
+            "details": details, "parent_line": c.line[parent] if parent >= 0 else None,
+        })
+
+
 Row = list  # [original line number or None, line text with terminator]
 
 
@@ -115,27 +189,35 @@ class TodoDocument(TextFile):
         self._case: dict[int, str] = {}  # item line -> "x"/"X" it was unchecked from
         self._apply_text(text)
         # Kept so a file emptied by edits still gets its own line ending back.
-        self._newline = dominant_newline(self._parse.lines)
+        self._newline = _dominant_newline(text)
 
     # ------------------------------------------------------------------ views
     def _apply_text(self, text: str) -> None:
         self._parse = scan_todo(text)
-        items = self._parse.items
-        # The scanner already produced well-typed values; skipping pydantic's
-        # validation keeps a re-parse of a 30 000-item file well under a second.
-        self.items: list[TodoItem] = [
-            TodoItem.model_construct(
-                line=it.line, end_line=it.end_line, state=item_state(it.marker), marker=it.marker,
-                boxes=it.boxes, text=it.text, depth=it.depth, indent=it.indent,
-                bullet=it.bullet, section=it.section, details=list(it.details),
-                parent_line=items[it.parent].line if it.parent is not None else None,
-            )
-            for it in items
-        ]
+        # Items are made on access: a million-line file would otherwise hold a
+        # million pydantic models (gigabytes) that most commands never look at.
+        self.items: TodoItems = TodoItems(self._parse)
         self.headings: list[TodoHeading] = [
             TodoHeading.model_construct(line=h.line, level=h.level, text=h.text)
             for h in self._parse.headings
         ]
+
+    def rows(self, state: str = "all") -> Iterator[tuple[int, str, str, int, str | None, str]]:
+        """``(line, state, text, depth, section, boxes)`` of every item in file order, without making items.
+
+        Parameters
+        ----------
+        state : {"all", "open", "done", "other"}
+            Only the items in this state.
+        """
+        cols = self._parse.cols
+        headings = [h.text for h in self._parse.headings]
+        states = {b: item_state(b[1]) for b in set(cols.boxes)}
+        for line, boxes, text, depth, section in zip(cols.line, cols.boxes, cols.text, cols.depth, cols.section,
+                                                     strict=True):
+            st = states[boxes]
+            if state == "all" or st == state:
+                yield line, st, text, depth, headings[section] if section >= 0 else None, boxes
 
     def problems(self) -> list[Problem]:
         """Return validation findings; nothing is changed.
@@ -149,23 +231,23 @@ class TodoDocument(TextFile):
         """
         out = [Problem(file=self.name, line=ln, severity=sev, message=msg)  # type: ignore[arg-type]
                for ln, sev, msg in self._parse.notes]
+        cols = self._parse.cols
+        odd = {b for b in set(cols.boxes) if "[*]" in b}
         first: dict[str, int] = {}
-        for it in self.items:
-            if "[*]" in it.boxes:
+        for line, boxes, text in zip(cols.line, cols.boxes, cols.text, strict=True):
+            if odd and boxes in odd:
                 out.append(Problem(
-                    file=self.name, line=it.line, severity="warning",
-                    message=f"non-standard checkbox state in {it.boxes}; shown as 'other' "
+                    file=self.name, line=line, severity="warning",
+                    message=f"non-standard checkbox state in {boxes}; shown as 'other' "
                             "(GitHub renders it as plain text)"))
-            if not it.text:
-                out.append(Problem(file=self.name, line=it.line, severity="info",
+            if not text:
+                out.append(Problem(file=self.name, line=line, severity="info",
                                    message="item has no title"))
-            elif it.text in first:
+            elif (seen := first.setdefault(text, line)) != line:
                 out.append(Problem(
-                    file=self.name, line=it.line, severity="info",
-                    message=f"duplicate item title (same as line {first[it.text]}); "
+                    file=self.name, line=line, severity="info",
+                    message=f"duplicate item title (same as line {seen}); "
                             "items are told apart by line number"))
-            else:
-                first[it.text] = it.line
         return sorted(out, key=lambda p: p.line or 0)
 
     def item_at(self, line: int) -> TodoItem:
@@ -192,8 +274,8 @@ class TodoDocument(TextFile):
         """Install edited rows, re-parse, and roll back if ``verify`` reports a problem."""
         saved = (self.data, self._parse, self.items, self.headings, self._case)
         nl = self._newline
-        if any(ln.endswith("\n") for ln in self._parse.lines):
-            nl = dominant_newline(self._parse.lines)
+        if "\n" in self._parse.text:
+            nl = _dominant_newline(self._parse.text)
         if not self._final_newline:
             # Without a final newline, blank lines an edit left at the very end
             # cannot be represented: they would become a final newline.
@@ -219,19 +301,8 @@ class TodoDocument(TextFile):
     def _set_marker(self, line: int, marker: str) -> None:
         # A toggle cannot change the structure, so patch the line and the one
         # item in place instead of re-parsing (toggling is the hot path in the UI).
-        k = self._index(line)
-        raw = self._parse.lines[line - 1]
-        m = ITEM_RE.fullmatch(strip_terminator(raw))
-        assert m is not None
-        at = m.start(4) + 1
-        self._parse.lines[line - 1] = raw[:at] + marker + raw[at + 1:]
-        scanned = self._parse.items[k]
-        scanned.boxes = scanned.boxes[0] + marker + scanned.boxes[2:]
-        self.items = list(self.items)
-        self.items[k] = self.items[k].model_copy(
-            update={"marker": marker, "state": item_state(marker), "boxes": scanned.boxes})
-        text = "".join(self._parse.lines)
-        self.data = (UTF8_BOM if self._bom else b"") + text.encode("utf-8")
+        self._parse.set_marker(self._index(line), marker)
+        self.data = (UTF8_BOM if self._bom else b"") + self._parse.text.encode("utf-8")
 
     def _check_title(self, text: str, line: int | None = None) -> None:
         if not isinstance(text, str) or not text.strip():
@@ -252,8 +323,8 @@ class TodoDocument(TextFile):
             return
         letter = self._case.get(line)
         if letter is None:
-            done = [i.marker for i in self._parse.items if i.marker in "xX"]
-            letter = "X" if done.count("X") > done.count("x") else "x"
+            counts = Counter(b[1] for b in self._parse.cols.boxes)
+            letter = "X" if counts["X"] > counts["x"] else "x"
         self._set_marker(line, letter)
 
     def uncheck(self, line: int) -> None:

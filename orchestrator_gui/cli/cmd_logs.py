@@ -6,6 +6,7 @@ import argparse
 import os
 from datetime import UTC, datetime
 
+from orchestrator_gui.cli import timing_list
 from orchestrator_gui.cli.cmd_schedules import parse_now
 from orchestrator_gui.cli.output import UsageError, done, emit_json, table, workspace
 from orchestrator_gui.formats.memory import load_memory
@@ -26,8 +27,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     sp = sub.add_parser("timing", parents=[common], help="read and append task_timing.tsv rows")
     ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
-    p = ss.add_parser("list", parents=[common], help="list timing rows")
-    p.set_defaults(handler=cmd_timing_list)
+    p = ss.add_parser("list", parents=[common], help="list the newest timing rows (--limit/--offset page back)")
+    timing_list.add_arguments(p)
+    p.set_defaults(handler=timing_list.cmd_timing_list)
     p = ss.add_parser("add", parents=[common], help="append a timing row")
     p.add_argument("--mode", required=True)
     p.add_argument("--task-id", required=True)

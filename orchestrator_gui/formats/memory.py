@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -25,7 +25,6 @@ from orchestrator_gui.formats.fileio import (
     decode_text,
     dominant_newline,
     read_bytes,
-    split_lines,
 )
 from orchestrator_gui.formats.memory_checks import MAX_LINES, REQUIRED_SECTIONS, section_problems
 from orchestrator_gui.formats.memory_syntax import (
@@ -39,6 +38,8 @@ from orchestrator_gui.formats.memory_syntax import (
     strip_terminator,
     terminator,
 )
+from orchestrator_gui.formats.todo_model import construct_unchecked
+from orchestrator_gui.formats.todo_parse import line_contents, split_lines_fast
 from orchestrator_gui.problems import FormatError, Problem
 
 __all__ = [
@@ -135,12 +136,17 @@ class MemoryDocument(TextFile):
 
     def _parse(self) -> None:
         text, self._bom = decode_text(self.data, self.name, allow_bom=True)
-        self._lines = split_lines(text)
+        self._text = text
+        self._lines_cache: list[str] | None = None
+        contents, count = line_contents(text)
+        self._count = count
         entries: list[MemoryEntry] = []
         sections: list[MemorySection] = []
         notes: list[Problem] = []
         code = CodeTracker()
-        lines = self._lines
+        feed = code.feed
+        # Modes, ids and short summaries repeat across entries: one string object each.
+        shared: Any = {}.setdefault
         section_title: str | None = None
         section_start = 0
         # The entry being read: (index of its first line, level, match, section).
@@ -151,28 +157,33 @@ class MemoryDocument(TextFile):
             # trailing blank lines are separators, not body.
             start, _level, em, sec = entry
             end = stop - 1
-            while end > start and is_blank(lines[end]):
+            while end > start and not contents[end].strip():
                 end -= 1
-            entries.append(MemoryEntry(
-                line=start + 1, end_line=end + 1, form=em.form,
-                timestamp_raw=em.timestamp_raw, timestamp=parse_timestamp(em.timestamp_raw),
-                mode=em.mode, id=em.id, summary=em.summary,
-                body=[strip_terminator(ln) for ln in lines[start + 1:end + 1]],
-                section=sec,
-            ))
+            # Built without validation: every value was typed by the scanner (a big
+            # log has hundreds of thousands of entries).
+            entries.append(construct_unchecked(MemoryEntry, {
+                "line": start + 1, "end_line": end + 1, "form": em.form, "timestamp_raw": em.timestamp_raw,
+                "timestamp": em.timestamp, "mode": shared(em.mode, em.mode), "id": shared(em.id, em.id),
+                "summary": em.summary if len(em.summary) > 32 else shared(em.summary, em.summary),
+                "body": contents[start + 1:end + 1], "section": sec,
+            }))
 
-        for i, raw in enumerate(lines):
-            s = strip_terminator(raw)
-            if code.feed(s, i + 1):
+        for i in range(count):
+            s = contents[i]
+            # Only a line with one of these can open (or be inside) code: skip the tracker otherwise.
+            if (code.kind is not None or "`" in s or "~" in s or "<!--" in s[:7]) and feed(s, i + 1):
                 continue
-            em, rejected = match_entry(s)
-            if em is not None:
-                if open_entry is not None:
-                    close_entry(open_entry, i)
-                open_entry = (i, em.level, em, section_title)
+            if not s:
                 continue
-            if rejected is not None:
-                notes.append(Problem(file=self.name, line=i + 1, severity="info", message=rejected))
+            if s[0] in "#[":
+                em, rejected = match_entry(s)
+                if em is not None:
+                    if open_entry is not None:
+                        close_entry(open_entry, i)
+                    open_entry = (i, em.level, em, section_title)
+                    continue
+                if rejected is not None:
+                    notes.append(Problem(file=self.name, line=i + 1, severity="info", message=rejected))
             h = match_heading(s)
             if h is None:
                 continue
@@ -184,9 +195,9 @@ class MemoryDocument(TextFile):
                     sections.append(MemorySection(line=section_start + 1, end_line=i, title=section_title))
                 section_title, section_start = h.title, i
         if open_entry is not None:
-            close_entry(open_entry, len(lines))
+            close_entry(open_entry, count)
         if section_title is not None:
-            sections.append(MemorySection(line=section_start + 1, end_line=len(lines), title=section_title))
+            sections.append(MemorySection(line=section_start + 1, end_line=count, title=section_title))
         if code.kind is not None:
             what = "code fence" if code.kind == "fence" else "HTML comment"
             notes.append(Problem(
@@ -197,12 +208,19 @@ class MemoryDocument(TextFile):
         self._by_line = {e.line: e for e in entries}
         self._open_code = code.kind
 
+    @property
+    def _lines(self) -> list[str]:
+        """The lines with their terminators (made on first use: only edits need them)."""
+        if self._lines_cache is None:
+            self._lines_cache = split_lines_fast(self._text)
+        return self._lines_cache
+
     # --------------------------------------------------------------- queries
 
     @property
     def line_count(self) -> int:
         """Number of lines in the file (a last line without newline counts)."""
-        return len(self._lines)
+        return self._count
 
     def entry_at(self, line: int) -> MemoryEntry | None:
         """Return the entry whose first line is ``line``, or None."""

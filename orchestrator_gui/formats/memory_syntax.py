@@ -59,6 +59,11 @@ _ISO = re.compile(
 LINE_LEVEL = 7
 
 
+#: The form nearly every timestamp has (``toISOString()`` and Python's ``isoformat`` + ``Z``):
+#: parsed by ``datetime.fromisoformat`` in C, with the same result as the general path below.
+_COMMON = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
+
+
 def parse_timestamp(raw: str) -> datetime | None:
     """Parse a log timestamp leniently; return an aware UTC datetime or None.
 
@@ -79,7 +84,13 @@ def parse_timestamp(raw: str) -> datetime | None:
         The instant in UTC, or ``None`` when ``raw`` is not a valid timestamp
         (``Date``, ``timestamp``, ``2025-13-01``, …).
     """
-    m = _ISO.match(raw.strip())
+    raw = raw.strip()
+    if _COMMON.fullmatch(raw) is not None:
+        try:
+            return datetime.fromisoformat(raw)
+        except ValueError:  # month 13, hour 24, ...
+            return None
+    m = _ISO.match(raw)
     if m is None:
         return None
     frac = (m["f"] or "")[:6].ljust(6, "0")
@@ -167,6 +178,7 @@ class EntryMatch:
     mode: str | None
     id: str | None
     summary: str
+    timestamp: datetime | None = None
 
 
 def match_entry(text: str) -> tuple[EntryMatch | None, str | None]:
@@ -191,15 +203,17 @@ def match_entry(text: str) -> tuple[EntryMatch | None, str | None]:
     if text[0] == "#":
         m = HEAD_ENTRY.match(text)
         if m is not None:
-            if parse_timestamp(m["ts"]) is None:
+            ts = parse_timestamp(m["ts"])
+            if ts is None:
                 return None, _bad_ts(m["ts"], "heading")
             return EntryMatch("heading", len(m["h"]), m["ts"], m["mode"], m["id"],
-                              (m["summary"] or "").rstrip()), None
+                              (m["summary"] or "").rstrip(), ts), None
         m = DATE_HEAD.match(text)
         if m is not None:
-            if parse_timestamp(m["date"]) is None:
+            ts = parse_timestamp(m["date"])
+            if ts is None:
                 return None, _bad_ts(m["date"], "heading")
-            return EntryMatch("date_heading", 2, m["date"], None, None, m["title"].rstrip()), None
+            return EntryMatch("date_heading", 2, m["date"], None, None, m["title"].rstrip(), ts), None
         m = _ENTRY_LIKE_HEAD.match(text)
         if m is not None:
             if parse_timestamp(m["ts"]) is None:
@@ -211,14 +225,16 @@ def match_entry(text: str) -> tuple[EntryMatch | None, str | None]:
         return None, None
     m = LINE_ENTRY.match(text)
     if m is not None:
-        if parse_timestamp(m["ts"]) is None:
+        ts = parse_timestamp(m["ts"])
+        if ts is None:
             return None, _bad_ts(m["ts"], "line")
-        return EntryMatch("line", LINE_LEVEL, m["ts"], m["mode"], m["id"], m["text"].rstrip()), None
+        return EntryMatch("line", LINE_LEVEL, m["ts"], m["mode"], m["id"], m["text"].rstrip(), ts), None
     m = MEMBANK.match(text)
     if m is not None:
-        if parse_timestamp(m["ts"]) is None:
+        ts = parse_timestamp(m["ts"])
+        if ts is None:
             return None, _bad_ts(m["ts"], "line")
-        return EntryMatch("membank", LINE_LEVEL, m["ts"], None, None, m["text"].rstrip()), None
+        return EntryMatch("membank", LINE_LEVEL, m["ts"], None, None, m["text"].rstrip(), ts), None
     m = _ENTRY_LIKE_LINE.match(text)
     if m is not None:
         if parse_timestamp(m["ts"]) is None:

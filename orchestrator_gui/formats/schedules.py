@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator_gui.formats.fileio import TextFile, atomic_write, decode_text, line_of_offset, read_bytes
-from orchestrator_gui.formats.jsonpos import JNode, duplicate_keys, parse_json, stringify
+from orchestrator_gui.formats.fileio import TextFile, atomic_write, decode_text, read_bytes
+from orchestrator_gui.formats.jsonpos import JNode, LineIndex, duplicate_keys, parse_json, stringify
 from orchestrator_gui.formats.nextrun import DAY_KEYS, iso_ms, to_ms
 
 # Re-exported: the value rules live in schedule_values (for size), callers import them from here too.
@@ -87,7 +87,7 @@ def _view(raw: dict[str, Any], line: int) -> Schedule:
     """Build the typed view, leaving badly-typed values out (they are reported by :func:`validate`)."""
     data: dict[str, Any] = {"line": line, "raw": raw}
     for key, value in raw.items():
-        if key in Schedule.model_fields or key in _ALIASES:
+        if key in _VIEW_KEYS:
             if key in BOOL_KEYS and isinstance(value, bool):
                 data[key] = value
             elif key == "selectedDays" and isinstance(value, dict):
@@ -99,6 +99,8 @@ def _view(raw: dict[str, Any], line: int) -> Schedule:
 
 
 _ALIASES = {f.alias for f in Schedule.model_fields.values() if f.alias}
+#: Keys :func:`_view` copies (looked up once: ``Schedule.model_fields`` is slow to access per key).
+_VIEW_KEYS = frozenset(Schedule.model_fields) | _ALIASES
 
 
 class ScheduleDocument(TextFile):
@@ -112,7 +114,8 @@ class ScheduleDocument(TextFile):
         True when the file is not in the roo-scheduler schema; it is then read-only.
     canonical : bool
         True when the file is byte-identical to the extension's serialisation,
-        so structural edits can safely re-serialise it.
+        so structural edits can safely re-serialise it (computed on first use:
+        listing and value edits do not need it).
     """
 
     def __init__(self, path: str | os.PathLike[str], data: bytes) -> None:
@@ -125,18 +128,26 @@ class ScheduleDocument(TextFile):
         self.text = text
         self.root = parse_json(text, self.name)
         self.final_newline = text.endswith("\n")
-        obj = self.root.to_python()
-        self.canonical = stringify(obj) + ("\n" if self.final_newline else "") == text
+        self._canonical: bool | None = None
+        self.lines = LineIndex(text)
         self.foreign_reason = _foreign_reason(self.root)
         self.foreign = self.foreign_reason is not None
         self._nodes: list[JNode] = [] if self.foreign else list(self.root.get("schedules").items)
-        self.schedules = [
-            _view(n.to_python(), line_of_offset(text, n.start)) for n in self._nodes
-        ]
+        self.schedules = [_view(n.to_python(), self.lines.line(n.start)) for n in self._nodes]
+
+    @property
+    def canonical(self) -> bool:
+        """Whether the file is byte-identical to the extension's serialisation (see the class notes)."""
+        if self._canonical is None:
+            self._canonical = stringify(self.root.to_python()) + ("\n" if self.final_newline else "") == self.text
+        return self._canonical
 
     def _reload_from(self, data: bytes) -> None:
         old = self.data
         self.data = data
+        # Let the old tree go before the new one is built (a big file would be held twice);
+        # a failed parse parses the old bytes again below.
+        self.root, self._nodes, self.schedules = None, [], []  # type: ignore[assignment]
         try:
             self._parse()
         except FormatError:
@@ -163,11 +174,11 @@ class ScheduleDocument(TextFile):
                             message=f"not a Roo Scheduler file ({self.foreign_reason}); shown read-only")]
         out: list[Problem] = []
         for key, pos in duplicate_keys(self.root):
-            out.append(Problem(file=self.name, line=line_of_offset(self.text, pos), severity="warning",
+            out.append(Problem(file=self.name, line=self.lines.line(pos), severity="warning",
                                message=f"duplicate key {key!r}: JavaScript keeps the last one"))
         seen: dict[str, int] = {}
         for node, sched in zip(self._nodes, self.schedules):
-            out.extend(validate(node, self.text, self.name))
+            out.extend(validate(node, self.text, self.name, lines=self.lines))
             if sched.id in seen:
                 out.append(Problem(file=self.name, line=sched.line, severity="error",
                                    message=f"duplicate schedule id {sched.id!r} (first at line {seen[sched.id]}); "
@@ -331,13 +342,20 @@ def new_schedule(new_id: str, name: str, mode: str, instructions: str, interval:
     }
 
 
-def validate(node: JNode, text: str, name: str) -> list[Problem]:
-    """Validation problems of one schedule node, each at the line of the offending key."""
+def validate(node: JNode, text: str, name: str, *, lines: LineIndex | None = None) -> list[Problem]:
+    """Validation problems of one schedule node, each at the line of the offending key.
+
+    ``lines`` is the text's :class:`LineIndex` when the caller has one (a document validating all its schedules).
+    """
     raw = node.to_python()
-    key_lines = {k: line_of_offset(text, kpos) for k, kpos, _ in node.members}
-    start_line = line_of_offset(text, node.start)
+    msgs = validate_values(raw)
+    if not msgs:
+        return []
+    lines = lines or LineIndex(text)
+    key_lines = {k: lines.line(kpos) for k, kpos, _ in node.members}  # the last of duplicate keys, as before
+    start_line = lines.line(node.start)
     out = []
-    for msg in validate_values(raw):
+    for msg in msgs:
         key = msg.split(" ", 1)[0]
         out.append(Problem(file=name, line=key_lines.get(key, start_line), severity="error",
                            message=f"schedule {raw.get('name') or raw.get('id')!r}: {msg}"))

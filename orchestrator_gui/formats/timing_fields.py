@@ -43,17 +43,29 @@ def parse_instant(value: str | None) -> float | None:
             return None
         return int(value) / 1000.0 if len(value) == 13 else float(value)
     year, month, day, hour, minute, second, frac, tz = m.groups()
-    try:
-        dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                      tzinfo=UTC)
-    except ValueError:
+    # The date part repeats row after row: its midnight is computed once (and checked by datetime).
+    midnight = _MIDNIGHTS.get(value[:10])
+    if midnight is None:
+        try:
+            midnight = datetime(int(year), int(month), int(day), tzinfo=UTC).timestamp()
+        except ValueError:
+            return None
+        if len(_MIDNIGHTS) < _MIDNIGHT_CACHE:
+            _MIDNIGHTS[value[:10]] = midnight
+    h, mi, sec = int(hour), int(minute), int(second)
+    if h > 23 or mi > 59 or sec > 59:  # what datetime() refuses
         return None
-    seconds = dt.timestamp() + (float("0." + frac) if frac else 0.0)
+    seconds = float(int(midnight) + h * 3600 + mi * 60 + sec) + (float("0." + frac) if frac else 0.0)
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1
         digits = tz[1:].replace(":", "")
         seconds -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])).total_seconds()
     return seconds
+
+
+#: ``YYYY-MM-DD`` -> POSIX seconds of its midnight (UTC), for :func:`parse_instant`; bounded.
+_MIDNIGHTS: dict[str, float] = {}
+_MIDNIGHT_CACHE = 100_000
 
 
 def parse_number(value: str | None) -> float | None:

@@ -20,14 +20,20 @@ Reading works on bytes (§4.3):
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
+import os
 import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from pydantic import BaseModel
 
-from orchestrator_gui.formats.fileio import read_bytes
+from orchestrator_gui.formats.fileio import MAX_FILE_BYTES, read_bytes
 from orchestrator_gui.formats.timing_fields import (
     UTF16_RUN_RE,
     decode_fragment,
@@ -37,6 +43,7 @@ from orchestrator_gui.formats.timing_fields import (
     parse_number,
     split_raw_lines,
 )
+from orchestrator_gui.formats.todo_model import construct_unchecked
 from orchestrator_gui.problems import FormatError, Problem
 
 Layout = Literal["header", "standard", "legacy", "shifted", "blank", "corrupt", "unknown"]
@@ -59,6 +66,8 @@ FIRST_WORD_RE = re.compile(r"^\s*([A-Za-z_-]+)")
 #: Control characters no text line contains (TAB, LF and CR are allowed).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: Every byte but those of _CONTROL_RE (in UTF-8 a control character is always that one byte).
+_NOT_CONTROL = bytes(b for b in range(256) if not (b <= 0x08 or b in (0x0B, 0x0C) or 0x0E <= b <= 0x1F or b == 0x7F))
 
 
 class TimingRow(BaseModel):
@@ -119,6 +128,14 @@ class TimingRow(BaseModel):
         return parse_number(self.duration)
 
 
+#: Every field of a data row that a layout may leave out (the model's defaults; no mutable ones).
+_ROW_DEFAULTS: dict[str, str | float | None] = {
+    "timestamp": None, "mode": None, "task_id": None, "start_time": None, "end_time": None,
+    "duration": None, "computed_duration_s": None, "task": None, "result": None, "status": None,
+    "priority": None, "text": None,
+}
+
+
 def _status_of(result: str | None, task: str | None) -> str | None:
     for text in (result, task):
         if text:
@@ -130,23 +147,24 @@ def _status_of(result: str | None, task: str | None) -> str | None:
     return None
 
 
-def _named(values: dict[str, str | None]) -> dict[str, str | None]:
-    return {k: (v if v else None) for k, v in values.items()}
-
-
 def _get(fields: list[str], i: int) -> str | None:
     return fields[i] if i < len(fields) else None
 
 
 def _classify_tsv(fields: list[str]) -> tuple[Layout, dict[str, str | None]]:
     """Apply the §4.3 rules, in the spec's order, to one row's fields."""
-    f0, f1, f2 = _get(fields, 0) or "", _get(fields, 1) or "", _get(fields, 2) or ""
+    n = len(fields)
+    f0 = fields[0] if n > 0 else ""
+    f1 = fields[1] if n > 1 else ""
+    f2 = fields[2] if n > 2 else ""
+    # Each test once (a log has hundreds of thousands of rows); the spec's order is kept below.
+    ts0, iso1 = is_ts(f0), is_iso(f1)
 
     def g(i: int) -> str | None:
-        return _get(fields, i)
+        return fields[i] if i < n else None
 
-    if not is_ts(f0) and is_iso(f1):
-        if len(fields) >= 8:
+    if not ts0 and iso1:
+        if n >= 8:
             # Padded legacy row (HEAD rows 8-9): task_id and start where timestamp and
             # mode belong, task/result/priority at their standard positions. End and
             # duration are taken from wherever the writer put them, legacy slot first.
@@ -154,19 +172,23 @@ def _classify_tsv(fields: list[str]) -> tuple[Layout, dict[str, str | None]]:
                 "task_id": f0, "start_time": f1, "end_time": g(2) or g(4), "duration": g(3) or g(5),
                 "task": g(6), "result": g(7), "priority": g(8),
             }
-        if len(fields) == 5:  # a "started" legacy row has no duration column
+        if n == 5:  # a "started" legacy row has no duration column
             return "legacy", {"task_id": f0, "start_time": f1, "end_time": g(2), "task": g(3), "result": g(4)}
         return "legacy", {
             "task_id": f0, "start_time": f1, "end_time": g(2), "duration": g(3), "task": g(4), "result": g(5),
         }
-    if is_ts(f0) and is_iso(f2):
+    if not ts0:
+        return "unknown", {}
+    iso2 = is_iso(f2)
+    if iso2:
         # The mode column is missing: field i holds what belongs in column i + 1.
         return "shifted", {
             "timestamp": f0, "task_id": f1, "start_time": f2, "end_time": g(3), "duration": g(4),
             "task": g(5), "result": g(6), "priority": g(7),
         }
-    if is_ts(f0) and not is_iso(f1) and not is_iso(f2):
-        return "standard", {name: g(i) for i, name in enumerate(STANDARD_COLUMNS)}
+    if not iso1:
+        padded = fields[:9] if n >= 9 else fields + [None] * (9 - n)  # type: ignore[list-item]
+        return "standard", dict(zip(STANDARD_COLUMNS, padded, strict=True))
     return "unknown", {}
 
 
@@ -206,7 +228,7 @@ def make_row(raw: bytes, line: int, columns: list[str], delimiter: str = "\t",
         return TimingRow(line=line, layout="corrupt", raw=raw, text=decode_fragment(body)), stray_nuls
     content = body.decode("utf-8", "replace")
     garbage = content.count("\ufffd") - body.count(b"\xef\xbf\xbd")
-    garbage += len(_CONTROL_RE.findall(content))
+    garbage += len(body.translate(None, _NOT_CONTROL))  # the control bytes are the control characters
     if not content.strip():
         return TimingRow(line=line, layout="blank", raw=raw), garbage
     fields = _split_fields(content, delimiter)
@@ -217,17 +239,16 @@ def make_row(raw: bytes, line: int, columns: list[str], delimiter: str = "\t",
         layout, named = _classify_tsv(fields)
     else:
         layout, named = _classify_csv(fields, columns)
-    values = _named(named)
+    values = {k: (v if v else None) for k, v in named.items()}
     priority = values.pop("priority", None)
-    row = TimingRow(
-        line=line, layout=layout, raw=raw, fields=fields, text=content,
-        priority=priority if priority in PRIORITY_WORDS else None,
-        status=_status_of(values.get("result"), values.get("task")) if layout != "unknown" else None,
+    start, end = parse_instant(values.get("start_time")), parse_instant(values.get("end_time"))
+    row = construct_unchecked(TimingRow, {
+        **_ROW_DEFAULTS, "line": line, "layout": layout, "raw": raw, "fields": fields, "text": content,
+        "priority": priority if priority in PRIORITY_WORDS else None,
+        "status": _status_of(values.get("result"), values.get("task")) if layout != "unknown" else None,
+        "computed_duration_s": round(end - start, 6) if start is not None and end is not None else None,
         **values,
-    )
-    start, end = parse_instant(row.start_time), parse_instant(row.end_time)
-    if start is not None and end is not None:
-        row.computed_duration_s = round(end - start, 6)
+    })
     return row, garbage
 
 
@@ -334,6 +355,16 @@ def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
+def _delimiter(first_line: bytes, name: str) -> str:
+    """``","`` for the CSV sibling (recognised by its name or a comma-separated header line), else TAB."""
+    body = first_line.rstrip(b"\r\n").removeprefix(_UTF8_BOM)
+    csv_head = body.split(b",", 1)[0].strip().lower()
+    if name.lower().endswith(".csv") or (b"\t" not in body and b"," in body
+                                         and csv_head in (b"task_id", b"timestamp")):
+        return ","
+    return "\t"
+
+
 def parse_timing(data: bytes, name: str = "task_timing.tsv") -> TimingDocument:
     """Parse a timing file's bytes without losing any of them.
 
@@ -357,14 +388,7 @@ def parse_timing(data: bytes, name: str = "task_timing.tsv") -> TimingDocument:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FormatError(name, "file is UTF-16 encoded; save it as UTF-8", line=1)
     spans = split_raw_lines(data)
-    first_body = data[spans[0][0]:spans[0][1]].rstrip(b"\r\n") if spans else b""
-    first_body = first_body[len(_UTF8_BOM):] if first_body.startswith(_UTF8_BOM) else first_body
-    # The CSV sibling is recognised by its name or by a comma-separated header line.
-    delimiter = "\t"
-    csv_head = first_body.split(b",", 1)[0].strip().lower()
-    if name.lower().endswith(".csv") or (b"\t" not in first_body and b"," in first_body
-                                         and csv_head in (b"task_id", b"timestamp")):
-        delimiter = ","
+    delimiter = _delimiter(data[spans[0][0]:spans[0][1]] if spans else b"", name)
     columns = list(STANDARD_COLUMNS)
     header_columns = 0
     rows: list[TimingRow] = []
@@ -400,3 +424,245 @@ def load_timing(path: str | Path) -> TimingDocument:
         Missing file, a folder, permission denied, too large, or undecodable (see :func:`parse_timing`).
     """
     return parse_timing(read_bytes(path), name=str(path))
+
+
+# -- paging: the newest rows of a log of any size -------------------------------------------------
+#: Most rows one page holds, and most rows a page may skip (``offset``).
+MAX_PAGE_ROWS = 100_000
+MAX_PAGE_OFFSET = 10_000_000
+#: First read from the end; each further read doubles. A page never reads more than
+#: MAX_FILE_BYTES back from the end (a row longer than that is not a timing row).
+_PAGE_CHUNK = 64 * 1024
+_SCAN_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class TimingPage:
+    """A window of a timing log's data rows, counted from the newest (see :func:`read_timing_page`).
+
+    Attributes
+    ----------
+    rows : list of TimingRow
+        The data rows of the window (neither header nor blank), oldest first,
+        each with its physical line number.
+    offset, limit : int
+        As asked: ``rows`` ends ``offset`` data rows before the last one.
+    more : bool
+        Whether older data rows come before ``rows[0]``.
+    columns : list of str
+        Header column names (the 9 standard names when there is no header).
+    header_columns : int
+        Number of header columns, 0 when the file has no header.
+    size : int
+        The file's size in bytes when it was read.
+    """
+
+    rows: list[TimingRow]
+    offset: int
+    limit: int
+    more: bool
+    columns: list[str]
+    header_columns: int
+    size: int
+
+
+def read_timing_page(path: str | Path, *, limit: int = 50, offset: int = 0) -> TimingPage:
+    """The newest ``limit`` data rows of a timing file after skipping the ``offset`` newest, reading from the end.
+
+    The log is append-only and may outgrow the 20 MB read limit; this reads
+    the first line (for the header) and as much of the end as the page
+    needs, whatever the file's size. The rows are those :func:`load_timing`
+    would give (same layouts, same line numbers). The file is refused like
+    :func:`load_timing` refuses it (UTF-16, mostly binary); past the read
+    limit that is judged on its first and last megabyte.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``task_timing.tsv`` (or ``.csv``) file.
+    limit : int
+        Rows in the page, 1 to :data:`MAX_PAGE_ROWS`.
+    offset : int
+        Newest data rows to skip, 0 to :data:`MAX_PAGE_OFFSET`.
+
+    Raises
+    ------
+    ValueError
+        ``limit`` or ``offset`` out of range.
+    FormatError
+        Missing file, a folder, permission denied, a file the reader refuses,
+        or a page reaching more than 20 MB back from the end.
+    """
+    if not 1 <= limit <= MAX_PAGE_ROWS:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE_ROWS}, not {limit}")
+    if not 0 <= offset <= MAX_PAGE_OFFSET:
+        raise ValueError(f"offset must be between 0 and {MAX_PAGE_OFFSET}, not {offset}")
+    name = str(path)
+    with _open_readonly(path, name) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = _pread(fh, min(size, _SCAN_CHUNK), 0)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise FormatError(name, "file is UTF-16 encoded; save it as UTF-8", line=1)
+        _judge(fh, size, head, name)
+        first_line = head[:head.find(b"\n") + 1] or head
+        delimiter = _delimiter(first_line, name)
+        first, _ = make_row(first_line, 1, list(STANDARD_COLUMNS), delimiter, first=True) if head else (None, 0)
+        columns = [c.strip() for c in first.fields] if first is not None and first.layout == "header" \
+            else list(STANDARD_COLUMNS)
+        want = offset + limit + 1  # one more tells whether older rows exist
+        floor = max(0, size - MAX_FILE_BYTES)  # never more than the read limit back from the end
+        start, buf, rows = size, b"", []
+        chunk = _PAGE_CHUNK
+        while True:
+            new_start = max(floor, start - chunk)
+            buf = _pread(fh, start - new_start, new_start) + buf
+            start, chunk = new_start, chunk * 2
+            cut = _line_start(buf) if start > 0 else 0
+            spans = split_raw_lines(buf[cut:])
+            if start == floor or len(spans) >= want:
+                base = _count_newlines(fh, start + cut) + 1
+                rows = _rows_from_end(buf[cut:], spans, base, columns, delimiter, start + cut == 0, want, offset)
+                if len(rows) >= want or start == 0:
+                    break
+            if start == floor:
+                raise FormatError(name, f"the page reaches more than {MAX_FILE_BYTES / 1e6:.0f} MB back from "
+                                        "the end of the file; ask for a smaller offset or limit")
+    rows.reverse()
+    more = len(rows) > offset + limit
+    page = rows[len(rows) - offset - limit:len(rows) - offset] if more else rows[:max(len(rows) - offset, 0)]
+    return TimingPage(rows=page, offset=offset, limit=limit, more=more, columns=columns,
+                      header_columns=len(columns) if first is not None and first.layout == "header" else 0,
+                      size=size)
+
+
+def _rows_from_end(buf: bytes, spans: list[tuple[int, int]], base: int, columns: list[str], delimiter: str,
+                   at_file_start: bool, want: int, skip: int) -> list[TimingRow]:
+    """Data rows of ``buf`` (whose first line is line ``base``), newest first, at most ``want``.
+
+    The ``skip`` newest are only counted (``None`` in their place): a page far back does not parse them.
+    """
+    lines = [base]
+    for a, b in spans[:-1]:
+        lines.append(lines[-1] + buf.count(b"\n", a, b))
+    out: list[TimingRow | None] = []
+    for k in range(len(spans) - 1, -1, -1):
+        a, b = spans[k]
+        raw, first = buf[a:b], at_file_start and k == 0
+        if len(out) < skip and not first and _plain_data_line(raw):
+            out.append(None)  # skipped by the page: counted, not parsed
+        else:
+            row, _ = make_row(raw, lines[k], columns, delimiter, first=first)
+            if row.layout in ("header", "blank"):
+                continue
+            out.append(row)
+        if len(out) >= want:
+            break
+    return out  # type: ignore[return-value]
+
+
+def _plain_data_line(raw: bytes) -> bool:
+    """Whether ``make_row`` certainly makes a data row of ``raw`` (not blank, not a header), judged cheaply.
+
+    ASCII text with a non-blank byte is not blank, and only a line starting
+    with ``timestamp`` can be a header; anything else is left to ``make_row``.
+    """
+    if not raw.isascii():
+        return False
+    text = raw.decode("ascii").lstrip()  # str.strip: the whitespace make_row's test strips
+    return bool(text) and text[:9].lower() != "timestamp"
+
+
+def _line_start(buf: bytes) -> int:
+    """Offset in ``buf`` (read from inside a file) where its first whole line starts.
+
+    After the first ``\n`` that ends a line: a ``\n`` followed by NUL is the
+    low byte of a UTF-16 code unit inside a fragment, not a line end.
+    """
+    pos = buf.find(b"\n")
+    while 0 <= pos < len(buf) - 1 and buf[pos + 1] == 0:
+        pos = buf.find(b"\n", pos + 1)
+    return len(buf) if pos < 0 else pos + 1
+
+
+def _judge(fh: BinaryIO, size: int, head: bytes, name: str) -> None:
+    """Raise the reader's :class:`FormatError` for a file :func:`parse_timing` refuses; cheap for the rest.
+
+    A scan at C speed bounds the damage the reader counts (NUL and control
+    bytes, invalid UTF-8) from above; only a file it cannot vouch for is
+    parsed (whole up to the read limit, else its first and last megabyte).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    damage = nuls = pos = 0
+    while pos < size and size <= MAX_FILE_BYTES:
+        chunk = _pread(fh, min(_SCAN_CHUNK, size - pos), pos)
+        if not chunk:
+            break
+        nuls += chunk.count(0)
+        damage += len(chunk.translate(None, _NOT_CONTROL))
+        damage += decoder.decode(chunk).count("\ufffd") - chunk.count(b"\xef\xbf\xbd")
+        pos += len(chunk)
+    damage += decoder.decode(b"", final=True).count("\ufffd")
+    if size <= MAX_FILE_BYTES and damage * 4 <= size and (nuls == 0 or _has_clean_line(head)):
+        return
+    if size <= MAX_FILE_BYTES:
+        samples = [_pread(fh, size, 0)]
+    else:
+        tail = _pread(fh, _SCAN_CHUNK, max(0, size - _SCAN_CHUNK))
+        samples = [head[:head.rfind(b"\n") + 1] or head, tail[_line_start(tail):] or tail]
+    for data in samples:
+        parse_timing(data, name)
+
+
+def _has_clean_line(head: bytes) -> bool:
+    """A non-blank line without NUL whose ``\n`` is a real line end (not the low byte of a UTF-16 unit)."""
+    start = 0
+    while start < len(head):
+        nl = head.find(b"\n", start)
+        if nl < 0:
+            return False  # the last, possibly cut, line of the window does not count
+        line = head[start:nl]
+        if line.strip() and 0 not in line and head[nl + 1:nl + 2] != b"\x00":
+            return True
+        start = nl + 1
+    return False
+
+
+def _count_newlines(fh: BinaryIO, end: int) -> int:
+    count = pos = 0
+    while pos < end:
+        chunk = _pread(fh, min(_SCAN_CHUNK, end - pos), pos)
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        pos += len(chunk)
+    return count
+
+
+def _pread(fh: BinaryIO, size: int, offset: int) -> bytes:
+    fh.seek(offset)
+    return fh.read(size)
+
+
+@contextlib.contextmanager
+def _open_readonly(path: str | Path, name: str) -> Iterator[BinaryIO]:
+    """The file opened for reading, with :func:`~orchestrator_gui.formats.fileio.read_bytes`'s errors."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FormatError(name, "file not found") from None
+    except PermissionError:
+        raise FormatError(name, "permission denied") from None
+    except OSError as exc:
+        raise FormatError(name, f"cannot access file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FormatError(name, "is a directory, expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise FormatError(name, "is not a regular file")
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
+    except PermissionError:
+        raise FormatError(name, "permission denied") from None
+    except OSError as exc:
+        raise FormatError(name, f"cannot read file: {exc.strerror or exc}") from None
+    with fh:
+        yield fh

@@ -7,6 +7,8 @@ current line is kept in :attr:`Node.source` for "jump to line".
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import textwrap
 from collections.abc import Callable, Iterable
@@ -19,6 +21,7 @@ from orchestrator_gui.formats.roomodes import load_modes
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timing import load_timing, parse_instant
 from orchestrator_gui.formats.todo import load_todo
+from orchestrator_gui.formats.todo_model import construct_unchecked
 from orchestrator_gui.formats.workspace import Workspace
 from orchestrator_gui.migration.links import leading_ref, refs, strip_emphasis
 from orchestrator_gui.migration.sections import split_sections
@@ -34,7 +37,7 @@ from orchestrator_gui.model.identity import (
     text_hash,
     todo_keys,
 )
-from orchestrator_gui.model.nodes import Node, NodeKind, NodeStatus, Source
+from orchestrator_gui.model.nodes import DEFAULT_LAYER, SHELL_RADII, Node, NodeKind, NodeStatus, Source
 
 #: Every file the migration reads; nodes whose ``source.file`` is one of these belong to it.
 MIGRATION_FILES = frozenset({SCHEDULES_FILE, TODO_FILE, MEMORY_FILE, TIMING_FILE, TIMING_CSV_FILE, MODES_FILE})
@@ -88,11 +91,53 @@ def _title(text: str) -> str:
 
 def _make(file: str, key: str, line: int | None, kind: NodeKind, title: str, content: str, *,
           status: NodeStatus, metadata: dict[str, Any], tags: list[str], created: float, updated: float) -> Node:
-    return Node(
-        id=node_id(file, key), kind=kind, title=_title(title), content=content, status=status,
-        metadata=metadata, tags=tuple(dict.fromkeys(tags)), created=created, updated=updated,
-        source=Source(file=file, key=key, line=line if line and line > 0 else None),
-    )
+    """The node ``Node(...)`` would validate, made without pydantic's per-node validation.
+
+    A big workspace has hundreds of thousands of items, and validating each
+    node (its metadata is JSON-encoded and decoded again) took most of a
+    build. Every value here is typed by the readers; what validation would
+    still check is checked here (times finite, key not empty) or, for the
+    metadata, once for all nodes by :func:`check_metadata`. Anything odd
+    goes through the validating constructor, which reports it.
+    """
+    created, updated = float(created), float(updated)
+    if not (file and key and math.isfinite(created) and math.isfinite(updated)):
+        return Node(
+            id=node_id(file, key), kind=kind, title=_title(title), content=content, status=status,
+            metadata=metadata, tags=tuple(dict.fromkeys(tags)), created=created, updated=updated,
+            source=Source(file=file, key=key, line=line if line and line > 0 else None),
+        )
+    layer = DEFAULT_LAYER[kind]
+    source = construct_unchecked(Source, {"file": file, "key": key, "line": line if line and line > 0 else None})
+    return construct_unchecked(Node, {
+        "id": node_id(file, key), "kind": kind, "title": _title(title), "content": content, "metadata": metadata,
+        "tags": tuple(dict.fromkeys(tags)), "layer": layer, "theta": 0.0, "phi": 0.0, "r": SHELL_RADII[layer],
+        "created": created, "updated": updated, "access_count": 0, "last_activated": None, "score": 0.0,
+        "confidence": 1.0, "status": status, "source": source, "history": (),
+    })
+
+
+def check_metadata(items: Iterable[Item]) -> None:
+    """What ``Node`` validation checks of each node's metadata, for all ``items`` at once.
+
+    One JSON encoding and decoding of every metadata dict (at C speed)
+    instead of one per node; a failure validates the nodes one by one so
+    that the error is the one ``Node(...)`` raises.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        A metadata value does not survive a JSON round trip.
+    """
+    items = list(items)
+    values = [it.node.metadata for it in items]
+    try:
+        if json.loads(json.dumps(values, allow_nan=False, sort_keys=True)) == values:
+            return
+    except (TypeError, ValueError):
+        pass
+    for it in items:
+        Node.model_validate(dict(it.node.__dict__))
 
 
 def _fallback_time(path: Path, now: float | None) -> float:
@@ -367,5 +412,7 @@ def read_workspace(ws: Workspace, now: float | None = None, *, only: Iterable[st
     run = None if only is None else set(only)
     if run is not None and previous is None:
         raise ValueError("read_workspace(only=...) needs the previous items of the other files")
-    return {name: reader(ws, now) if run is None or name in run else previous[name]  # type: ignore[index]
-            for name, reader in READERS}
+    out = {name: reader(ws, now) if run is None or name in run else previous[name]  # type: ignore[index]
+           for name, reader in READERS}
+    check_metadata(it for name, group in out.items() if run is None or name in run for it in group)
+    return out

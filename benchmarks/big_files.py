@@ -1,0 +1,317 @@
+"""Benchmark of the CLI on workspace files near the 20 MB read limit (issue 13).
+
+Usage::
+
+    python benchmarks/big_files.py [--json] [--only todo,memory,schedules,timing] [--keep DIR]
+
+Each big file is generated in its own temporary workspace, then the real
+commands run as subprocesses (``python -m orchestrator_gui.cli.main ...``,
+output to ``/dev/null``), one at a time. For every command the wall time and
+the peak resident memory of the child process (``ru_maxrss`` as
+``/usr/bin/time`` reports it) are recorded:
+
+* ``<name>_s``: wall seconds (target < 3 s on the 2-core reference machine;
+  ``graph_build_memory300k_s`` < 10 s); ``<name>_cpu_s``: user + system CPU seconds
+  (steadier than wall time on a shared machine)
+* ``<name>_peak_mb``: peak RSS of the command in MB
+* ``<name>_ratio``: peak RSS / file size (target < 15)
+* ``<name>_rc``: exit status (0 unless noted: ``timing_*_over`` files are past the
+  read limit; what ``list`` does there is part of the measurement)
+* ``<file>_mb``: size of each generated file
+* ``startup_s``, ``startup_cpu_s``, ``startup_peak_mb``: ``--version``, the floor under every figure
+
+Files (``MAX`` = ``orchestrator_gui.formats.fileio.MAX_FILE_BYTES``):
+
+* ``todo1m``: TODO.md with 1,000,000 lines just below MAX (headings, nested items, notes)
+* ``memory300k``: persistent-memory.md with 300,000 one-line entries (about 16 MB)
+* ``memorylimit``: persistent-memory.md of heading entries with bullet bodies, just below MAX
+* ``schedules14mb``: .roo/schedules.json of about 14 MB (about 6,100 schedules)
+* ``timing200k``: task_timing.tsv with 200,000 rows; ``timinglimit``: rows up to just below MAX;
+  ``timingover``: a log of 1.5 × MAX (an append-only log outgrows the read limit)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from orchestrator_gui.formats.fileio import MAX_FILE_BYTES  # noqa: E402
+
+MODES = ["code", "architect", "orchestrator", "planning-analysis", "implementation-core", "time-tracking"]
+WORDS = ("fix parser review graph layout memory schedule timing report cache index node edge shell "
+         "sphere force build check list append refactor test docs bench profile").split()
+
+
+# ---------------------------------------------------------------- generators
+def _fill(lines: list[str], budget: int) -> bytes:
+    data = "".join(lines).encode("utf-8")
+    if len(data) > budget:
+        raise SystemExit(f"generator overshot its budget: {len(data)} > {budget}")
+    return data
+
+
+def gen_todo(n_lines: int = 1_000_000, budget: int = MAX_FILE_BYTES - 4096) -> bytes:
+    """A checklist of ``n_lines`` lines: a heading every 400 lines, items two levels deep, some notes."""
+    rng = random.Random(13)
+    per_line = budget // n_lines - 1  # characters per line without its "\n"
+    lines = ["# Developer TODO\n"]
+    k = 1
+    while len(lines) < n_lines:
+        k += 1
+        if k % 400 == 0:
+            text = f"## Section {k // 400}"
+        elif k % 7 == 0:
+            text = f"    - [ ] sub {k}"
+        elif k % 13 == 0:
+            text = f"  note {k}"
+        elif k % 97 == 0:
+            text = ""
+        else:
+            text = f"- [{'x' if rng.random() < 0.4 else ' '}] {rng.choice(WORDS)} {k}"
+        if text:
+            text = (text + " " + "x" * per_line)[:max(per_line, len(text))]
+        lines.append(text + "\n")
+    return _fill(lines, budget)
+
+
+def _ts(k: int) -> str:
+    s = 1_761_000_000 + k * 37
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + f".{k % 1000:03d}Z"
+
+
+def gen_memory_lines(n: int = 300_000) -> bytes:
+    """The three standard sections, then ``n`` one-line (form 2) log entries."""
+    rng = random.Random(7)
+    lines = ["# Non-Obvious Implementation Patterns\n\n## Parsing\n- **Pattern**: keep bytes\n\n",
+             "# Development & Debug Commands\n\n## Tests\n- `pytest -q`\n\n",
+             "# System Updates & Status\n\n"]
+    for k in range(n):
+        lines.append(f"[{_ts(k)}] [{rng.choice(MODES[:2])}] - [t{k % 5000}]: {rng.choice(WORDS)[:4]}\n")
+    return _fill(lines, MAX_FILE_BYTES)
+
+
+def gen_memory_heads(budget: int = MAX_FILE_BYTES - 4096) -> bytes:
+    """Heading (form 1) entries with three-bullet bodies up to just below ``budget`` bytes."""
+    rng = random.Random(8)
+    lines = ["# Non-Obvious Implementation Patterns\n\n", "# Development & Debug Commands\n\n",
+             "# System Updates & Status\n\n"]
+    size, k = sum(len(x) for x in lines), 0
+    while True:
+        w = rng.sample(WORDS, 4)
+        entry = (f"## [{_ts(k)}] [{rng.choice(MODES)}] - [TASK_{k % 9000}_{w[0]}]\n"
+                 f"- **Finding**: the {w[1]} of the {w[2]} needed a {w[3]} pass\n"
+                 f"- **Implementation**: changed {w[0]}.py and {w[1]}.py\n"
+                 f"  - nested detail {k}\n\n")
+        if size + len(entry) > budget:
+            break
+        lines.append(entry)
+        size += len(entry)
+        k += 1
+    return _fill(lines, budget)
+
+
+_INSTRUCTIONS = ("# Orchestrator Guide\n\n## Core Workflow\n\n**MANDATORY**: Delegate ALL work to specialized "
+                 "modes using `new_task`. Pass ALL data between subtasks.\n\n" + "1. Step: do the thing well.\n" * 40)
+
+
+def gen_schedules(target: int = 13_200_000) -> bytes:
+    """A roo-scheduler file of about ``target`` bytes, written like the extension (2-space JSON)."""
+    rng = random.Random(9)
+    schedules, size, k = [], 40, 0
+    while size < target:
+        units = rng.choice(["minute", "hour", "day"])
+        s = {
+            "id": str(1761482303261 + k), "name": f"Schedule {k} {rng.choice(WORDS)}", "mode": rng.choice(MODES),
+            "taskInstructions": _INSTRUCTIONS + f"Run {k}.", "scheduleType": "time",
+            "timeInterval": str(rng.randint(1, 60)), "timeUnit": units,
+            "selectedDays": {d: True for d in ("sun", "mon", "tue", "wed", "thu", "fri", "sat")},
+            "startDate": "", "startHour": "", "startMinute": "00", "expirationDate": "", "expirationHour": "00",
+            "expirationMinute": "00", "requireActivity": False, "active": k % 3 != 0, "taskInteraction": "wait",
+            "inactivityDelay": "3", "lastExecutionTime": _ts(k), "lastTaskId": f"d0ac062a-{k:012d}",
+            "nextExecutionTime": _ts(k + 10), "modeDisplayName": "Code", "createdAt": _ts(0), "updatedAt": _ts(k),
+        }
+        schedules.append(s)
+        size += len(json.dumps(s, indent=2, ensure_ascii=False)) + 10
+        k += 1
+    return json.dumps({"schedules": schedules}, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+_TIMING_HEADER = "timestamp\tmode\ttask_id\tstart_time\tend_time\tduration\ttask\tresult\tpriority\n"
+
+
+def _timing_row(rng: random.Random, k: int, long: bool) -> str:
+    if not long and k % 2 == 0:  # a "started" row: no end, no duration (agents write one per task)
+        return f"{_ts(k)}\tcode\tt{k // 2}\t{_ts(k)}\t\t\t{rng.choice(WORDS)}\tstarted\t\n"
+    task = f"{rng.choice(WORDS)} {rng.choice(WORDS)}"
+    if long:
+        task += f" of the {rng.choice(WORDS)} module, step {k}"
+    result = "completed" + (f" - {rng.choice(WORDS)} done" if long else "")
+    return (f"{_ts(k)}\t{rng.choice(MODES)}\tt{k // 2}\t{_ts(k - 5)}\t{_ts(k)}\t185\t{task}\t{result}\t"
+            f"{rng.choice(['schedule', 'todo', ''])}\n")
+
+
+def gen_timing(rows: int | None, budget: int, long: bool) -> bytes:
+    """A 9-column log: ``rows`` rows, or as many as fit in ``budget`` bytes."""
+    rng = random.Random(10)
+    lines, size, k = [_TIMING_HEADER], len(_TIMING_HEADER), 0
+    while rows is None or k < rows:
+        row = _timing_row(rng, k, long)
+        if size + len(row) > budget:
+            if rows is not None:
+                raise SystemExit(f"{rows} timing rows do not fit in {budget} bytes")
+            break
+        lines.append(row)
+        size += len(row)
+        k += 1
+    return "".join(lines).encode("utf-8")
+
+
+# ---------------------------------------------------------------- running
+TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
+def run_cli(ws: Path, *args: str, timeout: float = 600) -> tuple[float, float, float, int]:
+    """Run one CLI command in a child process; return (wall s, CPU s, peak RSS MB, exit status).
+
+    The peak comes from ``/usr/bin/time`` when it exists: ``ru_maxrss`` of a
+    child forked straight from this process would include this process's own
+    memory (the generated files) from before the ``exec``.
+    """
+    cmd = [sys.executable, "-m", "orchestrator_gui.cli.main", "-w", str(ws), *args]
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        if TIME:
+            cmd = [TIME, "-f", "%e %U %S %M", "-o", report.name, *cmd]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, timeout=timeout,
+                              check=False)
+        wall = time.perf_counter() - t
+        fields = report.read().split() if TIME else []
+    err = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode not in (0, 1):
+        print(f"warning: {' '.join(args)} exited {proc.returncode}: {err[-500:]}", file=sys.stderr)
+    if len(fields) >= 4:
+        return wall, float(fields[-3]) + float(fields[-2]), int(fields[-1]) / 1024, proc.returncode
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # fallback: cumulative, an upper bound
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+
+
+class Bench:
+    def __init__(self, base: Path, timeout: float) -> None:
+        self.base = base
+        self.timeout = timeout
+        self.out: dict[str, float | int] = {}
+
+    def workspace(self, tag: str, rel: str, data: bytes) -> tuple[Path, int]:
+        ws = self.base / tag
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_bytes(data)
+        self.out[f"{tag}_mb"] = round(len(data) / 1e6, 2)
+        return ws, len(data)
+
+    def measure(self, key: str, ws: Path, size: int, *args: str) -> None:
+        try:
+            wall, cpu, peak, rc = run_cli(ws, *args, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            wall, cpu, peak, rc = self.timeout, self.timeout, 0.0, -9
+        self.out[f"{key}_s"] = round(wall, 2)
+        self.out[f"{key}_cpu_s"] = round(cpu, 2)
+        self.out[f"{key}_peak_mb"] = round(peak, 1)
+        self.out[f"{key}_ratio"] = round(peak * 1024 * 1024 / size, 1)
+        self.out[f"{key}_rc"] = rc
+        print(f"  {key}: {wall:.2f} s ({cpu:.2f} s CPU), {peak:.0f} MB, rc {rc}", file=sys.stderr)
+
+
+def bench_todo(b: Bench) -> None:
+    data = gen_todo()
+    ws, size = b.workspace("todo1m", "TODO.md", data)
+    lines = data.split(b"\n")
+    middle = next(k + 1 for k in range(len(lines) // 2, len(lines)) if lines[k].startswith(b"- [ ] "))
+    b.measure("todo_list", ws, size, "todo", "list")
+    b.measure("todo_list_json", ws, size, "--json", "todo", "list")
+    b.measure("todo_check", ws, size, "todo", "check", str(middle))  # an open item near the middle
+    b.measure("check_todo", ws, size, "check")
+
+
+def bench_memory(b: Bench) -> None:
+    ws, size = b.workspace("memory300k", "persistent-memory.md", gen_memory_lines())
+    b.measure("memory_list", ws, size, "memory", "list")
+    b.measure("check_memory", ws, size, "check")
+    b.measure("memory_add", ws, size, "memory", "add", "--mode", "code", "--id", "bench", "appended")
+    b.measure("graph_build_memory300k", ws, size, "graph", "build")
+    ws, size = b.workspace("memorylimit", "persistent-memory.md", gen_memory_heads())
+    b.measure("memory_list_limit", ws, size, "memory", "list")
+    b.measure("check_memory_limit", ws, size, "check")
+    b.measure("graph_build_memorylimit", ws, size, "graph", "build")
+
+
+def bench_schedules(b: Bench) -> None:
+    ws, size = b.workspace("schedules14mb", ".roo/schedules.json", gen_schedules())
+    b.measure("schedules_list", ws, size, "schedules", "list", "--now", "2025-11-01T00:00:00Z")
+    b.measure("schedules_set", ws, size, "schedules", "set", "1761482303300", "timeInterval=15")
+    b.measure("check_schedules", ws, size, "check")
+
+
+def bench_timing(b: Bench) -> None:
+    add = ["timing", "add", "--mode", "code", "--task-id", "bench1", "--task", "bench", "--start",
+           "2025-11-01T00:00:00Z", "--end", "2025-11-01T00:01:00Z", "--result", "completed", "--priority", "todo"]
+    for tag, data in (("timing200k", gen_timing(200_000, MAX_FILE_BYTES, long=False)),
+                      ("timinglimit", gen_timing(None, MAX_FILE_BYTES - 4096, long=True)),
+                      ("timingover", gen_timing(None, MAX_FILE_BYTES * 3 // 2, long=True))):
+        ws, size = b.workspace(tag, "task_timing.tsv", data)
+        suffix = tag.removeprefix("timing")
+        b.measure(f"timing_list_{suffix}", ws, size, "timing", "list")
+        b.measure(f"timing_list_json_{suffix}", ws, size, "--json", "timing", "list")
+        b.measure(f"timing_add_{suffix}", ws, size, *add)
+        b.measure(f"check_timing_{suffix}", ws, size, "check")
+
+
+BENCHES: dict[str, Callable[[Bench], None]] = {
+    "todo": bench_todo, "memory": bench_memory, "schedules": bench_schedules, "timing": bench_timing,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one flat JSON object")
+    parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset of " + ",".join(BENCHES))
+    parser.add_argument("--timeout", type=float, default=300, help="seconds allowed per command (default 300)")
+    parser.add_argument("--keep", metavar="DIR", help="generate the workspaces in DIR and keep them")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="big-files-"))
+    base.mkdir(parents=True, exist_ok=True)
+    b = Bench(base, args.timeout)
+    try:
+        wall, cpu, peak, _ = run_cli(base, "--version")
+        b.out.update(startup_s=round(wall, 2), startup_cpu_s=round(cpu, 2), startup_peak_mb=round(peak, 1))
+        for name in names:
+            print(f"{name}:", file=sys.stderr)
+            BENCHES[name](b)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    if args.json:
+        print(json.dumps(b.out))
+    else:
+        for k, v in b.out.items():
+            print(f"{k:>36}: {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

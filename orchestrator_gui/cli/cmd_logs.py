@@ -10,6 +10,7 @@ from orchestrator_gui.cli import timing_list
 from orchestrator_gui.cli.cmd_schedules import parse_now
 from orchestrator_gui.cli.output import UsageError, done, emit_json, table, workspace
 from orchestrator_gui.formats.memory import load_memory
+from orchestrator_gui.formats.memory_append import append_entry
 from orchestrator_gui.formats.roomodes import load_modes
 from orchestrator_gui.formats.timing import NewTimingRow, append_row, load_timing
 
@@ -61,9 +62,9 @@ def cmd_memory_list(args: argparse.Namespace) -> int:
 
 
 def cmd_memory_add(args: argparse.Namespace) -> int:
-    doc = load_memory(workspace(args).memory)
-    entry = doc.append_entry(args.mode, args.entry_id, args.text, now=datetime.now(UTC))
-    doc.save()
+    # Appended in one locked O_APPEND write, never rewritten: lines an agent
+    # appends meanwhile are kept (docs/write-protocol.md).
+    entry = append_entry(workspace(args).memory, args.mode, args.entry_id, args.text, now=datetime.now(UTC))
     return done(args, f"appended entry at line {entry.line}", {"line": entry.line, "timestamp": entry.timestamp_raw})
 
 

@@ -5,6 +5,7 @@ The CLI contract is stable because scripts and agents call it:
 * ``-w/--workspace DIR`` (default: the current folder) or ``--demo``;
 * ``--json`` prints machine-readable output on stdout;
 * exit status 0 = ok, 1 = problems found or operation refused, 2 = usage error;
+* ``--force`` writes a read-only file anyway (edits refuse them otherwise);
 * without a COMMAND the desktop app opens (see :mod:`orchestrator_gui.cli.cmd_gui`).
 
 Errors are printed as ``FILE:LINE: error: message`` on stderr, never as a traceback.
@@ -19,9 +20,20 @@ from collections.abc import Sequence
 from orchestrator_gui import __version__
 from orchestrator_gui.cli import cmd_files, cmd_graph, cmd_gui, cmd_logs, cmd_run, cmd_schedules, cmd_todo
 from orchestrator_gui.cli.output import CliError, UsageError
+from orchestrator_gui.formats.write_session import run_edit, write_options
 from orchestrator_gui.problems import FormatError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+#: Commands that read a workspace file, change it and write it back. They run
+#: as one edit session (docs/write-protocol.md): the file's lock is held from
+#: the read to the write, and the whole edit is read and applied again when
+#: another program changed the file meanwhile. Each handler prints nothing
+#: before its write succeeds, so running it again is safe.
+EDITS = {
+    "schedules": frozenset({"enable", "disable", "set", "add", "remove"}),
+    "todo": frozenset({"check", "uncheck", "add", "edit", "remove"}),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="use the demo workspace (a copy in your user data folder)")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print machine-readable JSON on stdout")
+    common.add_argument("--force", action="store_true", default=argparse.SUPPRESS,
+                        help="write even to a read-only file (edits refuse them otherwise)")
 
     parser = _Parser(
         prog="orchestrator-gui",
@@ -75,10 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "command", None):
             parser.print_help(sys.stderr)
             return EXIT_USAGE
-        for attr, default in (("workspace", None), ("demo", False), ("json", False)):
+        for attr, default in (("workspace", None), ("demo", False), ("json", False), ("force", False)):
             if not hasattr(args, attr):
                 setattr(args, attr, default)
-        return int(args.handler(args) or EXIT_OK)
+        if getattr(args, "action", None) in EDITS.get(args.command, ()):
+            return int(run_edit(lambda: args.handler(args), force=args.force) or EXIT_OK)
+        with write_options(force=args.force):
+            return int(args.handler(args) or EXIT_OK)
     except UsageError as exc:
         print(f"{exc}", file=sys.stderr)
         return EXIT_USAGE

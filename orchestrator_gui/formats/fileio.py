@@ -2,13 +2,21 @@
 
 The workspace files belong to the user and to other tools that rewrite them
 while we run (the Roo extension rewrites ``schedules.json`` every minute
-during a long task). So every write here:
+during a long task, agents append to ``TODO.md``). So every write:
 
-1. re-reads the file and refuses with :class:`ConflictError` if its bytes are
-   not the ones the editor started from;
-2. writes a temporary file in the same folder, fsyncs it, copies the original
-   permissions, and renames it over the original (atomic on POSIX);
-3. fsyncs the folder so the rename itself survives a crash.
+1. happens under the file's lock, which all our writers take
+   (:mod:`orchestrator_gui.formats.file_lock`);
+2. refuses with :class:`ConflictError` if the file's bytes are not the ones
+   the editor started from, and keeps checking (inotify, open writers) until
+   the new file is in place, so a write by another program is never lost;
+3. replaces the file atomically, keeping its owner, group, mode, symbolic
+   links and hard links, and fsyncs the file and its folder.
+
+The protocol itself is in :mod:`orchestrator_gui.formats.write_commit` and
+docs/write-protocol.md. Inside an edit session
+(:func:`orchestrator_gui.formats.write_session.edit_session`) reading a file
+takes its lock and holds it until the session ends, so a whole
+read-modify-write is serialised against our other writers.
 
 Reading turns every low-level failure (missing file, a folder, permission
 denied, binary garbage, UTF-16, an absurdly large file) into a
@@ -21,9 +29,14 @@ import codecs
 import hashlib
 import os
 import stat
-import tempfile
+import tempfile  # noqa: F401 - the module write_commit takes temporary files from (tests patch it here)
+import time
 from pathlib import Path
 
+from orchestrator_gui.formats import file_lock
+from orchestrator_gui.formats.write_commit import QUIET_ATTEMPTS, WRITER_WAIT_S, commit
+from orchestrator_gui.formats.write_guard import Guard
+from orchestrator_gui.formats.write_session import EditSession, current_session
 from orchestrator_gui.problems import ConflictError, FormatError
 
 #: Workspace files are hand-sized text; the largest real one seen is 827 KB.
@@ -61,12 +74,14 @@ def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES)
         raise FormatError(name, "is a directory, expected a file")
     if not stat.S_ISREG(st.st_mode):
         raise FormatError(name, "is not a regular file")
-    if st.st_size > max_bytes:
-        raise FormatError(
-            name,
-            f"file is too large ({st.st_size / 1e6:.1f} MB; the limit is "
-            f"{max_bytes / 1e6:.0f} MB); refusing to load it",
-        )
+    check_size(name, st.st_size, max_bytes)
+    session = current_session()
+    if session is not None:
+        return _read_for_edit(path, name, session, max_bytes)
+    return _read(path, name, max_bytes)
+
+
+def _read(path: str | os.PathLike[str], name: str, max_bytes: int) -> bytes:
     try:
         with open(path, "rb") as fh:
             return fh.read(max_bytes + 1)
@@ -76,6 +91,98 @@ def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES)
         raise FormatError(name, "is a directory, expected a file") from None
     except OSError as exc:
         raise FormatError(name, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _open(path: str | os.PathLike[str], name: str):  # noqa: ANN202 - a binary file object
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise FormatError(name, "file not found") from None
+    except PermissionError:
+        raise FormatError(name, "permission denied") from None
+    except IsADirectoryError:
+        raise FormatError(name, "is a directory, expected a file") from None
+    except OSError as exc:
+        raise FormatError(name, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def check_size(name: str, size: int, max_bytes: int = MAX_FILE_BYTES) -> None:
+    """Refuse a file of ``size`` bytes past ``max_bytes`` with the reader's message."""
+    if size > max_bytes:
+        raise FormatError(
+            name,
+            f"file is too large ({size / 1e6:.1f} MB; the limit is "
+            f"{max_bytes / 1e6:.0f} MB); refusing to load it",
+        )
+
+
+def _read_for_edit(path: str | os.PathLike[str], name: str, session: EditSession, max_bytes: int) -> bytes:
+    """In an edit session: take the file's lock for the rest of the session, then read a whole version.
+
+    Another program may be in the middle of writing the file (it takes no
+    lock): the read waits until nobody has it open for writing (bounded by
+    :data:`WRITER_WAIT_S`), and is repeated when the file changed while it
+    was read, so the edit never starts from half a file. The file stays
+    watched (:class:`~orchestrator_gui.formats.write_guard.Guard`) until it
+    is written, so the commit knows what happened since this read.
+    """
+    real = os.path.realpath(path)
+    deadline = time.monotonic() + WRITER_WAIT_S
+    for _ in range(QUIET_ATTEMPTS):
+        lock = _lock(real, name)
+        # Opened before the watch starts, so that our own open is not taken for someone else's.
+        with _open(path, name) as fh:
+            if file_lock.key_of(os.fstat(fh.fileno())) != lock.key:
+                file_lock.release(lock)
+                continue  # replaced since it was locked
+            session.locks.append(lock)  # held until the session ends
+            try:
+                guard: Guard | None = Guard(real, lock)
+            except OSError:
+                continue
+            try:
+                names = None if os.fstat(fh.fileno()).st_nlink > 1 else (real,)
+                for _ in range(3):  # (without a lease) a scan again when somebody opened it meanwhile
+                    guard.wait_for_writers(names, name, deadline)
+                    guard.changed()  # what changed up to now is in what we read below
+                    if not guard.writers(names):
+                        break
+                if not _names(real, lock.key):
+                    continue
+                try:
+                    data = fh.read(max_bytes + 1)
+                except OSError as exc:
+                    raise FormatError(name, f"cannot read file: {exc.strerror or exc}") from None
+                if guard.watching and guard.changed():
+                    continue  # written while we read it
+                # Writers may open it while the edit is made (the watch sees what they do); the
+                # commit takes the lease again.
+                guard.release_lease()
+                session.keep_guard(guard)
+                guard = None
+                return data
+            finally:
+                if guard is not None:
+                    guard.close()
+    raise ConflictError(name, "file kept changing while it was read; nothing was written. Try again")
+
+
+def _lock(real: str, name: str) -> file_lock.FileLock:
+    try:
+        return file_lock.acquire(real, name)
+    except FileNotFoundError:
+        raise FormatError(name, "file not found") from None
+    except PermissionError:
+        raise FormatError(name, "permission denied") from None
+    except OSError as exc:
+        raise FormatError(name, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _names(real: str, key: tuple[int, int]) -> bool:
+    try:
+        return file_lock.key_of(os.stat(real)) == key
+    except OSError:
+        return False
 
 
 def line_of_offset(data: bytes | str, offset: int) -> int:
@@ -147,6 +254,13 @@ def atomic_write(
 ) -> None:
     """Replace ``path`` with ``data`` atomically, if nobody changed it meanwhile.
 
+    Takes the file's lock, verifies the bytes, and commits by the protocol of
+    :mod:`orchestrator_gui.formats.write_commit`: a write by another program
+    at any moment up to the commit is detected and kept (the edit then
+    fails with :class:`ConflictError`, or is committed after it when the
+    bytes are unchanged). Symbolic links are written through, hard links
+    stay linked, owner, group and mode are kept.
+
     Parameters
     ----------
     path : path-like
@@ -159,74 +273,18 @@ def atomic_write(
         means the file must not exist yet (only with ``create=True``).
     create : bool
         Allow creating a new file (and its parent folder).
+
+    Raises
+    ------
+    ConflictError
+        The file changed (or appeared, or vanished) since it was read.
+    WriteProtectedError
+        The file is read-only, outside :func:`~orchestrator_gui.formats.write_session.write_options`
+        with ``force=True``.
+    FormatError
+        It cannot be written.
     """
-    name = str(path)
-    p = Path(path)
-    try:
-        current: bytes | None = p.read_bytes()
-    except FileNotFoundError:
-        current = None
-    except IsADirectoryError:
-        raise FormatError(name, "is a directory, expected a file") from None
-    except PermissionError:
-        raise FormatError(name, "permission denied") from None
-    if current is None and not create:
-        raise ConflictError(name, "file was deleted on disk since it was read; nothing was written")
-    if current is not None and (expected is None or digest(current) != digest(expected)):
-        raise ConflictError(
-            name,
-            "file changed on disk since it was read (another program wrote to it); "
-            "nothing was written. Reload it and repeat the change",
-        )
-    if current is None:
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise FormatError(name, f"cannot create folder: {exc.strerror or exc}") from None
-        mode = 0o666 & ~_umask()
-    else:
-        mode = stat.S_IMODE(p.stat().st_mode)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=str(p.parent))
-    except PermissionError:
-        raise FormatError(name, "permission denied: cannot write in its folder") from None
-    except OSError as exc:
-        raise FormatError(name, f"cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, p)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise FormatError(name, f"cannot write: {exc.strerror or exc}") from None
-        raise
-    _fsync_dir(p.parent)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    commit(path, data, expected=expected, create=create)
 
 
 def split_lines(text: str) -> list[str]:

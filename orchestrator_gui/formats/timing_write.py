@@ -24,22 +24,17 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, field_validator
 
+from orchestrator_gui.formats import file_lock
 from orchestrator_gui.formats.fileio import MAX_FILE_BYTES
 from orchestrator_gui.formats.timing_read import STANDARD_COLUMNS, TimingRow, is_iso, make_row, parse_timing
 from orchestrator_gui.problems import FormatError, ReadOnlyError
-
-try:  # POSIX
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-    import msvcrt
 
 #: The header a new file gets: the 9-column format of §4.1.
 HEADER = "\t".join(STANDARD_COLUMNS)
@@ -53,6 +48,8 @@ _BREAKERS = re.compile(r"\r\n|[\t\r\n\x00]")
 #: Bytes the reader does not count as damage: all but NUL and the control characters of its _CONTROL_RE.
 _CLEAN_BYTES = bytes(b for b in range(256) if not (b <= 0x08 or b in (0x0B, 0x0C) or 0x0E <= b <= 0x1F or b == 0x7F))
 _SCAN_BYTES = 1 << 20
+#: How often the file is opened again when it is replaced while we wait for its lock.
+_REOPENS = 50
 
 
 class NewTimingRow(BaseModel):
@@ -166,31 +163,49 @@ def format_row(row: NewTimingRow, columns: int) -> str:
     return "\t".join(fields)
 
 
-@contextlib.contextmanager
-def _exclusive(fd: int, name: str) -> Iterator[None]:
-    """Hold an exclusive lock on the open file for the read-tail + write."""
-    if fcntl is not None:
-        # flock locks belong to the open file description, so two threads with
-        # their own os.open() exclude each other as well as other processes.
-        fcntl.flock(fd, fcntl.LOCK_EX)
+def _open_append(p: Path, name: str, flags: int, create: bool) -> int:
+    """Open the file for appending (creating it and its folder when allowed)."""
+    try:
         try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        return
-    # pragma: no cover - Windows: lock one byte far past any real file end, so
-    # that readers of the content are not blocked by the mandatory lock.
-    far = 2**31 - 2
-    os.lseek(fd, far, os.SEEK_SET)
-    try:
-        msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+            return os.open(p, flags, 0o666)
+        except FileNotFoundError:
+            if not create or p.parent.is_dir():
+                raise
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise FormatError(name, f"cannot create folder: {exc.strerror or exc}") from None
+            return os.open(p, flags, 0o666)
+    except FileNotFoundError:
+        raise FormatError(name, "file not found") from None
+    except IsADirectoryError:
+        raise FormatError(name, "is a directory, expected a file") from None
+    except PermissionError:
+        raise FormatError(name, "permission denied") from None
     except OSError as exc:
-        raise FormatError(name, f"cannot lock the file: {exc.strerror or exc}") from None
-    try:
-        yield
-    finally:
-        os.lseek(fd, far, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        raise FormatError(name, f"cannot open file: {exc.strerror or exc}") from None
+
+
+def _open_locked(p: Path, name: str, flags: int, create: bool) -> tuple[int, file_lock.FileLock]:
+    """Open the file and take its lock, the one every writer of ours takes (docs/write-protocol.md).
+
+    The lock lives on the file itself. A rewrite by another writer replaces
+    the file with a new inode while we wait for the lock; appending to the
+    old one would lose the rows. So once locked, the name is looked up
+    again, and the new file is opened when it changed.
+    """
+    for _ in range(_REOPENS):
+        fd = _open_append(p, name, flags, create)
+        try:
+            # Blocking (no deadline): the wait costs no GIL, and an appender holds no other lock.
+            lock = file_lock.lock_fd(fd, os.fspath(p), name, wait_s=None)
+        except BaseException:
+            os.close(fd)
+            raise
+        if lock is not None:
+            return fd, lock
+        os.close(fd)
+    raise FormatError(name, "the file keeps being replaced by another program; nothing was appended")
 
 
 def _header_columns(fd: int, size: int, name: str) -> int:
@@ -415,27 +430,9 @@ def append_rows(path: str | os.PathLike[str], rows: Sequence[NewTimingRow], *, c
     flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     if create:
         flags |= os.O_CREAT
+    fd, lock = _open_locked(p, name, flags, create)
     try:
         try:
-            fd = os.open(p, flags, 0o666)
-        except FileNotFoundError:
-            if not create or p.parent.is_dir():
-                raise
-            try:
-                p.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise FormatError(name, f"cannot create folder: {exc.strerror or exc}") from None
-            fd = os.open(p, flags, 0o666)
-    except FileNotFoundError:
-        raise FormatError(name, "file not found") from None
-    except IsADirectoryError:
-        raise FormatError(name, "is a directory, expected a file") from None
-    except PermissionError:
-        raise FormatError(name, "permission denied") from None
-    except OSError as exc:
-        raise FormatError(name, f"cannot open file: {exc.strerror or exc}") from None
-    try:
-        with _exclusive(fd, name):
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise FormatError(name, "is not a regular file")
@@ -453,6 +450,8 @@ def append_rows(path: str | os.PathLike[str], rows: Sequence[NewTimingRow], *, c
                 # Disk full or a quota: remove the partial rows rather than leave half a line.
                 os.ftruncate(fd, end - written)
                 raise FormatError(name, "cannot write: short write (disk full?); nothing was appended")
+        finally:
+            file_lock.release(lock)
         if on_written is not None:
             on_written()
         # Outside the lock, so appenders do not queue behind each other's disk flush.

@@ -50,7 +50,8 @@ from orchestrator_gui.engine.run_records import RunRecords, event_record, run_re
 from orchestrator_gui.engine.tasks import RunResult, RunStatus, TaskKind, utcnow
 from orchestrator_gui.formats.fileio import atomic_write, decode_text
 from orchestrator_gui.formats.limits import toml_nesting_offset
-from orchestrator_gui.formats.memory import MemoryDocument, format_timestamp, load_memory
+from orchestrator_gui.formats.memory import MemoryDocument, format_timestamp
+from orchestrator_gui.formats.memory_append import append_entry
 from orchestrator_gui.formats.workspace import MEMORY
 from orchestrator_gui.problems import ConflictError, FormatError
 
@@ -334,22 +335,18 @@ class FailureTracker:
         entry_id = "escalation_" + _UNSAFE_ID.sub("_", esc.subject_id).strip("_")
         shown = str(CONFIG) if self.config_file == config_path(self.workspace) else str(self.config_file)
         text = memory_text(esc, shown)
+        if os.path.lexists(path):
+            # One locked O_APPEND write: lines an agent appends meanwhile are never rewritten away.
+            return append_entry(path, self.mode, entry_id, text, now=esc.time, label="Escalation").line
         for _ in range(_RETRIES):
-            if os.path.lexists(path):
-                doc = load_memory(path)
-                existed = True
-            else:
-                doc = MemoryDocument(path, b"")
-                existed = False
+            doc = MemoryDocument(path, b"")
             entry = doc.append_entry(self.mode, entry_id, text, now=esc.time, label="Escalation")
             try:
-                if existed:
-                    doc.save()
-                else:
-                    atomic_write(path, doc.data, expected=None, create=True)
+                atomic_write(path, doc.data, expected=None, create=True)
                 return entry.line
             except ConflictError:
-                continue
+                if os.path.lexists(path):  # created meanwhile: append to it instead
+                    return append_entry(path, self.mode, entry_id, text, now=esc.time, label="Escalation").line
         raise ConflictError(name, "changed on disk during every attempt to write it; nothing was written")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
 import tomllib
 from typing import Any
 
@@ -24,6 +25,18 @@ _KEY = rf"{_SEG}(?:[ \t]*\.[ \t]*{_SEG})*"
 _HEADER = re.compile(rf"^[ \t]*(\[\[?)[ \t]*(?P<key>{_KEY})[ \t]*\]\]?[ \t]*(?:#.*)?$")
 _KEYLINE = re.compile(rf"^[ \t]*(?P<key>{_KEY})[ \t]*=")
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Longest config text parsed. Real files are a few KB; tomllib reads about 6 MB a second in pure
+#: Python, so a file of megabytes (the workspace file limit is 20 MB) would stall every load for seconds.
+MAX_CONFIG_CHARS = 1024 * 1024
+#: Most parts of one dotted key (``a.b.c`` has 3). Real keys have at most 4; tomllib builds a key
+#: part by part in quadratic time (a key of 166 000 parts takes over half a minute).
+MAX_KEY_PARTS = 32
+# Where a key can start (a line, a table header, an inline table, after a comma), then 33 or more parts.
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_LONG_KEY = re.compile(rf"(?m)(?:^|[\[{{,])[ \t]*(?:{_KEY_PART}[ \t]*\.[ \t]*){{{MAX_KEY_PARTS}}}")
+# A run of decimal digits (underscores allowed) past the 4300 that int() converts; tomllib raises a
+# bare ValueError for it, without a position.
+_LONG_INT = re.compile(r"[0-9][0-9_]{4300,}")
 _TOML_MSG = re.compile(r"^(?P<msg>.*?) \((?:at line (?P<line>\d+), column (?P<col>\d+)|at end of document)\)$")
 
 
@@ -66,6 +79,52 @@ def toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int]:
     if m["line"] is not None:
         return m["msg"], int(m["line"])
     return m["msg"], max(1, len(split_lines(text)))
+
+
+def load_toml(text: str, name: str, what: str = "invalid TOML") -> dict[str, Any]:
+    """``tomllib.loads`` behind the limits: size, nesting depth, integer length; every failure a ``FormatError``.
+
+    Parameters
+    ----------
+    text : str
+        The TOML text.
+    name : str
+        The file named in errors.
+    what : str
+        How the message starts (``invalid TOML``, ``cannot edit, invalid TOML``).
+
+    Raises
+    ------
+    FormatError
+        With the line: a syntax error, nesting deeper than ``MAX_DEPTH``
+        (tomllib recurses once per level), or an integer of more decimal
+        digits than ``int()`` converts (4300 by default: tomllib then raises
+        a bare ``ValueError``), a dotted key of more than
+        :data:`MAX_KEY_PARTS` parts. Without a line: more than
+        :data:`MAX_CONFIG_CHARS` characters.
+    """
+    if len(text) > MAX_CONFIG_CHARS:
+        raise FormatError(name, f"{what}: the file has {len(text):,} characters, more than the {MAX_CONFIG_CHARS:,} "
+                                "a config may have (real ones are a few KB)")
+    long_key = _LONG_KEY.search(text)
+    if long_key is not None:
+        raise FormatError(name, f"{what}: a dotted key has more than {MAX_KEY_PARTS} parts",
+                          line=text.count("\n", 0, long_key.start()) + 1)
+    too_deep = toml_nesting_offset(text)
+    if too_deep is not None:
+        raise FormatError(name, f"{what}: nesting is deeper than {MAX_DEPTH} levels",
+                          line=text.count("\n", 0, too_deep) + 1)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg, line = toml_error(exc, text)
+        raise FormatError(name, f"{what}: {msg}", line=line) from None
+    except ValueError as exc:  # int() past sys.get_int_max_str_digits() digits
+        m = _LONG_INT.search(text)
+        if m is None:
+            raise FormatError(name, f"{what}: {exc}") from None
+        raise FormatError(name, f"{what}: an integer has more than {sys.get_int_max_str_digits()} digits",
+                          line=text.count("\n", 0, m.start()) + 1) from None
 
 
 def _strings_toggle(line: str) -> int:
@@ -148,15 +207,7 @@ def set_table_value(text: str, table: tuple[str, ...], key: str, value: Any, nam
         The text does not parse, or no strategy gives the intended document
         (e.g. the table is an inline table); nothing is changed then.
     """
-    too_deep = toml_nesting_offset(text)
-    if too_deep is not None:
-        raise FormatError(name, f"cannot edit, invalid TOML: nesting is deeper than {MAX_DEPTH} levels",
-                          line=text.count("\n", 0, too_deep) + 1)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg, line = toml_error(exc, text)
-        raise FormatError(name, f"cannot edit, invalid TOML: {msg}", line=line) from None
+    doc = load_toml(text, name, "cannot edit, invalid TOML")
     want = _with_flag(doc, table + (key,), value)
     if doc == want:
         return text
@@ -196,10 +247,11 @@ def set_table_value(text: str, table: tuple[str, ...], key: str, value: Any, nam
         try:
             if tomllib.loads(cand) == want:
                 return cand
-        except tomllib.TOMLDecodeError:
+        except ValueError:  # TOMLDecodeError is one
             continue
     raise FormatError(name, f"cannot set {'.'.join(table + (key,))} without rewriting the file "
                             "(the table is written in a form this editor does not splice); set it by hand")
 
 
-__all__ = ["key_lines", "line_of", "parse_key", "quote_key", "set_table_value", "toml_error"]
+__all__ = ["MAX_CONFIG_CHARS", "MAX_KEY_PARTS", "key_lines", "line_of", "load_toml", "parse_key", "quote_key",
+           "set_table_value", "toml_error"]

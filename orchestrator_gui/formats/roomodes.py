@@ -21,6 +21,7 @@ from orchestrator_gui.formats.fileio import TextFile, decode_text, line_of_offse
 from orchestrator_gui.formats.roomodes_checks import check_mode
 from orchestrator_gui.formats.roomodes_edit import EditContext, insert_candidates, replace_candidates
 from orchestrator_gui.formats.roomodes_syntax import (
+    LimitProblem,
     LineIndex,
     Mapping,
     Node,
@@ -33,6 +34,11 @@ from orchestrator_gui.formats.roomodes_syntax import (
     to_python,
 )
 from orchestrator_gui.problems import FormatError, Problem
+
+#: Largest ``.roomodes`` read. Real files are under 100 KB (77 KB the largest seen). Files with many
+#: nodes stop at ``MAX_NODES``; this bounds the rest, long scalars, which ruamel scans at about
+#: 0.3 microseconds a character (a 20 MB one would freeze the editor for several seconds).
+MAX_MODES_BYTES = 4 * 1024 * 1024
 
 #: Editable text fields: file key by file key and by model attribute name.
 EDITABLE = {
@@ -123,6 +129,9 @@ def _parse_tree(name: str, text: str, fmt: str) -> tuple[Node | None, str]:
     """Parse like Roo: YAML on normalised text, then ``JSON.parse`` on the original."""
     try:
         return compose_yaml(text), "yaml"
+    except LimitProblem as exc:  # refused whichever way Roo would read it: no JSON fallback
+        line = None if exc.offset is None else line_of_offset(text, exc.offset)
+        raise FormatError(name, f"refused: {exc.message}", line=line) from None
     except SyntaxProblem as yaml_exc:
         if fmt != "json":
             line = None if yaml_exc.offset is None else line_of_offset(text, yaml_exc.offset)
@@ -131,7 +140,8 @@ def _parse_tree(name: str, text: str, fmt: str) -> tuple[Node | None, str]:
         return scan_json(text), "json"
     except SyntaxProblem as exc:
         line = None if exc.offset is None else line_of_offset(text, exc.offset)
-        raise FormatError(name, f"invalid JSON: {exc.message}", line=line) from None
+        what = "refused" if isinstance(exc, LimitProblem) else "invalid JSON"
+        raise FormatError(name, f"{what}: {exc.message}", line=line) from None
 
 
 def _key_name(node: Node) -> str | None:
@@ -225,6 +235,9 @@ class ModesDocument(TextFile):
 
     def __init__(self, path: str | os.PathLike[str], data: bytes) -> None:
         super().__init__(path, data)
+        if len(data) > MAX_MODES_BYTES:
+            raise FormatError(self.name, f"refused: the file has {len(data):,} bytes; a .roomodes may have at most "
+                                         f"{MAX_MODES_BYTES:,} (real ones are under 100 KB)")
         self._text, self._bom = decode_text(data, self.name)
         self.format: Literal["yaml", "json"] = _detect_format(self._text)
         self._view = _build(self.name, self._text, self.format)
@@ -358,4 +371,4 @@ def load_modes(path: str | os.PathLike[str]) -> ModesDocument:
     return ModesDocument(path, read_bytes(path))
 
 
-__all__ = ["EDITABLE", "Mode", "ModeGroup", "ModesDocument", "load_modes"]
+__all__ = ["EDITABLE", "MAX_MODES_BYTES", "Mode", "ModeGroup", "ModesDocument", "load_modes"]

@@ -24,12 +24,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.composer import MaxDepthExceededError
+from ruamel.yaml.composer import Composer, MaxDepthExceededError
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from orchestrator_gui.formats.limits import ALIAS_BUDGET, MAX_DEPTH, MAX_NUMBER_CHARS
+
+#: Most YAML or JSON nodes (scalars, mappings, sequences, aliases) a file may hold. Real files have a
+#: few hundred (575 the largest seen). ruamel's round-trip parser costs 40-100 microseconds a node, so
+#: the limit also bounds the time a hostile file takes (about half a second on an idle 2-core machine).
+MAX_NODES = 10_000
 
 #: Roo Code's ``CustomModesManager`` replaces these before ``yaml.parse``
 #: (1 char -> 1 char); ZWSP/ZWNJ/ZWJ are removed (see :data:`REMOVED`).
@@ -48,6 +53,7 @@ NORMALISED_CHARS = frozenset(REPLACED) | frozenset(REMOVED)
 _NORMALISE_RE = re.compile("[" + "".join(sorted(NORMALISED_CHARS)) + "]")
 _TRANSLATE = {ord(k): v for k, v in REPLACED.items()} | {ord(c): None for c in REMOVED}
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_BIG_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*(?P<esc>\\U(?P<hex>[0-9A-Fa-f]{8}))")
 
 #: Tags whose plain scalars are not strings in the YAML 1.2 core schema.
 _INT, _FLOAT, _BOOL, _NULL = (f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null"))
@@ -99,6 +105,29 @@ class SyntaxProblem(Exception):
         super().__init__(message)
         self.message = message
         self.offset = offset
+
+
+class LimitProblem(SyntaxProblem):
+    """A limit is broken (too many nodes): the file is refused, whichever parser reads it."""
+
+
+class _Composer(Composer):
+    """ruamel's composer with a node budget (:data:`MAX_NODES`), silent about reused anchors."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        # A reused anchor is legal YAML (spec 7.1: an alias means the latest node so named), yet ruamel
+        # prints a warning; off here, as a warnings filter would be process-wide and not thread-safe.
+        self.warn_double_anchors = False
+        self.nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            # Before the scanner reads on; the offset (normalised text) is mapped by compose_yaml.
+            raise LimitProblem(f"more than {MAX_NODES} YAML nodes (real .roomodes files have a few hundred)",
+                               self.parser.peek_event().start_mark.index)
+        return super().compose_node(parent, index)
 
 
 @dataclass
@@ -209,13 +238,20 @@ def compose_yaml(text: str) -> Node | None:
     """
     norm, omap = normalise(text)
     yaml = YAML(typ="rt")
+    yaml.Composer = _Composer
     # The composer recurses once per level; ruamel stops it cleanly at max_depth.
     yaml.max_depth = MAX_DEPTH
     try:
         root = yaml.compose(norm)
+    except LimitProblem as exc:
+        raise LimitProblem(exc.message, omap.start(exc.offset)) from None
     except ReaderError as exc:
         raise SyntaxProblem(f"character U+{exc.character:04X} is not allowed in YAML ({exc.reason})",
                             omap.start(exc.position)) from None
+    except (ValueError, OverflowError) as exc:  # ruamel calls chr() on a "\U" escape past U+10FFFF unchecked
+        bad = next((m for m in _BIG_ESCAPE.finditer(norm) if int(m["hex"], 16) > 0x10FFFF), None)
+        raise SyntaxProblem("a \\U escape beyond U+10FFFF is not a character" if bad else str(exc),
+                            None if bad is None else omap.start(bad.start("esc"))) from None
     except MaxDepthExceededError as exc:
         mark = exc.problem_mark
         raise SyntaxProblem(f"nesting is deeper than {MAX_DEPTH} levels",
@@ -313,6 +349,7 @@ class _JsonScanner:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.nodes = 0
 
     def ws(self, i: int) -> int:
         return _WS.match(self.text, i).end()
@@ -324,6 +361,9 @@ class _JsonScanner:
         t = self.text
         if depth > MAX_DEPTH:
             raise self.fail(f"nesting is deeper than {MAX_DEPTH} levels", i)
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise LimitProblem(f"more than {MAX_NODES} JSON values (real .roomodes files have a few hundred)", i)
         if i >= len(t):
             raise self.fail("unexpected end of file, expected a value", i)
         ch = t[i]

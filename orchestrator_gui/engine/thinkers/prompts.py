@@ -21,6 +21,11 @@ from orchestrator_gui.model.thinker import ThinkerContext, normalise
 SYSTEM = ("You help a person develop a graph of thoughts about their work: goals, plans, tasks, questions. "
           "Be concrete and brief. Follow the requested answer format exactly and add no commentary.")
 
+#: Longest answer text the parsers read. A chat answer of a few thoughts is a few KB; the lenient
+#: parsing below costs 0.1-0.3 microseconds a character, so a padded answer of megabytes (the body
+#: cap, ``max_response_bytes``, allows up to 1 GiB) would hold a transform for seconds.
+MAX_ANSWER_CHARS = 1_000_000
+
 _THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"^\s*```")
 _ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:\d{1,3}\s*[.):\]]|[-*•+])[ \t]+(?P<text>\S.*)$")
@@ -99,6 +104,12 @@ def score_messages(items: Sequence[str], context: ThinkerContext) -> list[dict[s
     )
 
 
+def _check_size(name: str, content: str) -> None:
+    if len(content) > MAX_ANSWER_CHARS:
+        raise BackendError(f"thinker {name!r}: the answer has {len(content):,} characters, more than the "
+                           f"{MAX_ANSWER_CHARS:,} read from a thought answer; it was dropped {snippet(content[:200])}")
+
+
 def clean(content: str) -> str:
     """``content`` without ``<think>`` blocks and code-fence lines."""
     content = _THINK.sub("", content)
@@ -123,8 +134,9 @@ def parse_lines(name: str, content: str, n: int, existing: Sequence[str] = ()) -
     Raises
     ------
     BackendError
-        Nothing usable in the answer.
+        Nothing usable in the answer, or more than :data:`MAX_ANSWER_CHARS` of it.
     """
+    _check_size(name, content)
     lines = clean(content).split("\n")
     items: list[list[str]] = []
     top: int | None = None
@@ -155,7 +167,8 @@ def parse_lines(name: str, content: str, n: int, existing: Sequence[str] = ()) -
 
 
 def parse_text(name: str, op: str, content: str) -> str:
-    """A one-thought answer (refine, aggregate), stripped; a :class:`BackendError` when empty."""
+    """A one-thought answer (refine, aggregate), stripped; a :class:`BackendError` when empty or too long."""
+    _check_size(name, content)
     text = clean(content).strip()
     if not text:
         raise BackendError(f"thinker {name!r}: {op} answered with no text {snippet(content)}")
@@ -185,8 +198,9 @@ def parse_scores(name: str, content: str, k: int) -> list[float]:
     Raises
     ------
     BackendError
-        Not exactly ``k`` numbers in the answer.
+        Not exactly ``k`` numbers in the answer, or more than :data:`MAX_ANSWER_CHARS` of it.
     """
+    _check_size(name, content)
     indexed: list[tuple[int | None, float]] = []
     for line in clean(content).split("\n"):
         if not line.strip():
@@ -210,6 +224,7 @@ def parse_scores(name: str, content: str, k: int) -> list[float]:
 
 
 __all__ = [
+    "MAX_ANSWER_CHARS",
     "SYSTEM",
     "aggregate_messages",
     "clean",

@@ -46,6 +46,29 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 UTF8_BOM = codecs.BOM_UTF8
 
 
+def stat_regular_file(path: str | os.PathLike[str], name: str) -> os.stat_result:
+    """``os.stat`` of a file we are about to read or write, with the same clean errors everywhere.
+
+    Raises
+    ------
+    FormatError
+        Missing, not permitted, not accessible, a directory, or not a regular file.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FormatError(name, "file not found") from None
+    except PermissionError:
+        raise FormatError(name, "permission denied") from None
+    except OSError as exc:
+        raise FormatError(name, f"cannot access file: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise FormatError(name, "is a directory, expected a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise FormatError(name, "is not a regular file")
+    return st
+
+
 def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """Read a workspace file's bytes, raising :class:`FormatError` on any failure.
 
@@ -62,18 +85,7 @@ def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES)
         The file's exact content.
     """
     name = str(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise FormatError(name, "file not found") from None
-    except PermissionError:
-        raise FormatError(name, "permission denied") from None
-    except OSError as exc:
-        raise FormatError(name, f"cannot access file: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise FormatError(name, "is a directory, expected a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise FormatError(name, "is not a regular file")
+    st = stat_regular_file(path, name)
     check_size(name, st.st_size, max_bytes)
     session = current_session()
     if session is not None:

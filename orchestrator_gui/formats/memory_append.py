@@ -23,7 +23,7 @@ import stat
 from datetime import UTC, datetime
 
 from orchestrator_gui.formats import file_lock
-from orchestrator_gui.formats.fileio import check_size
+from orchestrator_gui.formats.fileio import check_size, stat_regular_file
 from orchestrator_gui.formats.memory import MemoryDocument, MemoryEntry
 from orchestrator_gui.formats.write_session import check_writable
 from orchestrator_gui.problems import ConflictError, FormatError
@@ -39,18 +39,7 @@ _REOPENS = 50
 
 def _open(real: str, name: str) -> int:
     flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        st = os.stat(real)
-    except FileNotFoundError:
-        raise FormatError(name, "file not found") from None
-    except PermissionError:
-        raise FormatError(name, "permission denied") from None
-    except OSError as exc:
-        raise FormatError(name, f"cannot access file: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise FormatError(name, "is a directory, expected a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise FormatError(name, "is not a regular file")
+    st = stat_regular_file(real, name)
     check_size(name, st.st_size)
     check_writable(real, st, name)
     try:

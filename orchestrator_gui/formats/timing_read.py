@@ -25,7 +25,6 @@ import contextlib
 import csv
 import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import BinaryIO, Literal
 
 from pydantic import BaseModel
 
-from orchestrator_gui.formats.fileio import MAX_FILE_BYTES, read_bytes
+from orchestrator_gui.formats.fileio import MAX_FILE_BYTES, read_bytes, stat_regular_file
 from orchestrator_gui.formats.timing_fields import (
     UTF16_RUN_RE,
     decode_fragment,
@@ -646,18 +645,7 @@ def _pread(fh: BinaryIO, size: int, offset: int) -> bytes:
 @contextlib.contextmanager
 def _open_readonly(path: str | Path, name: str) -> Iterator[BinaryIO]:
     """The file opened for reading, with :func:`~orchestrator_gui.formats.fileio.read_bytes`'s errors."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise FormatError(name, "file not found") from None
-    except PermissionError:
-        raise FormatError(name, "permission denied") from None
-    except OSError as exc:
-        raise FormatError(name, f"cannot access file: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise FormatError(name, "is a directory, expected a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise FormatError(name, "is not a regular file")
+    stat_regular_file(path, name)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
     except PermissionError:

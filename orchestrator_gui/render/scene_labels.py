@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from vispy import app as vapp
 from vispy.gloo import IndexBuffer, VertexBuffer
 from vispy.scene.visuals import Text
 from vispy.visuals.text.text import _text_to_vbo
@@ -158,6 +159,11 @@ class SceneLabels:
         self._lbl_version = 0
         self._lbl_key: Any = None
         self._lbl_layout = _EMPTY
+        self._lbl_extra: tuple[np.ndarray, np.ndarray] | None = None
+        self._lbl_view: Any = None  # what the last placement saw besides positions: see _held_by_animation
+        self._holding = False  # labels kept as they were while nodes animate
+        self._release_timer = vapp.Timer(interval=0.0, connect=self._release, iterations=1, app=canvas.app)
+        self._show_timer = vapp.Timer(interval=0.0, connect=lambda *_: canvas.update(), iterations=1, app=canvas.app)
         self._lbl_sides: dict[str, int] = {}
         self._lbl_texts: dict[str, tuple[str, str, float]] = {}  # id -> (title, shown text, width px)
         self._lbl_colors = np.zeros((0, 4), np.float32)
@@ -189,6 +195,8 @@ class SceneLabels:
         """
         if recompute:
             self._lbl_key = None
+        if not self.scene._anims:
+            self._holding = False  # asked for now: no placement held for an animation that has ended
         self.place()
         return self._lbl_layout
 
@@ -208,6 +216,11 @@ class SceneLabels:
     def place(self) -> None:
         """Place the labels for the current view (a no-op when nothing they depend on changed)."""
         g = self.scene.graph
+        view = None
+        if g is not None and len(g) and self.scene._show["labels"]:
+            view = self._view_state()
+            if self._held_by_animation(view):
+                return
         if g is not None and len(self.scene._pos) != len(g):
             self._lbl_key = None  # the model changed and its buffer update is pending: keep these labels till then
             return
@@ -220,6 +233,7 @@ class SceneLabels:
         if key == self._lbl_key:
             return
         self._lbl_key = key
+        self._lbl_view = view
         w, h = (int(v) for v in self.scene.canvas.size)
         pres = self.scene._presence if len(self.scene._presence) == len(g) else np.ones(len(g), np.float32)
         ctx = self.scene.focus.context
@@ -249,6 +263,65 @@ class SceneLabels:
         layout = LabelLayout([ids[i] for i in keep], [placed.texts[i] for i in keep], placed.rects[keep],
                              forced[keep], len(rows), (w, h))
         self._show_layout(layout, (placed.anchors[keep], pres[rows[keep]]))
+
+    def _view_state(self) -> tuple:
+        """What a placement depends on besides node positions and ranking: pose, size, density, hover, selection."""
+        s = self.scene
+        g = s.graph
+        selected = arrays.selected_rows(g).tobytes() if g is not None else b""
+        return (s._mvp().tobytes(), tuple(int(v) for v in s.canvas.size), self.label_density, s.hovered,
+                s.focus.target, s.focus.kinds, selected)
+
+    def _held_by_animation(self, view: tuple) -> bool:
+        """Keep the placed labels while nodes animate under an unchanged view; True when they were kept.
+
+        Why: an animation redraws every frame and moves only the animated
+        rows (a growing child, a transform's inputs), while a placement costs
+        10-15 ms at 100k nodes -- most of a frame under software GL, for
+        labels that would not move. The animated nodes' labels are hidden
+        until the animation ends; the next frame after it places every label
+        again (its positions changed, so its key differs). A camera change, a
+        hover or a selection is never held.
+        """
+        anims = self.scene._anims
+        if self._lbl_key is None or view != self._lbl_view:
+            self._holding = False
+            return False
+        if not anims:
+            if not self._holding:
+                return False
+            # The animation has just ended, in the middle of drawing its last frame: place on the next
+            # loop turn instead, so the placement and that frame are two short stalls, not one long one.
+            self._holding = False
+            self._release_timer.start()
+            return True
+        layout = self._lbl_layout
+        g = self.scene.graph
+        if not all(nid in g for nid in layout.ids):  # a labelled node was deleted: its label must go now
+            self._holding = False
+            return False
+        self._holding = True
+        if layout.ids and self._lbl_extra is not None:
+            moving: set[str] = set()
+            for anim in anims:
+                moving.update(anim.ids)
+            keep = [k for k, nid in enumerate(layout.ids) if nid not in moving]
+            if len(keep) < len(layout.ids):
+                idx = np.asarray(keep, dtype=np.int64)
+                anchors, pres = self._lbl_extra
+                self._show_layout(LabelLayout([layout.ids[k] for k in keep], [layout.texts[k] for k in keep],
+                                              layout.rects[idx], layout.forced[idx], layout.candidates,
+                                              layout.canvas_size), (anchors[idx], pres[idx]))
+        return True
+
+    def _release(self, *_: Any) -> None:
+        """Place the labels held during an animation that has ended, and show them a loop turn later.
+
+        A redraw asked for here would be painted straight after the placement, before any other
+        event: one stall again. A timer lets the input and timers waiting meanwhile run first.
+        """
+        self.place()
+        self._show_timer.start()
 
     def _other_text_boxes(self) -> np.ndarray:
         """Boxes of the other text in the view (the shells' names), which node labels must leave readable."""
@@ -311,6 +384,7 @@ class SceneLabels:
     def _show_layout(self, layout: LabelLayout, extra: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Hand the layout to the text visual, touching only what changed (a new text list re-lays glyphs)."""
         self._lbl_layout = layout
+        self._lbl_extra = extra
         if not layout.ids:
             self.labels.visible = self.label_plates.visible = False
             return

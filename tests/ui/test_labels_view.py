@@ -152,3 +152,40 @@ def test_display_title_cleans_markdown_and_emoji(qapp):
     assert display_title("**TW-012** Parser `CRLF` \U0001f501") == "TW-012 Parser CRLF"
     assert display_title("- [x] \U0001f3d7\ufe0f Architect") == "Architect"
     assert display_title(None) == "" and display_title("plain") == "plain"
+
+
+def test_labels_hold_still_while_nodes_glide_and_follow_them_after(qtbot, view):
+    """During a node animation the other labels stay put, the gliding node's label is hidden (never
+    left behind at its old place), and when it lands its label is placed beside it again."""
+    from orchestrator_gui.model import operations
+
+    g, scene = view.graph, view.scene
+    lay0 = scene.label_layout()
+    mover = next(i for i, f in zip(lay0.ids, lay0.forced) if not f)
+    row = g.row_of(mover)
+    old = g.spherical[[row]].copy()
+    theta, phi, _r = old[0]
+    g.apply(operations.move(g, {mover: (float(theta) + 0.35, float(phi))}))
+    scene.flush()
+    view.animate_move([mover], old)
+    assert scene.animating
+    frames = 0
+    while scene.animating:
+        qtbot.wait(30)  # a few animation frames (the animation is timed by its clock)
+        if not scene.animating:
+            break
+        frames += 1
+        lay = scene.label_layout()
+        assert mover not in lay.ids
+        kept = {i: r for i, r in zip(lay0.ids, lay0.rects)}
+        for nid, rect in zip(lay.ids, lay.rects):
+            np.testing.assert_array_equal(rect, kept[nid])  # nobody else jumps around
+    assert frames >= 3
+    qtbot.waitUntil(lambda: mover in scene.label_layout().ids, timeout=5000)
+    lay = scene.label_layout()
+    x, y = scene.screen_position(mover)
+    x0, y0, x1, y1 = lay.rects[lay.ids.index(mover)]
+    # beside the node where it landed: the box's nearest point within a few label heights
+    dx, dy = max(x0 - x, 0, x - x1), max(y0 - y, 0, y - y1)
+    assert np.hypot(dx, dy) < 40, (x, y, (x0, y0, x1, y1))
+    check_layout(view)

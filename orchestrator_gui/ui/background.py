@@ -56,8 +56,10 @@ class BackgroundWork(QObject):
         self.titles.pop(task_id, None)
         self.update()
         if result.get("kind") != "transform":
-            dry = " (dry run: no runner configured)" if result.get("dry_run") else ""
-            self.win.reporter.info(f"“{result.get('title')}” {result.get('status')}{dry}")
+            if result.get("dry_run"):  # never "completed": nothing ran
+                self.win.reporter.info(f"“{result.get('title')}”: dry run, nothing was started")
+            else:
+                self.win.reporter.info(f"“{result.get('title')}” {result.get('status')}")
 
     def update(self) -> None:
         """Show or hide the busy label, progress bar and Cancel button."""

@@ -67,6 +67,8 @@ def test_run_now_without_a_runner_asks_first_and_a_dry_run_writes_nothing(qtbot,
     assert not (ws / ".orchestrator" / "runs.jsonl").exists()
 
     # Accepted: a dry run, shown as such in the Runs panel (never "completed"), nothing in the workspace.
+    said: list[str] = []
+    win.reporter.message.connect(lambda text, _ms: said.append(text))
     win.prompter.confirm_answer = True
     win.schedules.btn_run.click()
     qtbot.waitUntil(lambda: any(r.status == "dry run" for r in win.runs.runs), timeout=WAIT)
@@ -86,6 +88,7 @@ def test_run_now_without_a_runner_asks_first_and_a_dry_run_writes_nothing(qtbot,
     assert "no workspace file was written" in text and "runner = [" in text
     qtbot.wait(1500)  # the claim under test is that it stays: it must still be there after a second
     assert win.statusBar().currentMessage() == text
+    assert said and not any("completed" in t for t in said), said  # not even for a moment
     win.close()
 
 

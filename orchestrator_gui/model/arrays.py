@@ -146,6 +146,32 @@ class NodeStore:
         self.row_of_handle[h] = row
         return row, h
 
+    def append_many(self, node_ids: list[str]) -> int:
+        """Add zeroed rows for ``node_ids`` (new and distinct) at the end; return the first new row.
+
+        The bulk form of :meth:`append_empty` (a fresh build appends hundreds of thousands of rows).
+        """
+        k = len(node_ids)
+        if len(set(node_ids)) != k or any(i in self.row_of for i in node_ids):
+            raise KeyError("append_many needs new, distinct node ids")
+        first_h = self.next_handle
+        if first_h + k > MAX_HANDLES:
+            raise OverflowError("node handle space exhausted")
+        self.reserve(self.n + k)
+        if first_h + k > len(self.row_of_handle):
+            self.row_of_handle = _grown(self.row_of_handle, max(first_h + k, 2 * len(self.row_of_handle)), -1)
+        start, stop = self.n, self.n + k
+        for name, arr in self.cols.items():
+            arr[start:stop] = None if name == "ids" else 0
+        self.cols["ids"][start:stop] = node_ids
+        handles = np.arange(first_h, first_h + k, dtype=np.int64)
+        self.cols["handle"][start:stop] = handles
+        self.row_of.update(zip(node_ids, range(start, stop)))
+        self.row_of_handle[first_h:first_h + k] = np.arange(start, stop)
+        self.next_handle += k
+        self.n = stop
+        return start
+
     def move_to_row(self, row: int, target: int) -> Moved | None:
         """Put the (just appended) last row at ``target``; the occupant of ``target`` goes last.
 

@@ -45,7 +45,7 @@ The graph is not thread-safe: use it from one thread (the GUI thread).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +61,9 @@ from orchestrator_gui.model.events import EventBatcher, GraphEvents
 from orchestrator_gui.model.node_table import NodeTable
 from orchestrator_gui.model.nodes import Edge, EdgeType, Node, NodeFlag, NodeState
 from orchestrator_gui.model.transactions import Transaction, UndoStack
+
+#: Fewest consecutive plain node additions that :meth:`ThoughtGraph.apply` inserts in one vectorised step.
+BULK_ADD_MIN = 256
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -364,6 +367,27 @@ class ThoughtGraph:
         self.revision += 1
         return resolved
 
+    def _apply_edits(self, edits: Sequence[Any], done: list[Any]) -> None:
+        """Apply ``edits`` in order, appending each resolved edit to ``done`` as it succeeds.
+
+        Long runs of plain node additions (a fresh build, an import) go in one
+        vectorised step: per node, Python work of a few attribute reads instead
+        of a primitive's checks and row writes (300k nodes: seconds saved).
+        """
+        i, n = 0, len(edits)
+        while i < n:
+            if mutate.is_plain_add(edits[i]):
+                j = i
+                while j < n and mutate.is_plain_add(edits[j]):
+                    j += 1
+                if j - i >= BULK_ADD_MIN:
+                    done.extend(mutate.add_plain_nodes(self._target, list(edits[i:j])))
+                    self.revision += j - i  # one per primitive, as _apply_edit counts
+                    i = j
+                    continue
+            done.append(self._apply_edit(edits[i]))
+            i += 1
+
     def apply(self, tx: Transaction, *, record: bool = True) -> Transaction:
         """Apply ``tx`` atomically and return the committed (resolved) transaction.
 
@@ -383,8 +407,7 @@ class ThoughtGraph:
         try:
             self._applying = True
             try:
-                for edit in tx.edits:
-                    done.append(self._apply_edit(edit))
+                self._apply_edits(tx.edits, done)
                 committed = tx.model_copy(update={"edits": tuple(done)})
                 for hook in list(self._commit_hooks):
                     hook(committed)

@@ -134,6 +134,31 @@ def _add_node(t: EditContext, e: AddNode) -> AddNode:
     return AddNode(node=node, row=row, state=e.state, edges=tuple(restored))
 
 
+def is_plain_add(edit: Any) -> bool:
+    """An ``AddNode`` with no row to restore and no edges: one that :func:`add_plain_nodes` can take."""
+    return type(edit) is AddNode and edit.row is None and not edit.edges
+
+
+def add_plain_nodes(t: EditContext, edits: list[AddNode]) -> list[AddNode]:
+    """Apply a run of plain ``AddNode`` edits (see :func:`is_plain_add`) at once; return them resolved.
+
+    The same outcome as applying them one by one -- rows appended in order,
+    one ``node_added`` record each -- but the columns are written as arrays.
+    All or nothing: a duplicate id (in the graph or within the run) raises
+    before anything changes.
+    """
+    nodes = [e.node for e in edits]
+    first = t.nodes.insert_many(nodes, [e.state for e in edits])
+    record = t.batcher.record
+    selection = False
+    for e in edits:
+        record("node_added", e.node.id)
+        selection = selection or bool(e.state.flags & NodeFlag.SELECTED)
+    if selection:
+        record("selection")
+    return [AddNode(node=e.node, row=first + k, state=e.state, edges=()) for k, e in enumerate(edits)]
+
+
 def _remove_node(t: EditContext, e: RemoveNode) -> RemoveNode:
     nodes, edges = t.nodes, t.edges
     row = nodes.row(e.node_id)

@@ -189,6 +189,36 @@ class NodeTable:
         self.structure_version += 1
         return new, moved
 
+    def insert_many(self, nodes: list[Node], states: list[NodeState]) -> int:
+        """Append ``nodes`` (new, distinct ids) with their ``states`` in one pass; return the first new row.
+
+        The columns are filled as arrays: per node this costs a few attribute
+        reads instead of :meth:`insert`'s row writes and coordinate conversion.
+        """
+        seen: set[str] = set()
+        for n in nodes:
+            if n.id in self._models or n.id in seen:
+                raise DuplicateError(f"node {n.id!r} exists already")
+            seen.add(n.id)
+        s = self._store
+        first = s.append_many([n.id for n in nodes])
+        stop = first + len(nodes)
+        c = s.cols
+        sph = np.array([(n.theta, n.phi, n.r) for n in nodes], dtype=np.float64).reshape(-1, 3)
+        c["sph"][first:stop] = sph
+        c["xyz"][first:stop] = to_cartesian(sph) if len(nodes) else np.zeros((0, 3))
+        c["kind"][first:stop] = [KIND_INDEX[n.kind.value] for n in nodes]
+        c["layer"][first:stop] = [LAYER_INDEX[n.layer.value] for n in nodes]
+        c["status"][first:stop] = [STATUS_INDEX[n.status.value] for n in nodes]
+        c["created"][first:stop] = [n.created for n in nodes]
+        c["updated"][first:stop] = [n.updated for n in nodes]
+        c["activation"][first:stop] = [st.activation for st in states]
+        c["attention"][first:stop] = [st.attention for st in states]
+        c["flags"][first:stop] = [st.flags for st in states]
+        self._models.update((n.id, n) for n in nodes)
+        self.structure_version += 1
+        return first
+
     def remove(self, node_id: str) -> tuple[int, int | None]:
         """Remove ``node_id``; return ``(row it had, handle of the node moved into that row or None)``."""
         s = self._store

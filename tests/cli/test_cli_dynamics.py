@@ -117,7 +117,7 @@ def test_undo_twice_then_redo_across_invocations(built, capsys):
     run_json(capsys, "graph", "transform", "score", item)
     assert "nothing to redo" in run_fail(capsys, "graph", "redo")
     ops = [e["operation"] for e in run_json(capsys, "graph", "history")]
-    assert ops == ["sync_workspace", "generate", "refine", "undo", "undo", "redo", "redo", "undo", "score"]
+    assert ops == ["build_graph", "generate", "refine", "undo", "undo", "redo", "redo", "undo", "score"]
 
 
 def test_undo_reaches_a_workspace_sync_like_an_editor(built, capsys):

@@ -94,7 +94,7 @@ def test_export_import_history_restore(ws, tmp_path, capsys):
     run_json(capsys, "graph", "export", "-o", str(again))
     assert again.read_bytes() == exported.read_bytes()
     ops = [e["operation"] for e in run_json(capsys, "graph", "history")]
-    assert ops == ["sync_workspace", "sync_workspace", "restore", "import"]
+    assert ops == ["build_graph", "sync_workspace", "restore", "import"]  # the first build: the base state
 
 
 def test_errors_are_clear(ws, tmp_path, capsys):

@@ -91,15 +91,23 @@ print("ready", flush=True)
 while not os.path.exists(sys.argv[2]):
     time.sleep(random.uniform(0.005, 0.015))
     with open(path, "rb") as fh:
+        seen = os.fstat(fh.fileno())
         obj = json.loads(fh.read())
     ext = obj["schedules"][1]
-    if ext["lastTaskId"] != f"ext-{n}":
+    if ext["lastTaskId"] != f"ext-{n}" and n not in lost:
         lost.append(n)
-    n += 1
-    ext["lastTaskId"] = f"ext-{n}"
+    ext["lastTaskId"] = f"ext-{n + 1}"
     with open(tmp, "w") as fh:
         fh.write(json.dumps(obj, indent=2))
+    # A careful writer (like our own): if the file changed since it was read, start over rather than
+    # replace it with a copy made from the old bytes. Without this check the *extension* loses the CLI's
+    # edits now and then (its read-modify-rename is a window no other process can close).
+    now = os.stat(path)
+    if (now.st_ino, now.st_mtime_ns, now.st_size) != (seen.st_ino, seen.st_mtime_ns, seen.st_size):
+        os.unlink(tmp)
+        continue
     os.replace(tmp, path)
+    n += 1
 print(json.dumps({"writes": n, "lost": lost}), flush=True)
 """
 

@@ -156,7 +156,9 @@ def add_plain_nodes(t: EditContext, edits: list[AddNode]) -> list[AddNode]:
         selection = selection or bool(e.state.flags & NodeFlag.SELECTED)
     if selection:
         record("selection")
-    return [AddNode(node=e.node, row=first + k, state=e.state, edges=()) for k, e in enumerate(edits)]
+    # model_construct: the node and state were validated when the edits were made; only the row is new.
+    return [AddNode.model_construct(op="add_node", node=e.node, row=first + k, state=e.state, edges=())
+            for k, e in enumerate(edits)]
 
 
 def _remove_node(t: EditContext, e: RemoveNode) -> RemoveNode:

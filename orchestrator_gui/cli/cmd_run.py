@@ -25,7 +25,7 @@ from typing import Any
 
 from orchestrator_gui.cli.cmd_schedules import parse_now, parse_zone
 from orchestrator_gui.cli.output import CliError, emit_json, workspace
-from orchestrator_gui.formats.nextrun import iso_ms, to_ms
+from orchestrator_gui.formats.nextrun import from_ms, iso_ms, to_ms
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                         "(recorded in .orchestrator/ only)")
     p.add_argument("--missed", choices=["once", "skip", "all"],
                    help="missed-run policy for this invocation (default: [scheduler] missed, else once)")
-    p.add_argument("--todo", type=int, metavar="LINE", help="run the TODO.md item on LINE as a task, then exit")
+    p.add_argument("--todo", type=_todo_arg, metavar="LINE|next",
+                   help="run the TODO.md item on LINE (or the one `next` ranks first) as a task, then exit")
     p.add_argument("--mode", help="mode of the TODO task (default: [todo] mode, else code)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--check-off", dest="check_off", action="store_true", default=None,
@@ -46,6 +47,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     g.add_argument("--no-check-off", dest="check_off", action="store_false",
                    help="never check the TODO item off (overrides the config)")
     p.set_defaults(handler=cmd_run)
+
+
+def _todo_arg(value: str) -> int | str:
+    if value == "next":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a line number or 'next', not {value!r}") from None
 
 
 def _err(line: str) -> None:
@@ -175,8 +185,18 @@ def _loop(runs: Any) -> None:
 def _run_todo(args: argparse.Namespace, runs: Any, summary: dict[str, Any]) -> int:
     from orchestrator_gui.workspace.run_nodes import summary_of
 
+    line = args.todo
+    if line == "next":
+        from orchestrator_gui.workspace.next_work import next_todo_line
+
+        now = from_ms(runs.scheduler.clock()) if runs.scheduler is not None else None
+        picked = next_todo_line(runs.root, runs.session, now, tz=runs.tz, mode=args.mode)
+        if picked is None:
+            raise CliError("next: nothing open to work on in TODO.md")
+        line, ranked = picked
+        _err(f"next: TODO line {line}: " + "; ".join(ranked.reasons))
     try:
-        run = runs.run_todo(args.todo, mode=args.mode, check_off=args.check_off, wait=False)
+        run = runs.run_todo(line, mode=args.mode, check_off=args.check_off, wait=False)
     except PermissionError as exc:
         raise CliError(str(exc)) from None
     _err(f"TODO line {run.line}: {run.text!r}: started task {run.task.task_id}")

@@ -87,4 +87,28 @@ def rank_for_session(session: Any, now: datetime | None = None, *, tz: tzinfo | 
     return rank_next(session.graph, next_context(session, now, tz=tz, mode=mode), limit=limit)
 
 
-__all__ = ["next_context", "rank_for_session"]
+def next_todo_line(root: Any, session: Any = None, now: datetime | None = None, *, tz: tzinfo | None = None,
+                   mode: str | None = None) -> tuple[int, Ranked] | None:
+    """The TODO.md line of the item to work on now (and its ranking), or None when nothing is open.
+
+    What the loop runs for ``run --todo next``: the same ranking as ``next``,
+    on ``session``'s graph, or on a fresh in-memory build of the files when the
+    workspace has no graph yet.
+    """
+    from orchestrator_gui.workspace.session import Session
+
+    own = session is None
+    if own:
+        session = Session.open(root, in_memory=True)
+    try:
+        for ranked in rank_for_session(session, now, tz=tz, mode=mode, limit=20):
+            src = session.graph.node(ranked.node_id).source
+            if src is not None and src.line:
+                return int(src.line), ranked
+        return None
+    finally:
+        if own:
+            session.close()
+
+
+__all__ = ["next_context", "next_todo_line", "rank_for_session"]

@@ -80,3 +80,23 @@ def test_on_the_demo_with_its_graph(tmp_path, capsys):
     out = _next(capsys, root, "--limit", "3")
     assert out["next"] is not None and len(out["then"]) == 2
     assert all(r["reasons"] for r in [out["next"], *out["then"]])
+
+
+def test_run_todo_next_runs_the_item_next_ranks_first(ws, tmp_path, capsys):
+    """The loop picks work with the same ranking: ``run --todo next`` starts the top item of ``next``."""
+    import sys
+
+    rec = tmp_path / "rec.py"
+    rec.write_text("import sys, pathlib\npathlib.Path(sys.argv[1]).write_text(sys.argv[2])\n")
+    (ws / ".orchestrator").mkdir()
+    (ws / ".orchestrator" / "config.toml").write_text(
+        "runner = [" + ", ".join(json.dumps(a) for a in [sys.executable, str(rec), str(tmp_path / "got.txt"),
+                                                           "{instructions}"]) + "]\n")
+    now = "2026-03-01T10:05:00Z"
+    top = _next(capsys, ws, "--now", now)["next"]
+    assert main(["run", "--todo", "next", "--now", now, "--json", "-w", str(ws)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["todo"]["line"] == top["line"] == 5
+    assert (tmp_path / "got.txt").read_text() == "TW-003 Parser rejects CRLF"
+    assert main(["run", "--todo", "soon", "-w", str(ws)]) == 2  # neither a line nor "next": a usage error
+    assert "a line number or 'next'" in capsys.readouterr().err

@@ -21,8 +21,8 @@ little context the application layer reads from the files and run records
 * ``blocked`` -- 1 while something it depends on is still open: it sinks
   below everything workable, and the reason names what it waits for.
 
-"Reaches" follows ``parent`` and ``mentions`` edges outwards (and any edge
-type named ``serves``), at most :data:`REACH_DEPTH` hops. Escalated
+"Reaches" follows ``parent`` and ``mentions`` edges outwards, and ``serves``
+edges (work -> the goal it advances) backwards, at most :data:`REACH_DEPTH` hops. Escalated
 (paused) and suppressed items are left out, as are items that are done,
 cancelled or archived. Ties keep file order (the graph's row order, which
 the migration builds in file order).
@@ -116,18 +116,32 @@ class Ranked:
                 "reasons": list(self.reasons)}
 
 
-def _reach_types() -> list[EdgeType]:
-    return [t for t in EdgeType if t.value in ("parent", "mentions", "serves")]
+_DOWN = [EdgeType.PARENT, EdgeType.MENTIONS]
+#: ``serves`` points from the work to the goal it advances: followed backwards.
+_SERVES = [t for t in EdgeType if t.value == "serves"]
+
+
+def _below(graph: ThoughtGraph, rows: np.ndarray, types: list, direction: str) -> np.ndarray:
+    levels = bfs_layers_rows(graph, rows, direction=direction, edge_types=types, depth=REACH_DEPTH)
+    return np.concatenate(levels)
 
 
 def _reach(graph: ThoughtGraph, source_rows: list[int]) -> list[np.ndarray]:
-    """Per source row: the rows it reaches (itself excluded) within :data:`REACH_DEPTH` hops."""
+    """Per source row: the rows it reaches (itself excluded) within :data:`REACH_DEPTH` hops.
+
+    Down its ``parent`` and ``mentions`` edges, and up the ``serves`` edges
+    pointing at it together with what lies below the work that serves it.
+    """
     out = []
-    types = _reach_types()
     for row in source_rows:
-        levels = bfs_layers_rows(graph, np.array([row], dtype=np.int64), direction="out", edge_types=types,
-                                 depth=REACH_DEPTH)
-        out.append(np.concatenate(levels[1:]) if len(levels) > 1 else np.empty(0, np.int64))
+        start = np.array([row], dtype=np.int64)
+        parts = [_below(graph, start, _DOWN, "out")]
+        if _SERVES:
+            serving = _below(graph, start, _SERVES, "in")
+            if len(serving) > 1:
+                parts.append(_below(graph, serving, _DOWN, "out"))
+        reach = np.unique(np.concatenate(parts))
+        out.append(reach[reach != row])
     return out
 
 

@@ -81,6 +81,7 @@ class NodeFlag(enum.IntFlag):
     PINNED = 16
     HIDDEN = 32
     HIGHLIGHTED = 64
+    NEXT = 128  # the TODO item ``next`` ranks first (the Next panel marks it)
 
 
 KINDS: tuple[NodeKind, ...] = tuple(NodeKind)

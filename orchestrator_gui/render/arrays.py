@@ -173,7 +173,7 @@ def node_outlines(
     *,
     rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Outline colour per node (alpha 0: no outline): escalated, selected, running, the hovered one on top.
+    """Outline colour per node (alpha 0: no outline): next, escalated, selected, running, the hovered one on top.
 
     *Running* nodes are the ``running`` ids and every node flagged
     ``HIGHLIGHTED`` (the inputs of a transform in progress). ``rows`` (unique
@@ -181,6 +181,7 @@ def node_outlines(
     """
     th = get_theme(theme)
     out = np.zeros((len(graph) if rows is None else len(rows), 4), dtype=np.float32)
+    out[_local(np.flatnonzero(graph.flags & np.uint32(NodeFlag.NEXT)), rows)] = th.next
     out[_local(np.flatnonzero(graph.flags & np.uint32(NodeFlag.ESCALATED)), rows)] = th.escalated
     out[_local(selected_rows(graph, selected), rows)] = th.selected
     busy = np.union1d(_rows(graph, list(running) if running else None),

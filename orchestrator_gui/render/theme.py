@@ -37,9 +37,9 @@ class Theme:
         Edge type name -> RGBA (alpha is the maximum; weight scales it down).
     shell : tuple
         Colour of the guide spheres (alpha already faint).
-    selected, hovered, running, escalated : tuple
+    selected, hovered, running, escalated, next : tuple
         Outline colours (``running``: a transform is working on the node; ``escalated``: paused
-        after repeated failures).
+        after repeated failures; ``next``: the TODO item ranked first to work on).
     label, label_selected : tuple
         Text colours.
     """
@@ -56,6 +56,8 @@ class Theme:
     running: tuple[float, float, float, float] = (0.3, 0.79, 0.94, 1.0)
     #: Outline of an escalated node (a schedule paused after repeated failures): it needs a person.
     escalated: tuple[float, float, float, float] = (0.96, 0.45, 0.2, 1.0)
+    #: Outline of the TODO item to work on next (``next``'s first): green, "go".
+    next: tuple[float, float, float, float] = (0.45, 0.9, 0.45, 1.0)
     #: Colour of the shells' names (Goals, Plans, Execution).
     shell_label: tuple[float, float, float, float] = (0.55, 0.62, 0.72, 0.9)
     #: How far activation pushes a node colour towards ``highlight`` (0..1).

@@ -22,7 +22,7 @@ from orchestrator_gui.render.theme import Theme
 
 #: How the state of a node is drawn (the legend's second block).
 STATES = (
-    ("outline", "outline: selected · hovered · running · orange: failed or paused"),
+    ("outline", "outline: selected · hovered · running · orange: failed or paused · green: next to do"),
     ("bright", "bright = active · large = attention"),
     ("dim", "faded = suppressed or out of focus"),
 )

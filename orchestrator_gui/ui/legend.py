@@ -142,7 +142,15 @@ class Legend(QFrame):
         names = list(SHELL_NAMES.values())
         self._grid.addWidget(QLabel(f"shells: {names[0]} · {names[1]} · {names[2]}", self), r, 0, 1, 2 * COLUMNS)
         self._mark()
-        self.adjustSize()
+        # Children added to a widget that is already shown stay hidden until shown themselves, and
+        # hidden widgets take no room: the running app's legend was an empty 36x14 box (screenshot
+        # mode builds it before the window is shown, so it never saw this).
+        for i in range(self._grid.count()):
+            w = self._grid.itemAt(i).widget()
+            if w is not None:
+                w.show()
+        self._grid.activate()
+        self.resize(self.sizeHint())
 
     # -- the kind filter -----------------------------------------------------------------------
     def _on_kind(self, kind: str, add: bool) -> None:

@@ -14,23 +14,18 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
 from PySide6.QtWidgets import QApplication
 
 from orchestrator_gui.model.display import display_text, strip_pictographs
+from orchestrator_gui.render.theme import DARK as RENDER_DARK
 
 THEMES = ("dark", "light")
 
 #: Colour of each node kind (hex), shared by panels (chips, chart points).
-KIND_COLORS: dict[str, str] = {
-    "goal": "#f2c94c",
-    "plan": "#9b8cff",
-    "task": "#56ccf2",
-    "schedule": "#f2994a",
-    "todo": "#6fcf97",
-    "memory": "#bb6bd9",
-    "run": "#2d9cdb",
-    "mode": "#eb5757",
-    "thought": "#e0e0e0",
-    "question": "#f299c2",
-    "summary": "#27ae60",
-}
+def _hex_of(rgba) -> str:
+    return "#" + "".join(f"{round(min(max(c, 0.0), 1.0) * 255):02x}" for c in rgba[:3])
+
+
+#: Node kind -> colour, the 3D view's own (dark theme), so a kind looks the same in a list as in the
+#: view and its legend (they once disagreed: runs blue in the panels and red in the view).
+KIND_COLORS: dict[str, str] = {kind: _hex_of(rgba) for kind, rgba in RENDER_DARK.kinds.items()}
 
 #: Colour of each run / item status (chart points, table text).
 STATUS_COLORS: dict[str, str] = {

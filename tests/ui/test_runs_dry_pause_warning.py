@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -75,6 +76,9 @@ def test_run_now_without_a_runner_asks_first_and_a_dry_run_writes_nothing(qtbot,
     [run] = [r for r in win.runs.runs if r.status == "dry run"]
     row = win.runs.row_of(run.task_id)
     assert row["Status"] == "dry run" and "nothing was started" in row["Result"] and "completed" not in row["Result"]
+    # Every row's start reads the same way (local time to the second), the dry run's as the timing rows'.
+    starts = [win.runs.table.model.item(i, 0).text() for i in range(win.runs.table.model.rowCount())]
+    assert starts and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", t) for t in starts), starts
     status_item = next(win.runs.table.model.item(i, 5) for i in range(win.runs.table.model.rowCount())
                        if win.runs.table.model.item(i, 2).text() == run.task_id)
     assert status_item.foreground().color().name() == DRY_RUN_COLOR

@@ -165,6 +165,20 @@ class DurationChart(QWidget):
             self.picked.emit(best[1])
 
 
+def shown_time(start: object, raw: str) -> str:
+    """A run's start as people read it: local time to the second (timing rows and dry runs alike).
+
+    The files hold UTC with milliseconds and ``Z`` (the agents' format) and our own records
+    ``+00:00`` with microseconds; neither is for reading, and mixed in one column they looked like
+    two kinds of run. Unparsable times are shown as written.
+    """
+    if isinstance(start, _dt.datetime):
+        return start.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(start, (int, float)) and start > 0:
+        return _dt.datetime.fromtimestamp(float(start)).strftime("%Y-%m-%d %H:%M:%S")
+    return raw
+
+
 def dry_run_rows(recorded: RecordedRuns) -> list[Run]:
     """The recorded dry runs as rows (no duration: they are not on the chart)."""
     return [Run(task_id=d.task_id, start=d.start, start_raw=d.started_raw, mode=d.mode, task=d.title,
@@ -269,7 +283,8 @@ class RunsPanel(Panel):
             rows.append((r.task_id,
                          [r.start or 0.0, r.mode, r.task_id, r.task.lower(), r.duration_s or -1.0, r.status,
                           result.lower(), r.priority],
-                         [r.start_raw, r.mode, r.task_id, displayable(r.task), format_duration(r.duration_s), r.status,
+                         [shown_time(r.start, r.start_raw), r.mode, r.task_id, displayable(r.task),
+                          format_duration(r.duration_s), r.status,
                           displayable(result), r.priority]))
         self.table.set_rows(rows)
         for i in range(self.table.model.rowCount()):

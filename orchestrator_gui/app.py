@@ -235,6 +235,9 @@ def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
         return 0
     app.window.show()
     app.open_initial(options)
+    from orchestrator_gui.ui.tour import start_on_first_run
+
+    start_on_first_run(app.window)  # the guided tour, once, on the demo (Help ▸ Take the Tour reopens it)
     return int(qapp.exec())
 
 

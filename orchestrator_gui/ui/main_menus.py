@@ -8,6 +8,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QSizePolicy, QSlider, QStyle, QToolBar, QToolButton, QWidget
 
+from orchestrator_gui.ui.help_dialogs import build_help_menu
+
 if TYPE_CHECKING:
     from orchestrator_gui.ui.main_window import MainWindow
 
@@ -165,12 +167,7 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
     a["run_loop"].setCheckable(True)
     m.addAction(a["run_loop"])
 
-    m = mb.addMenu("&Help")
-    m.addAction(_act(win, "&About", lambda: win.prompter.notify(
-        "About Loop Orchestrator",
-        "Loop Orchestrator: a Roo Code agent-loop workspace as a spherical thought graph.\n\n"
-        "Goals sit on the inner shell, navigation in the middle, execution outside. "
-        "Every edit of a workspace file is minimal and can be undone.")))
+    a.update(build_help_menu(win, mb.addMenu("&Help"), _act))  # User Guide, Shortcuts, Tour, About
     return a
 
 

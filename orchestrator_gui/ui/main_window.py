@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         #: ``clock() -> epoch ms`` for the loop's scheduler (tests); None: the system clock.
         self.loop_clock: Callable[[], int] | None = None
         self._executor_factory = executor_factory
+        #: The guided tour while it runs (Help ▸ Take the Tour; see ui/tour.py).
+        self.tour: Any = None
         self.theme = settings.theme
 
         self.view = view_factory(self, self.theme)

@@ -1,9 +1,8 @@
-"""``memory``, ``timing`` and ``modes`` commands."""
+"""``memory`` and ``timing`` commands (``modes`` is :mod:`orchestrator_gui.cli.cmd_modes`)."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
 
 from orchestrator_gui.cli import timing_list
@@ -11,7 +10,6 @@ from orchestrator_gui.cli.cmd_schedules import parse_now
 from orchestrator_gui.cli.output import UsageError, done, emit_json, table, workspace
 from orchestrator_gui.formats.memory import load_memory
 from orchestrator_gui.formats.memory_append import append_entry
-from orchestrator_gui.formats.roomodes import load_modes
 from orchestrator_gui.formats.timing import NewTimingRow, append_row, load_timing
 
 
@@ -40,11 +38,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--result", required=True)
     p.add_argument("--priority", required=True, choices=["schedule", "todo"])
     p.set_defaults(handler=cmd_timing_add)
-
-    sp = sub.add_parser("modes", parents=[common], help="read .roomodes")
-    ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
-    p = ss.add_parser("list", parents=[common], help="list custom modes")
-    p.set_defaults(handler=cmd_modes_list)
 
 
 def cmd_memory_list(args: argparse.Namespace) -> int:
@@ -94,17 +87,3 @@ def cmd_timing_add(args: argparse.Namespace) -> int:
         result=args.result, priority=args.priority))
     return done(args, f"appended row at line {row.line}", {"line": row.line})
 
-
-def cmd_modes_list(args: argparse.Namespace) -> int:
-    path = workspace(args).roomodes
-    modes = load_modes(path).modes if os.path.lexists(path) else []
-    rows = [
-        {"slug": m.slug, "name": m.name, "groups": [g.name for g in m.groups], "source": m.source, "line": m.line}
-        for m in modes
-    ]
-    if args.json:
-        emit_json(rows)
-    else:
-        table([{**r, "groups": ",".join(r["groups"])} for r in rows], ["line", "slug", "name", "groups"],
-              {"name": 40})
-    return 0

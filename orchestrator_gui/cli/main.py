@@ -18,7 +18,18 @@ import sys
 from collections.abc import Sequence
 
 from orchestrator_gui import __version__
-from orchestrator_gui.cli import cmd_files, cmd_graph, cmd_gui, cmd_logs, cmd_next, cmd_run, cmd_schedules, cmd_todo
+from orchestrator_gui.cli import (
+    cmd_files,
+    cmd_graph,
+    cmd_gui,
+    cmd_logs,
+    cmd_modes,
+    cmd_next,
+    cmd_run,
+    cmd_schedules,
+    cmd_serve,
+    cmd_todo,
+)
 from orchestrator_gui.cli.output import CliError, UsageError
 from orchestrator_gui.formats.write_session import run_edit, write_options
 from orchestrator_gui.problems import FormatError
@@ -64,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs, cmd_graph, cmd_run, cmd_next):
+    for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs, cmd_modes, cmd_graph, cmd_run, cmd_next,
+                   cmd_serve):
         module.register(sub, common)
     return parser
 

@@ -1,11 +1,13 @@
-"""Lossless reader and scalar editor for ``.roomodes`` (Roo Code custom modes).
+"""Lossless reader and editor for ``.roomodes`` (Roo Code custom modes).
 
 A ``.roomodes`` file is YAML or JSON (docs/formats.md §5). It is read the way
 Roo Code reads it (character normalisation, YAML 1.2, ``JSON.parse``
 fallback) into typed :class:`Mode` views, validated into :class:`Problem`
-records, and edited by splicing the source text of exactly one scalar,
-keeping its quoting style. Nothing is ever re-serialised, so every byte the
-user did not change stays as it was.
+records, and edited by splicing the source text of exactly what changes:
+one scalar (keeping its quoting style), the changed entries of a ``groups``
+list, or one whole mode added or removed. Nothing is ever re-serialised, so
+every byte the user did not change stays as it was; every edit is re-parsed
+and kept only when the file then reads as exactly the requested change.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from orchestrator_gui.formats.fileio import TextFile, decode_text, line_of_offset, read_bytes
+from orchestrator_gui.formats.fileio import TextFile, atomic_write, decode_text, line_of_offset, read_bytes
 from orchestrator_gui.formats.roomodes_checks import check_mode
 from orchestrator_gui.formats.roomodes_edit import EditContext, insert_candidates, replace_candidates
+from orchestrator_gui.formats.roomodes_entries import add_candidates, remove_splice
+from orchestrator_gui.formats.roomodes_groups import groups_candidates
+from orchestrator_gui.formats.roomodes_layout import Splice, TextStyle, apply_splices, same_reading
 from orchestrator_gui.formats.roomodes_syntax import (
     LimitProblem,
     LineIndex,
@@ -33,12 +38,16 @@ from orchestrator_gui.formats.roomodes_syntax import (
     scan_json,
     to_python,
 )
+from orchestrator_gui.formats.roomodes_values import MAX_MODES, check_groups, new_mode_fields
 from orchestrator_gui.problems import FormatError, Problem
 
 #: Largest ``.roomodes`` read. Real files are under 100 KB (77 KB the largest seen). Files with many
 #: nodes stop at ``MAX_NODES``; this bounds the rest, long scalars, which ruamel scans at about
 #: 0.3 microseconds a character (a 20 MB one would freeze the editor for several seconds).
 MAX_MODES_BYTES = 4 * 1024 * 1024
+
+#: What a new ``.roomodes`` starts as (Roo's own writer makes YAML).
+NEW_FILE = b"customModes: []\n"
 
 #: Editable text fields: file key by file key and by model attribute name.
 EDITABLE = {
@@ -119,6 +128,9 @@ class _View:
     refs: list[_ModeRef]
     problems: list[Problem]
     via: str  # "yaml" or "json": which parser Roo would succeed with
+    root: Mapping
+    key: Node  # the customModes key
+    seq: Sequence  # the customModes list
 
 
 def _detect_format(text: str) -> Literal["yaml", "json"]:
@@ -206,7 +218,7 @@ def _build(name: str, text: str, fmt: str) -> _View:
         python = to_python(root)
     except RecursionError:
         raise FormatError(name, "a YAML alias refers to itself; cannot read the file", line=1) from None
-    return _View(python, modes, refs, problems, via)
+    return _View(python, modes, refs, problems, via, root, modes_key, modes_node)
 
 
 class ModesDocument(TextFile):
@@ -315,20 +327,14 @@ class ModesDocument(TextFile):
         if file_key is None:
             raise FormatError(self.name, f"cannot edit {key!r}; editable fields: "
                               "name, roleDefinition, whenToUse, description, customInstructions")
-        hits = [i for i, m in enumerate(self.modes) if m.slug == slug]
-        if not hits:
-            raise FormatError(self.name, f"no mode with slug {slug!r}")
-        if len(hits) > 1:
-            raise FormatError(self.name, f"slug {slug!r} is used by {len(hits)} modes; fix that first",
-                              line=self.modes[hits[1]].line)
-        ref = self._view.refs[hits[0]]
-        line = self.modes[hits[0]].line
+        index, ref = self._find(slug)
+        line = self.modes[index].line
         if file_key in ref.duplicates:
             raise FormatError(self.name, f"mode {slug!r} has {file_key!r} more than once; fix that first",
                               line=line)
         expected = copy.deepcopy(self._view.python)
         expected["customModes"][ref.index][file_key] = value
-        ctx = EditContext(self.name, self._text, self.format, self._view.via)
+        ctx = self._context()
         entry = ref.keys.get(file_key)
         if entry is not None and isinstance(entry[1], Scalar) and entry[1].value == value:
             return  # unchanged: rewriting would only risk re-folding its lines
@@ -336,18 +342,138 @@ class ModesDocument(TextFile):
             candidates = insert_candidates(ctx, ref.node, file_key, value, line)
         else:
             candidates = replace_candidates(ctx, entry[0], entry[1], value)
-        for start, end, new in candidates:
-            text = self._text[:start] + new + self._text[end:]
+        self._commit([[c] for c in candidates], expected,
+                     f"cannot write this {file_key} of mode {slug!r} safely; nothing was changed", line)
+
+    def set_groups(self, slug: str, groups: list[Any]) -> None:
+        """Replace one mode's ``groups`` (entries as plain values: ``"read"``, ``["edit", {"fileRegex": …}]``).
+
+        Only the entries that change are touched; the others keep their bytes
+        (:mod:`~orchestrator_gui.formats.roomodes_groups`). Raises
+        :class:`FormatError` for an unknown or duplicate slug, ``groups``
+        present but not a list, a new entry Roo would reject
+        (:func:`~orchestrator_gui.formats.roomodes_values.check_groups`), or a
+        change that cannot be written safely.
+        """
+        index, ref = self._find(slug)
+        line = self.modes[index].line
+        entry = ref.keys.get("groups")
+        old = to_python(entry[1]) if entry is not None else []
+        old = old if isinstance(old, list) else []
+        new = [list(g) if isinstance(g, tuple) else g for g in groups] if isinstance(groups, (list, tuple)) else groups
+        problem = check_groups(new, old)
+        if problem:
+            raise FormatError(self.name, f"groups of mode {slug!r}: {problem}; nothing was changed", line=line)
+        if entry is not None and old == new:
+            return
+        if "groups" in ref.duplicates:
+            raise FormatError(self.name, f"mode {slug!r} has 'groups' more than once; fix that first", line=line)
+        expected = copy.deepcopy(self._view.python)
+        expected["customModes"][ref.index]["groups"] = new
+        ctx = self._context()
+        style = TextStyle.of(ctx, [r.node for r in self._view.refs])
+        candidates = groups_candidates(ctx, style, ref.node, entry, old, new, line)
+        self._commit(candidates, expected, f"cannot write the groups of mode {slug!r} safely; nothing was changed",
+                     line)
+
+    def add_mode(self, slug: str, *, name: str, role_definition: str, groups: list[Any],
+                 when_to_use: str | None = None, description: str | None = None,
+                 custom_instructions: str | None = None) -> Mode:
+        """Append a new mode to ``customModes`` in the file's own style; returns it as read back.
+
+        The entry copies the last mode's indentation, key order and spacing
+        and the file's quoting (:mod:`~orchestrator_gui.formats.roomodes_entries`);
+        ``source: project`` is written when the last mode has it. Raises
+        :class:`FormatError` for a slug that is invalid or taken, a value Roo
+        would reject (:mod:`~orchestrator_gui.formats.roomodes_values`), too
+        many modes, or an entry that cannot be written safely.
+        """
+        line = line_of_offset(self._text, self._view.key.start)
+        fields, problem = new_mode_fields(slug, name=name, role_definition=role_definition, groups=groups,
+                                          when_to_use=when_to_use, description=description,
+                                          custom_instructions=custom_instructions)
+        if problem:
+            raise FormatError(self.name, f"new mode: {problem}; nothing was changed", line=line)
+        taken = next((m for m in self.modes if m.slug == slug), None)
+        if taken is not None:
+            raise FormatError(self.name, f"a mode with slug {slug!r} exists already; nothing was changed",
+                              line=taken.line)
+        if len(self._view.seq.items) >= MAX_MODES:
+            raise FormatError(self.name, f"the file has {len(self._view.seq.items)} modes; at most {MAX_MODES} "
+                              "are allowed; nothing was changed", line=line)
+        last = self._view.refs[-1].keys.get("source") if self._view.refs else None
+        if last is not None and isinstance(last[1], Scalar) and last[1].value == "project":
+            fields["source"] = "project"
+        expected = copy.deepcopy(self._view.python)
+        expected["customModes"].append(dict(fields))
+        ctx = self._context()
+        view = self._view
+        candidates = add_candidates(ctx, view.root, view.key, view.seq, [r.node for r in view.refs], fields)
+        self._commit(candidates, expected, f"cannot add mode {slug!r} to this file safely; nothing was changed", line)
+        return self.modes[-1]
+
+    def remove_mode(self, slug: str) -> None:
+        """Remove exactly one mode's entry (:mod:`~orchestrator_gui.formats.roomodes_entries`).
+
+        Raises :class:`FormatError` for an unknown or duplicate slug or an
+        entry that cannot be cut out safely.
+        """
+        index, ref = self._find(slug)
+        expected = copy.deepcopy(self._view.python)
+        del expected["customModes"][ref.index]
+        splice = remove_splice(self._context(), self._view.key, self._view.seq, ref.index)
+        self._commit([[splice]], expected, f"cannot remove mode {slug!r} safely; nothing was changed",
+                     self.modes[index].line, loose=True)
+
+    def record(self, slug: str) -> dict[str, Any]:
+        """The mode's keys and plain values as Roo reads them (a copy; text after Roo's normalisation)."""
+        _, ref = self._find(slug)
+        return copy.deepcopy(self._view.python["customModes"][ref.index])
+
+    def save(self) -> None:
+        """Write the edits atomically; creates the file for a document made by :func:`new_modes`."""
+        if self.original is None:
+            atomic_write(self.path, self.data, expected=None, create=True)
+            self.original = self.data
+            return
+        super().save()
+
+    # -- helpers ---------------------------------------------------------
+
+    def _find(self, slug: str) -> tuple[int, _ModeRef]:
+        hits = [i for i, m in enumerate(self.modes) if m.slug == slug]
+        if not hits:
+            raise FormatError(self.name, f"no mode with slug {slug!r}",
+                              line=line_of_offset(self._text, self._view.key.start))
+        if len(hits) > 1:
+            raise FormatError(self.name, f"slug {slug!r} is used by {len(hits)} modes; fix that first",
+                              line=self.modes[hits[1]].line)
+        return hits[0], self._view.refs[hits[0]]
+
+    def _context(self) -> EditContext:
+        return EditContext(self.name, self._text, self.format, self._view.via)
+
+    def _commit(self, candidates: list[list[Splice]], expected: Any, message: str, line: int | None, *,
+                loose: bool = False) -> None:
+        """Apply the first candidate whose re-parse reads as ``expected`` (``loose``: up to Roo's
+        normalisation, see :func:`~orchestrator_gui.formats.roomodes_layout.same_reading`); else change nothing."""
+        for splices in candidates:
+            text = apply_splices(self._text, splices)
+            try:
+                data = (b"\xef\xbb\xbf" if self._bom else b"") + text.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate written raw: not UTF-8
+                continue
+            if len(data) > MAX_MODES_BYTES:
+                raise FormatError(self.name, f"the file would have {len(data):,} bytes; a .roomodes may have at "
+                                  f"most {MAX_MODES_BYTES:,}; nothing was changed", line=line)
             try:
                 view = _build(self.name, text, self.format)
             except FormatError:
                 continue
-            if view.python == expected:
-                self._text, self._view, self.modes = text, view, view.modes
-                self.data = (b"\xef\xbb\xbf" if self._bom else b"") + text.encode("utf-8")
+            if view.python == expected or (loose and same_reading(view.python, expected)):
+                self._text, self._view, self.modes, self.data = text, view, view.modes, data
                 return
-        raise FormatError(self.name, f"cannot write this {file_key} of mode {slug!r} safely; "
-                          "nothing was changed", line=line)
+        raise FormatError(self.name, message, line=line)
 
 
 def load_modes(path: str | os.PathLike[str]) -> ModesDocument:
@@ -371,4 +497,12 @@ def load_modes(path: str | os.PathLike[str]) -> ModesDocument:
     return ModesDocument(path, read_bytes(path))
 
 
-__all__ = ["EDITABLE", "MAX_MODES_BYTES", "Mode", "ModeGroup", "ModesDocument", "load_modes"]
+def new_modes(path: str | os.PathLike[str]) -> ModesDocument:
+    """A document for a workspace with no ``.roomodes`` yet (YAML, as Roo writes it); :meth:`save` creates it."""
+    doc = ModesDocument(path, NEW_FILE)
+    doc.original = None  # type: ignore[assignment]
+    return doc
+
+
+__all__ = ["EDITABLE", "MAX_MODES_BYTES", "NEW_FILE", "Mode", "ModeGroup", "ModesDocument", "load_modes",
+           "new_modes"]

@@ -1,8 +1,8 @@
 """The main window's dock panels: their default arrangement, the *graph only* mode and Reset Layout.
 
 The 3D view is the window's subject, so the default layout gives it the
-middle at full height: the file panels in one column on the left (Schedules
-and TODO over Memory log and Runs), the Inspector over Search on the right,
+middle at full height: the file panels in one column on the left (Schedules,
+Modes and TODO over Memory log and Runs), the Inspector over Search on the right,
 so a search never hides the details of the node it flew to. The columns are
 sized from the window's width (:meth:`DockLayout.fit_to_window`), once the
 window has its real size.
@@ -37,10 +37,12 @@ _L, _R = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidget
 DEFAULT = (
     ("TODO", _L, None, None),
     ("Schedules", _L, "TODO", None),
+    ("Modes", _L, "TODO", None),
     ("Memory log", _L, None, "TODO"),
     ("Runs", _L, "Memory log", None),
     ("Inspector", _R, None, None),
     ("Search", _R, None, "Inspector"),
+    ("Next", _L, "Memory log", None),
 )
 #: Tabs shown in front by default.
 RAISED = ("TODO", "Runs")
@@ -70,7 +72,7 @@ class DockLayout(QObject):
     ----------
     window : QMainWindow
     panels : dict of str to QWidget
-        Dock title -> panel, for every title in :data:`DEFAULT`.
+        Dock title -> panel, for the titles in :data:`DEFAULT` (one left out gets no dock).
     """
 
     graph_only_changed = Signal(bool)
@@ -102,12 +104,14 @@ class DockLayout(QObject):
                 dock.setFloating(False)
             win.removeDockWidget(dock)
         # Splits first: splitting a dock that already has tabs would add a tab instead (Qt's rule).
-        for title, area, tab_of, below in DEFAULT:
+        # A window may be built without some panels (a title with no panel has no dock).
+        layout = [row for row in DEFAULT if row[0] in self.docks]
+        for title, area, tab_of, below in layout:
             if below is not None:
                 win.splitDockWidget(self.docks[below], self.docks[title], Qt.Orientation.Vertical)
             elif tab_of is None:
                 win.addDockWidget(area, self.docks[title])
-        for title, _area, tab_of, _below in DEFAULT:
+        for title, _area, tab_of, _below in layout:
             if tab_of is not None:
                 win.tabifyDockWidget(self.docks[tab_of], self.docks[title])
             self.docks[title].show()

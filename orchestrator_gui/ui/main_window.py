@@ -40,6 +40,8 @@ from orchestrator_gui.ui.open_consent import graph_in_memory
 from orchestrator_gui.ui.panels.base import PanelContext
 from orchestrator_gui.ui.panels.inspector import InspectorPanel
 from orchestrator_gui.ui.panels.memory import MemoryPanel
+from orchestrator_gui.ui.panels.modes import ModesPanel
+from orchestrator_gui.ui.panels.next import NextPanel
 from orchestrator_gui.ui.panels.runs import RunsPanel
 from orchestrator_gui.ui.panels.schedules import SchedulesPanel
 from orchestrator_gui.ui.panels.search import SearchPanel
@@ -109,10 +111,13 @@ class MainWindow(QMainWindow):
         self.memory = MemoryPanel(ctx)
         self.runs = RunsPanel(ctx)
         self.search = SearchPanel(ctx)
-        self.panels = [self.schedules, self.todo, self.inspector, self.memory, self.runs, self.search]
-        self.dock_layout = DockLayout(self, {"Schedules": self.schedules, "TODO": self.todo,
+        self.modes = ModesPanel(ctx)
+        self.next_panel = NextPanel(ctx)
+        self.panels = [self.schedules, self.todo, self.inspector, self.memory, self.runs, self.search, self.modes,
+                       self.next_panel]
+        self.dock_layout = DockLayout(self, {"Schedules": self.schedules, "TODO": self.todo, "Modes": self.modes,
                                              "Inspector": self.inspector, "Search": self.search,
-                                             "Memory log": self.memory, "Runs": self.runs})
+                                             "Next": self.next_panel, "Memory log": self.memory, "Runs": self.runs})
         self.docks = self.dock_layout.docks
         #: Whether the docks still need sizing for the window's real size (no saved layout was restored).
         self._fit_docks = True
@@ -348,7 +353,7 @@ class MainWindow(QMainWindow):
         if node.source is None:
             return
         for title, panel in (("Schedules", self.schedules), ("TODO", self.todo), ("Memory log", self.memory),
-                             ("Runs", self.runs)):
+                             ("Runs", self.runs), ("Modes", self.modes)):
             if getattr(panel, "FILE", None) == node.source.file:
                 self.dock_layout.show_dock(title)
                 panel.mirror_selection([node])

@@ -37,6 +37,7 @@ activation_temporal per-row recency, frequency, priority and schedule vectors
 attention           personalised PageRank over the graph (sparse matrix)
 epistemic           confidence from evidence, unsupported goals, open questions
 planning            goal -> navigation -> execution decomposition and progress roll-up
+next_work           what next: open TODO items ranked by due schedules, goals, dynamics, with reasons
 pruning             pruning, expansion and compression without losing nodes
 thinker             thinkers: where transform content comes from
 transforms          the Graph-of-Thoughts transforms, one API for every operation

@@ -8,6 +8,8 @@ links      mention detection: reference ids, task ids, mode slugs, title phrases
 relate     the derived edges (parent, ran_as, scheduled_by, mentions)
 place      positions for nodes added by an incremental rebuild
 build      build_graph (fresh) and update_graph (incremental transaction)
+matching   pairs an edited file's items with the nodes they continue (position and neighbours)
+continuity ids an update keeps, and fresh ids for new items
 """
 
 from orchestrator_gui.migration.build import ACTOR, WorkspacePlan, build_graph, plan_workspace, update_graph

@@ -12,8 +12,13 @@ relayout of an existing graph stays an explicit user operation.
 returns one :class:`~orchestrator_gui.model.transactions.Transaction` of
 primitive edits that brings the file-backed part of the graph up to date:
 
-* nodes whose key disappeared are removed; new keys are added, placed near
-  their parent or a node they link to, without moving any existing node;
+* every planned item is matched with the node it continues: by key, and for
+  items whose key hashes their text (TODO headings and items, schedule
+  sections) by position and neighbours (:mod:`.matching`), so an edited,
+  moved or indented item keeps its node and id (its ``source.key`` follows
+  the text); nodes no item continues are removed; the other items are added
+  (with their natural id, or ``#n`` appended when that id is taken), placed
+  near their parent or a node they link to, without moving any existing node;
 * nodes whose title, content, status, metadata, tags or source line changed
   get one ``UpdateNode`` per changed field (a title/content change also
   records the previous version in ``history`` and bumps ``updated``);
@@ -38,6 +43,7 @@ import numpy as np
 
 from orchestrator_gui.formats.todo_model import construct_unchecked
 from orchestrator_gui.formats.workspace import Workspace
+from orchestrator_gui.migration.continuity import continued_ids
 from orchestrator_gui.migration.extract import MIGRATION_FILES, Item, read_workspace
 from orchestrator_gui.migration.place import ShellPlanner
 from orchestrator_gui.migration.relate import BY, EdgeKey, derive_edges
@@ -192,6 +198,20 @@ def _edge_changes(
     return removals, additions
 
 
+def _renamed(plan: WorkspacePlan, rename: dict[str, str]) -> WorkspacePlan:
+    """``plan`` with the planned ids ``rename`` maps renamed (in nodes, parents and edges), order kept."""
+    if not rename:
+        return plan
+    nodes = {rename.get(i, i): (n if i not in rename else n.model_copy(update={"id": rename[i]}))
+             for i, n in plan.nodes.items()}
+    parents = {rename.get(c, c): rename.get(p, p) for c, p in plan.parents.items()}
+    edges: dict[EdgeKey, Edge] = {}
+    for (src, dst, type_), e in plan.edges.items():
+        s2, d2 = rename.get(src, src), rename.get(dst, dst)
+        edges[(s2, d2, type_)] = e if (s2, d2) == (src, dst) else e.model_copy(update={"src": s2, "dst": d2})
+    return WorkspacePlan(nodes=nodes, parents=parents, edges=edges)
+
+
 def _placed(graph: ThoughtGraph, plan: WorkspacePlan, new_ids: list[str]) -> list[Node]:
     """The new nodes with positions chosen by a :class:`ShellPlanner` (existing nodes never move)."""
     if len(graph) == 0 and len(new_ids) > BULK_LAYOUT_NODES:
@@ -264,48 +284,9 @@ def _arranged(plan: WorkspacePlan, placed: dict[str, Node]) -> dict[str, Node]:
             for i, n, (t, p, _) in zip(ids, nodes, sph.tolist(), strict=True)}
 
 
-def _carry_over(graph: ThoughtGraph, current: dict[str, Node], removed: list[str], added: list[Node],
-                actor: str) -> tuple[list[Node], list[AddEdge]]:
-    """Let an item whose key changed in place (a retitled TODO item) keep what the user gave it.
-
-    Keys hash an item's text, so editing a title yields a new id. When a
-    removed node and an added node have the same kind and sit on the same
-    line of the same file, the new node takes over the old one's position,
-    its content history (plus the old title as a version) and the edges a
-    user drew to or from it; the rest of the graph cannot tell the difference.
-    """
-    gone = set(removed)
-    by_place: dict[tuple, Node] = {}
-    for i in removed:
-        old = current[i]
-        if old.source is not None and old.source.line is not None:
-            by_place.setdefault((old.kind, old.source.file, old.source.line), old)
-    if not by_place:
-        return added, []
-    out: list[Node] = []
-    edges: list[AddEdge] = []
-    for node in added:
-        src = node.source
-        old = by_place.pop((node.kind, src.file, src.line), None) if src is not None else None
-        if old is None:
-            out.append(node)
-            continue
-        version = ContentVersion(time=node.updated, title=old.title, content=old.content, actor=actor)
-        out.append(node.model_copy(update={"theta": old.theta, "phi": old.phi, "r": old.r,
-                                           "history": (*old.history, version)}))
-        for e in graph.edges_of(old.id, "both"):
-            if e.metadata.get("by") == BY:
-                continue  # derived edges are re-derived for the new node
-            if (e.dst if e.src == old.id else e.src) in gone:
-                continue  # the other end leaves too
-            moved = e.model_copy(update={"src": node.id if e.src == old.id else e.src,
-                                         "dst": node.id if e.dst == old.id else e.dst})
-            edges.append(AddEdge(edge=moved))
-    return out, edges
-
-
 def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list, dict[str, int]]:
     current = {n.id: n for n in graph.nodes() if _is_migrated(n)}
+    plan = _renamed(plan, continued_ids(graph, current, plan.nodes))
     removed = [i for i in current if i not in plan.nodes]
     removed_set = set(removed)
     new_ids = [i for i in plan.nodes if i not in graph]
@@ -316,9 +297,8 @@ def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list
     keep = [i for i in plan.nodes if i in graph]  # every node whose derived edges may already exist
     edge_removals, edge_additions = _edge_changes(graph, plan, keep, removed_set)
     added = _placed(graph, plan, new_ids)
-    added, carried = _carry_over(graph, current, removed, added, actor)
     edits: list = [*edge_removals, *(RemoveNode(node_id=i) for i in removed), *updates,
-                   *(AddNode(node=n) for n in added), *edge_additions, *carried]
+                   *(AddNode(node=n) for n in added), *edge_additions]
     stats = {
         "nodes_added": len(added),
         "nodes_removed": len(removed),

@@ -1,7 +1,10 @@
 """Read the workspace files and turn every item into a node (edges come from :mod:`.relate`).
 
-Node ids and occurrence keys come from :mod:`orchestrator_gui.model.identity`
-(the one place they are computed). Line numbers are not part of an id; the
+Keys, occurrence keys and natural node ids come from
+:mod:`orchestrator_gui.model.identity` (the one place they are computed).
+The nodes made here carry their natural ids (``"<file>::<key>"``);
+:func:`~orchestrator_gui.migration.build.update_graph` gives an edited item
+the id of the node it continues. Line numbers are not part of a key; the
 current line is kept in :attr:`Node.source` for "jump to line".
 """
 
@@ -34,7 +37,7 @@ from orchestrator_gui.model.identity import (
     TODO_FILE,
     OccurrenceKeys,
     node_id,
-    text_hash,
+    section_keys,
     todo_keys,
 )
 from orchestrator_gui.model.nodes import DEFAULT_LAYER, SHELL_RADII, Node, NodeKind, NodeStatus, Source
@@ -186,10 +189,9 @@ def schedule_items(ws: Workspace, now: float | None) -> list[Item]:
         )
         out.append(sched)
         line = _instructions_line(lines, s.line, starts[n + 1])
-        skeys = OccurrenceKeys()
         ids: list[str] = []
-        for sec in split_sections(s.task_instructions):
-            skey = skeys(f"{key}/section/{text_hash(sec.title)}")
+        sections = split_sections(s.task_instructions)
+        for sec, skey in zip(sections, section_keys(key, [sec.title for sec in sections]), strict=True):
             item = Item(
                 _make(SCHEDULES_FILE, skey, line, NodeKind.PLAN, sec.title, sec.content, status=NodeStatus.OPEN,
                       metadata={"schedule_id": s.id}, tags=[], created=created, updated=sched.node.updated),

@@ -22,7 +22,7 @@ from orchestrator_gui.formats.nextrun import to_ms
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timezones import local_zone
 from orchestrator_gui.formats.workspace import SCHEDULES
-from orchestrator_gui.model.identity import MODES_FILE, schedule_node_id, subject_node_id
+from orchestrator_gui.model.identity import MODES_FILE, schedule_node_id, subject_node
 from orchestrator_gui.model.identity import node_id as make_node_id
 from orchestrator_gui.model.next_work import NextContext, Ranked, rank_next
 from orchestrator_gui.problems import FormatError
@@ -38,7 +38,7 @@ def next_context(session: Any, now: datetime | None = None, *, tz: tzinfo | None
     root = session.root
     paused: set[str] = set()
     for (kind, sid), _pause in PauseWatch(root).all().items():
-        nid = subject_node_id(kind, sid)
+        nid = subject_node(session.graph, kind, sid)
         if nid:
             paused.add(nid)
     due: dict[str, float] = {}
@@ -58,7 +58,7 @@ def next_context(session: Any, now: datetime | None = None, *, tz: tzinfo | None
                 due[nid] = (at - now_ms) / 1000.0
     failures: dict[str, int] = {}
     for (kind, sid), count in RunRecords.for_workspace(root).refresh().failures.items():
-        nid = subject_node_id(kind, sid)
+        nid = subject_node(session.graph, kind, sid)
         if nid and count > 0:
             failures[nid] = count
     mode_id = make_node_id(MODES_FILE, f"mode/{mode}") if mode else None

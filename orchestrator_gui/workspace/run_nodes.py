@@ -8,7 +8,12 @@ Identity
 A run node gets the id the workspace migration gives the same run when it
 reads ``task_timing.tsv`` (``task_timing.tsv::run/<task_id>``, see
 :mod:`orchestrator_gui.model.identity`), so a later ``graph build``/sync
-updates our node instead of adding a twin. It is linked to its subject with a
+updates our node instead of adding a twin. Its subject is found through the
+graph (:func:`~orchestrator_gui.model.identity.subject_node`: by the
+schedule's id, or by the TODO item's key and, failing that, its line), never
+by hashing the item's text: an item keeps its node when its text is edited,
+so the node's id need not be the one its key would give. The node found when
+a run starts is the one its end is recorded on. It is linked to its subject with a
 ``scheduled_by`` edge (the migration's relation for "this run was launched by
 that schedule / worked on that TODO item"), marked ``{"by": "engine"}`` so a
 rebuild treats it as a user-drawn edge and keeps it.
@@ -64,6 +69,7 @@ from orchestrator_gui.model.identity import (  # noqa: F401 - re-exported: the i
     TIMING_FILE,
     run_node_id,
     schedule_node_id,
+    subject_node,
     subject_node_id,
     todo_item_key,
     todo_node_id,
@@ -121,6 +127,8 @@ class GraphSync:
         self.problems: list[str] = []
         self._inbox: collections.deque[tuple[Any, dict[str, Any]]] = collections.deque()
         self._engine: Any = None
+        #: Task id -> the subject node its run started on (its end goes to the same node).
+        self._run_subjects: dict[str, str] = {}
 
     # -- engine events ----------------------------------------------------------------------
     def attach(self, engine: Any) -> Callable[[], None]:
@@ -138,9 +146,10 @@ class GraphSync:
             handle = self._engine.handle(event.task_id) if self._engine is not None else None
             task = getattr(handle, "task", None)
             dry_run_for = getattr(self._engine, "dry_run_for", None)
+            meta = getattr(task, "meta", None) or {}
             info = {"title": getattr(task, "title", ""), "mode": getattr(task, "mode", ""),
-                    "started_at": time.time(), "dry_run": bool(task is not None and dry_run_for
-                                                               and dry_run_for(task))}
+                    "started_at": time.time(), "line": meta.get("line"),
+                    "dry_run": bool(task is not None and dry_run_for and dry_run_for(task))}
         self._inbox.append((event, info))
 
     def process(self) -> int:
@@ -153,12 +162,13 @@ class GraphSync:
             ev, info = self._inbox.popleft()
             n += 1
             if ev.type == "started" and info.get("dry_run"):
-                self.subject_due(ev.kind, ev.subject_id)  # lit while it lasts; no run node for a rehearsal
+                # lit while it lasts; no run node for a rehearsal
+                self.subject_due(ev.kind, ev.subject_id, line=info.get("line"), task_id=ev.task_id)
             elif ev.type == "started":
                 log = str(run_paths(self.workspace, ev.task_id)[0]) if self.workspace is not None else None
                 self.run_started(task_id=ev.task_id, kind=ev.kind, subject_id=ev.subject_id,
                                  title=str(info.get("title") or ""), mode=str(info.get("mode") or ""),
-                                 started_at=info.get("started_at"), log_path=log)
+                                 started_at=info.get("started_at"), log_path=log, subject_line=info.get("line"))
             elif ev.type == "finished":
                 try:
                     result = RunResult.model_validate(ev.data)
@@ -166,7 +176,7 @@ class GraphSync:
                     self.problems.append(f"graph not updated (run finished): {exc}")
                     continue
                 if result.dry_run:
-                    self.subject_idle(result.kind, result.subject_id)
+                    self.subject_idle(result.kind, result.subject_id, task_id=result.task_id)
                 else:
                     self.run_finished(result)
             elif ev.type == "warning":
@@ -227,22 +237,47 @@ class GraphSync:
         return log_path
 
     # -- events -----------------------------------------------------------------------------
-    def subject_due(self, kind: str, subject_id: str | None) -> None:
-        """A schedule became due (or a TODO item is about to run): light it up."""
-        sid = subject_node_id(kind, subject_id)
-        self._guard("due", lambda g: self._light(g, [sid], 1.0, NodeFlag.ACTIVE, True))
+    def subject_due(self, kind: str, subject_id: str | None, *, line: int | None = None,
+                    task_id: str | None = None) -> None:
+        """A schedule became due (or a TODO item, on ``line``, is about to run): light it up.
 
-    def subject_idle(self, kind: str, subject_id: str | None) -> None:
+        With ``task_id`` (a dry run), :meth:`subject_idle` of the same task puts out the same node.
+        """
+
+        def do(g: ThoughtGraph) -> None:
+            sid = subject_node(g, kind, subject_id, line=line)
+            if sid and task_id:
+                self._run_subjects[task_id] = sid
+            self._light(g, [sid or ""], 1.0, NodeFlag.ACTIVE, True)
+
+        self._guard("due", do)
+
+    def subject_idle(self, kind: str, subject_id: str | None, *, line: int | None = None,
+                     task_id: str | None = None) -> None:
         """A dry run of the subject ended: it is no longer lit."""
-        sid = subject_node_id(kind, subject_id)
-        self._guard("dry run", lambda g: self._light(g, [sid], 0.0, NodeFlag.ACTIVE, False))
+
+        def do(g: ThoughtGraph) -> None:
+            sid = (self._run_subjects.pop(task_id, None) if task_id else None) \
+                or subject_node(g, kind, subject_id, line=line)
+            self._light(g, [sid or ""], 0.0, NodeFlag.ACTIVE, False)
+
+        self._guard("dry run", do)
 
     def run_started(self, *, task_id: str, kind: str, subject_id: str | None, title: str, mode: str,
-                    started_at: Any = None, log_path: str | None = None) -> str | None:
-        """Add (or revive) the run node, link it to its subject, light both up; returns the run node id."""
+                    started_at: Any = None, log_path: str | None = None,
+                    subject_line: int | None = None) -> str | None:
+        """Add (or revive) the run node, link it to its subject, light both up; returns the run node id.
+
+        ``subject_line`` is the TODO item's line when the run was prepared:
+        how the item's node is found when the graph does not know its key
+        (the item was edited and the graph has not synced yet).
+        """
 
         def do(g: ThoughtGraph) -> str:
-            rid, sid = run_node_id(task_id), subject_node_id(kind, subject_id)
+            rid = run_node_id(task_id)
+            sid = self._run_subjects.get(task_id) or subject_node(g, kind, subject_id, line=subject_line)
+            if sid:
+                self._run_subjects[task_id] = sid
             t = _seconds(started_at)
             meta = {"task_id": task_id, "mode": mode, "priority": kind, "subject_id": subject_id,
                     "result": "started", "duration_s": None, "log": self._rel_log(log_path), "by": ACTOR}
@@ -277,13 +312,15 @@ class GraphSync:
 
         def do(g: ThoughtGraph) -> None:
             rid = run_node_id(result.task_id)
-            sid = subject_node_id(result.kind, result.subject_id)
             if rid not in g:
                 self.run_started(task_id=result.task_id, kind=result.kind, subject_id=result.subject_id,
                                  title=result.title, mode=result.mode, started_at=result.started_at,
                                  log_path=result.log_path)
             if rid not in g:
                 return
+            sid = self._run_subjects.pop(result.task_id, None) or subject_node(g, result.kind, result.subject_id)
+            if sid and sid not in g:
+                sid = None
             old = g.node(rid)
             status = _STATUS.get(result.status, NodeStatus.FAILED)
             meta = {**old.metadata, "result": summary_of(result), "status": result.status,
@@ -311,8 +348,8 @@ class GraphSync:
 
     def set_escalated(self, kind: str, subject_id: str | None, on: bool = True) -> None:
         """Turn a schedule's or TODO item's node red (3-strike escalation), or clear it."""
-        sid = subject_node_id(kind, subject_id)
-        self._guard("escalation", lambda g: self._light(g, [sid or ""], 1.0 if on else 0.0, NodeFlag.ESCALATED, on))
+        self._guard("escalation", lambda g: self._light(g, [subject_node(g, kind, subject_id) or ""],
+                                                        1.0 if on else 0.0, NodeFlag.ESCALATED, on))
 
     def run_warning(self, task_id: str, data: dict[str, Any]) -> None:
         """The run passed 80 % of its time limit: ``metadata["warning"]`` on its node, which stays lit."""
@@ -347,9 +384,8 @@ class GraphSync:
         bool
             True when the node changed.
         """
-        nid = subject_node_id(kind, subject_id)
-
         def do(g: ThoughtGraph) -> bool:
+            nid = subject_node(g, kind, subject_id)
             if not nid or nid not in g:
                 return False
             node = g.node(nid)

@@ -281,7 +281,7 @@ def test_retitled_item_keeps_position_history_and_user_edges(workspace):
     doc.save()
 
     g.apply(update_graph(g, workspace))
-    assert old_id not in g
+    assert todo_node_at(g, item.line) == old_id  # the node keeps its id (issue 12.4)
     new_id = todo_node_at(g, item.line)
     new = g.node(new_id)
     assert new.title == "Renamed by the user"

@@ -6,10 +6,12 @@ under their item. Open/done items have checkboxes; other first boxes
 through :class:`~orchestrator_gui.formats.todo.TodoDocument` (a toggle
 changes exactly one byte), saved through the undo stack.
 
-Items are identified by the same key the graph uses for their nodes
+Rows are identified by the item's key
 (:func:`orchestrator_gui.model.identity.todo_keys`: a hash of the text and its
 occurrence number, not the line), so the selection and the folding survive
-edits that shift lines (ours or an agent's), and a row finds its node by key.
+edits that shift lines (ours or an agent's). A row finds its node through the
+graph, by the node's source key (which follows the item's text while the
+node keeps its id) and, until the graph has synced an edit, by the row's line.
 """
 
 from __future__ import annotations
@@ -348,8 +350,8 @@ class TodoPanel(Panel):
         key = self.current_key()
         if key is not None and key[0] == "detail":
             key = rkey(self.tree.currentItem().parent())
-        if key is not None and self.session is not None:
-            self.request_node(self.session.node_for(FILE, key=key[2]))
+        if key is not None and self.session is not None and self.doc is not None:
+            self.request_node(self.session.node_for(FILE, key=key[2], line=line_of(self.doc, key)))
 
     def show_node(self, node) -> None:
         if node is None or node.source is None or node.source.file != FILE or node.source.line is None:

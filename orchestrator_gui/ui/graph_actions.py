@@ -33,6 +33,7 @@ from orchestrator_gui.model.queries import subgraph
 from orchestrator_gui.model.transactions import AddEdge, AddNode, Transaction
 from orchestrator_gui.ui.errors import ErrorReporter
 from orchestrator_gui.ui.prompts import Prompter
+from orchestrator_gui.ui.theme import display_title
 from orchestrator_gui.workspace.thinking import THINKER_OPERATIONS, Thinking, TransformOutcome, TransformRequest
 
 #: Edge types a user may draw by hand.
@@ -119,6 +120,15 @@ def build_each(thinking: Thinking, graph: ThoughtGraph, request: TransformReques
     params = {"node_ids": done, "n": request.n, "created": created, "skipped": skipped}
     return TransformOutcome(merge_transactions(request.op, parts, params=params, description=text))
 
+
+
+def _short(title: str, limit: int = 60) -> str:
+    """A title for the status bar: cleaned of Markdown, cut at a word with "…" when long."""
+    text = display_title(title)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,;:") + "…"
 
 class _UserText:
     """A thinker whose "refinement" is the text the user typed (inspector edits)."""
@@ -515,4 +525,4 @@ class GraphActions(QObject):
         with self.reporter.guard("Activate") as guard:
             tx = touch(g, node_id)
         if not guard.failed:  # the model's own text ("Touch 1 node(s)") is jargon here
-            self.apply(tx, undoable=False, message=f"Activated “{g.node(node_id).title[:60] or node_id}”")
+            self.apply(tx, undoable=False, message=f"Activated “{_short(g.node(node_id).title) or node_id}”")

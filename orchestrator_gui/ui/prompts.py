@@ -8,8 +8,10 @@ so never block on a modal dialog.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
+#: Width of the text input dialogs (pixels): room for a whole TODO line or schedule name.
+TEXT_DIALOG_WIDTH = 460
 
 class Prompter:
     """Modal questions and non-blocking notices, parented to ``parent``."""
@@ -37,11 +39,18 @@ class Prompter:
 
     def ask_text(self, title: str, label: str, text: str = "", *, multiline: bool = False) -> str | None:
         """Ask for a line (or a block) of text; ``None`` when cancelled."""
+        dlg = QInputDialog(self.parent)
+        dlg.setWindowTitle(title)
+        dlg.setLabelText(label)
         if multiline:
-            value, ok = QInputDialog.getMultiLineText(self.parent, title, label, text)
-        else:
-            value, ok = QInputDialog.getText(self.parent, title, label, QLineEdit.EchoMode.Normal, text)
-        return value if ok else None
+            dlg.setOption(QInputDialog.InputDialogOption.UsePlainTextEditForTextInput)
+        dlg.setTextEchoMode(QLineEdit.EchoMode.Normal)
+        dlg.setTextValue(text)
+        # Qt's default is ~200 px: a TODO title or a schedule name did not fit, nor did the window title.
+        hint = dlg.sizeHint()
+        dlg.resize(max(hint.width(), TEXT_DIALOG_WIDTH), hint.height())
+        ok = dlg.exec() == QDialog.DialogCode.Accepted
+        return dlg.textValue() if ok else None
 
     def ask_int(self, title: str, label: str, value: int, minimum: int, maximum: int) -> int | None:
         """Ask for a whole number; ``None`` when cancelled."""

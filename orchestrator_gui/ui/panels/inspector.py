@@ -224,10 +224,12 @@ class InspectorPanel(Panel):
         self.source_btn.setEnabled(node.source is not None)
         prov = node.metadata.get("provenance") if isinstance(node.metadata.get("provenance"), dict) else None
         if prov:
+            k = len(prov.get("from", []))
             L["Provenance"].setText(f"{prov.get('operation', '?')} by {prov.get('actor', '?')}"
-                                    f" from {len(prov.get('from', []))} node(s)")
+                                    f" from {k} node{'' if k == 1 else 's'}")
         else:
-            L["Provenance"].setText("migrated from the workspace files" if node.source else "created by hand")
+            # A file-backed node mirrors its file, whoever wrote the line (an agent, the app, a person).
+            L["Provenance"].setText(f"mirrors {node.source.file}" if node.source else "created by hand")
         L["Tags"].setText(", ".join(node.tags) or "—")
         L["Id"].setText(node.id)
         for e in g.edges_of(node.id, "both"):

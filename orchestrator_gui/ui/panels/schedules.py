@@ -71,6 +71,12 @@ def next_run_at(raw: dict[str, Any], now: datetime, tz) -> datetime | None:
     return from_ms(ms)
 
 
+
+def every(interval: str | None, unit: str | None) -> str:
+    """``10 minutes``, ``1 hour``: the interval as people say it (the file's words are singular)."""
+    n, u = interval or "?", unit or "?"
+    return f"{n} {u}" if n in ("1", "?") or u == "?" else f"{n} {u}s"
+
 class SchedulesPanel(Panel):
     """List of schedules (left) and the form of the selected one (right).
 
@@ -344,7 +350,7 @@ class SchedulesPanel(Panel):
             pause = self.paused.get(sid)
             it.setText(2, "paused" if pause is not None else ("yes" if s.active else "no"))
             it.setToolTip(2, pause.describe() if pause is not None else "")
-            it.setText(3, f"{s.time_interval or '?'} {s.time_unit or '?'}")
+            it.setText(3, every(s.time_interval, s.time_unit))
             nxt = self._next.get(sid)
             if nxt is None:
                 label = "—" if s.active else "off"

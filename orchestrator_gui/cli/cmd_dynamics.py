@@ -244,6 +244,50 @@ def cmd_attention(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Evidence lines shown per side, and parts of a goal's progress, in text output (``--json`` lists more).
+_EVIDENCE_LIMIT = 5
+_PARTS_LIMIT = 12
+
+
+def _short(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _goal_text(goal: dict) -> list[str]:
+    """The lines of one goal: the figures, then what the progress and the confidence are made of."""
+    flag = "  UNSUPPORTED" if goal["unsupported"] else ""
+    lines = [f"{goal['progress']:>4.0%} done  confidence {goal['confidence']:.2f} ({goal['evidence']} evidence)"
+             f"  {goal['kind']}: {goal['title']}{flag}",
+             f"      {goal['id']}"]
+    parts = goal["contributions"]
+    if parts:
+        lines.append(f"      progress: {goal['done_items']} of {_plural(goal['items'], 'linked item')} done;"
+                     f" weighted mean of {_plural(goal['parts'], 'part')}:")
+        for c in parts[:_PARTS_LIMIT]:
+            lines.append(f"        {c['progress']:>4.0%}  {c['done_items']:>3}/{_plural(c['items'], 'item'):<9}"
+                         f" weight {c['weight']:<5g} {_short(c['title'])}  ({c['via']})")
+        if goal["parts"] > _PARTS_LIMIT:
+            lines.append(f"        … and {goal['parts'] - _PARTS_LIMIT} more (--json lists the heaviest)")
+    else:
+        lines.append("      progress: nothing is linked to it")
+    lines.append(f"      confidence: {goal['evidence']} supporting, {goal['contradictions']} contradicting"
+                 f" (support {goal['support']:.2f})")
+    for sign, key, total in (("+", "supports", goal["evidence"]), ("-", "contradicts", goal["contradictions"])):
+        for e in goal[key][:_EVIDENCE_LIMIT]:
+            about = e["about_title"] if e["about_title"] == "the goal itself" else f"“{_short(e['about_title'], 40)}”"
+            lines.append(f"        {sign} {e['why']} “{_short(e['title'], 50)}” on {about} ({e['strength']:.2f})")
+        if total > _EVIDENCE_LIMIT:
+            lines.append(f"        {sign} … and {total - _EVIDENCE_LIMIT} more (--json lists the strongest)")
+    lines += [f"      ? {q}" for q in goal["questions"]]
+    lines += [f"      ? {q['title']}  [{q['id']}]" for q in goal["open_questions"]]
+    return lines
+
+
 def cmd_goals(args: argparse.Namespace) -> int:
     from orchestrator_gui.model.epistemic import goal_report
 
@@ -258,12 +302,7 @@ def cmd_goals(args: argparse.Namespace) -> int:
     if not goals:
         print("no goals")
     for goal in goals:
-        flag = "  UNSUPPORTED" if goal["unsupported"] else ""
-        print(f"{goal['progress']:>4.0%} done  confidence {goal['confidence']:.2f} ({goal['evidence']} evidence)"
-              f"  {goal['kind']}: {goal['title']}{flag}")
-        print(f"      {goal['id']}")
-        for q in goal["open_questions"]:
-            print(f"      ? {q['title']}  [{q['id']}]")
+        print("\n".join(_goal_text(goal)))
     return 0
 
 

@@ -5,7 +5,8 @@ Modules
 extract    read the five workspace files into nodes with stable ids and exact sources
 sections   split schedule instructions into sections (headings, else numbered steps)
 links      mention detection: reference ids, task ids, mode slugs, title phrases
-relate     the derived edges (parent, ran_as, scheduled_by, mentions)
+relate     the derived edges (parent, ran_as, scheduled_by, mentions, serves)
+goals      which items, headings and schedules serve which goals (serves edges)
 place      positions for nodes added by an incremental rebuild
 build      build_graph (fresh) and update_graph (incremental transaction)
 matching   pairs an edited file's items with the nodes they continue (position and neighbours)

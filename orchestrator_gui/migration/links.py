@@ -94,10 +94,14 @@ class PhraseIndex:
     def __init__(self) -> None:
         self._by_start: dict[tuple[str, str], list[tuple[tuple[str, ...], Hashable]]] = defaultdict(list)
 
-    def add(self, phrase: str, target: Hashable) -> bool:
-        """Register ``phrase`` for ``target``; returns False when it is too short to match reliably."""
+    def add(self, phrase: str, target: Hashable, *, min_chars: int = MIN_PHRASE_CHARS) -> bool:
+        """Register ``phrase`` for ``target``; returns False when it is too short to match reliably.
+
+        ``min_chars`` lowers or raises the length a phrase needs (normalised, spaces included); it never
+        goes below :data:`MIN_PHRASE_WORDS` words.
+        """
         ws = tuple(words(phrase))
-        if len(ws) < MIN_PHRASE_WORDS or len(" ".join(ws)) < MIN_PHRASE_CHARS:
+        if len(ws) < MIN_PHRASE_WORDS or len(" ".join(ws)) < min_chars:
             return False
         self._by_start[(ws[0], ws[1])].append((ws, target))
         return True

@@ -16,6 +16,9 @@ run             ``scheduled_by`` the schedule that launched it (the schedule's
                                  ``lastTaskId``, its name in the run's task text, or the
                                  task text inside the schedule's instructions) and the
                                  TODO item it worked on (reference id or full title)
+heading/item/   ``serves``       the goals (schedules, modes) they advance; the rules are
+schedule                         in :mod:`.goals`
+memory entry    ``evidence_for`` the goal a ``Goal: …`` line of it names (:mod:`.goals`)
 ==============  ===============  ===========================================================
 
 Only nodes that exist are linked (a memory entry by a built-in mode such as
@@ -29,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from orchestrator_gui.migration.extract import Item
+from orchestrator_gui.migration.goals import GOAL_EVIDENCE_WEIGHT, goal_links
 from orchestrator_gui.migration.links import (
     MIN_TASK_ID,
     PhraseIndex,
@@ -53,12 +57,12 @@ class _Edges:
     def __init__(self) -> None:
         self.edges: dict[EdgeKey, Edge] = {}
 
-    def add(self, src: str, dst: str, type: EdgeType, via: str) -> None:
+    def add(self, src: str, dst: str, type: EdgeType, via: str, weight: float = 1.0) -> None:
         if src == dst:
             return
         key = (src, dst, type.value)
         if key not in self.edges:
-            self.edges[key] = Edge(src=src, dst=dst, type=type, metadata={"by": BY, "via": via})
+            self.edges[key] = Edge(src=src, dst=dst, type=type, weight=weight, metadata={"by": BY, "via": via})
 
     def add_all(self, src: str, dsts: Iterable[str], type: EdgeType, via: str) -> None:
         for dst in dsts:
@@ -126,4 +130,8 @@ def derive_edges(items: dict[str, list[Item]]) -> dict[EdgeKey, Edge]:
         out.add_all(r.id, names.find(task_words), EdgeType.SCHEDULED_BY, "name")
         out.add_all(r.id, ref_targets(r.text), EdgeType.SCHEDULED_BY, "ref")
         out.add_all(r.id, titles.find(task_words), EdgeType.SCHEDULED_BY, "title")
+
+    # Last: the goal rules read the ran_as and scheduled_by edges derived above.
+    for src, dst, type_, via in goal_links(items, out.edges, modes):
+        out.add(src, dst, type_, via, GOAL_EVIDENCE_WEIGHT if type_ is EdgeType.EVIDENCE_FOR else 1.0)
     return out.edges

@@ -58,7 +58,15 @@ class NodeStatus(enum.StrEnum):
 
 
 class EdgeType(enum.StrEnum):
-    """Typed, directed relations.  ``parent`` points from the parent to the child."""
+    """Typed, directed relations, read ``src <type> dst``.
+
+    ``parent`` points from the parent to the child.  ``serves`` points from
+    work (a plan, an item, a schedule) to the goal it advances: the goal's
+    progress rolls up from it (:mod:`orchestrator_gui.model.planning`).
+    ``evidence_for`` (shown as *supports*) and ``contradicts`` point from a
+    piece of evidence to what it speaks for or against
+    (:mod:`orchestrator_gui.model.epistemic`).
+    """
 
     PARENT = "parent"
     DEPENDS_ON = "depends_on"
@@ -68,6 +76,8 @@ class EdgeType(enum.StrEnum):
     SCHEDULED_BY = "scheduled_by"
     RAN_AS = "ran_as"
     EVIDENCE_FOR = "evidence_for"
+    SERVES = "serves"
+    CONTRADICTS = "contradicts"
 
 
 class NodeFlag(enum.IntFlag):

@@ -37,7 +37,7 @@ from orchestrator_gui.ui.theme import display_title
 from orchestrator_gui.workspace.thinking import THINKER_OPERATIONS, Thinking, TransformOutcome, TransformRequest
 
 #: Edge types a user may draw by hand.
-LINK_TYPES = ("depends_on", "mentions", "similar", "evidence_for", "derived_from")
+LINK_TYPES = ("depends_on", "mentions", "similar", "evidence_for", "contradicts", "serves", "derived_from")
 
 
 def plural(n: int, noun: str) -> str:

@@ -213,7 +213,7 @@ def test_attention_ranks_the_top_nodes(built, capsys):
 
 def test_goals_show_progress_confidence_and_the_questions_generate_asked(built, capsys):
     before = {g["id"]: g for g in run_json(capsys, "graph", "goals")}
-    assert before[HEARTBEAT]["open_questions"] == [] and before[HEARTBEAT]["unsupported"] is True
+    assert before[HEARTBEAT]["open_questions"] == [] and before[HEARTBEAT]["unsupported"] is False
     assert all(0 <= g["progress"] <= 1 and 0 <= g["confidence"] <= 1 for g in before.values())
     run_json(capsys, "graph", "transform", "generate", HEARTBEAT, "--n", "20")  # every part of its prompt
     asked = run_json(capsys, "graph", "transform", "generate", HEARTBEAT, "--n", "2")  # then the questions
@@ -224,4 +224,4 @@ def test_goals_show_progress_confidence_and_the_questions_generate_asked(built, 
     ]
     assert main(["graph", "goals"]) == 0
     text = capsys.readouterr().out
-    assert "schedule: Loop heartbeat  UNSUPPORTED" in text and "? What blocks Loop heartbeat?" in text
+    assert "schedule: Loop heartbeat\n" in text and "? What blocks Loop heartbeat?" in text

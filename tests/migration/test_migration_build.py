@@ -69,8 +69,8 @@ def test_node_counts_equal_what_the_cli_lists(workspace, capsys):
 def test_demo_graph_figures(tmp_path):
     g = build_graph(demo_copy(tmp_path))
     assert kinds(g) == {"memory": 36, "todo": 34, "plan": 22, "run": 22, "mode": 5, "schedule": 4}
-    assert (g.number_of_nodes(), g.number_of_edges()) == (123, 201)
-    assert edge_types(g) == {"mentions": 102, "parent": 55, "ran_as": 22, "scheduled_by": 22}
+    assert (g.number_of_nodes(), g.number_of_edges()) == (123, 223)
+    assert edge_types(g) == {"mentions": 100, "parent": 55, "ran_as": 22, "scheduled_by": 22, "serves": 24}
 
 
 def test_origin_graph_figures(tmp_path):

@@ -153,7 +153,8 @@ def test_details_edit_updates_content_and_keeps_the_old_version(tmp_path):
     node = g.node(nid)
     assert node.content.endswith("- **Owner**: planner") and node.updated == 1_900_000_000.0
     assert [(v.content, v.actor, v.time) for v in node.history] == [(old.content, "migration", 1_900_000_000.0)]
-    assert ".roomodes::mode/planner" not in {e.dst for e in g.edges_of(nid, "out")}  # TODO items do not link modes
+    # An Owner line gives the mode its work (migration/goals.py, rule "owner").
+    assert g.edge(nid, ".roomodes::mode/planner", "serves").metadata == {"by": "migration", "via": "owner"}
 
 
 def test_new_memory_entry_and_timing_row(tmp_path):

@@ -87,18 +87,16 @@ def test_goal_report(goals: ThoughtGraph):
     assert report["done-goal"].progress == 1.0
 
 
-def test_demo_graph_schedules_are_unsupported_goals():
+def test_demo_graph_goals_are_supported_and_a_contradiction_lowers_confidence():
     g = build_graph("resources/demo")
-    report = goal_report(g)
-    titles = {gi.title: gi for gi in report}
-    # No evidence_for edges in the demo: every active schedule is unsupported, the archived one is settled.
-    assert [t for t, gi in titles.items() if gi.unsupported] == [
-        "Loop heartbeat", "Hourly architecture check", "Daily memory consolidation"]
-    assert not titles["Weekly release-notes draft"].unsupported
-    assert all(gi.confidence == 0.0 and gi.evidence == 0 for gi in report)
-    # A completed run as evidence supports the heartbeat.
-    run = next(n.id for n in g.nodes() if n.kind.value == "run" and n.status.value == "done")
-    heartbeat = titles["Loop heartbeat"].id
-    g.apply(ops.link(g, run, heartbeat, "evidence_for", weight=0.9))
-    assert {gi.id: gi for gi in goal_report(g)}[heartbeat].confidence == pytest.approx(0.9)
-    assert heartbeat not in epistemic_state(g).unsupported_goals(g)
+    report = {gi.title: gi for gi in goal_report(g)}
+    # Completed runs of linked items and memory entries mentioning them support every demo goal.
+    assert report and not [t for t, gi in report.items() if gi.unsupported]
+    assert all(gi.confidence > 0 and gi.evidence > 0 for gi in report.values())
+    # A user's contradicts link lowers the heartbeat's confidence; undoing it restores the figure.
+    heartbeat = report["Loop heartbeat"]
+    entry = next(n.id for n in g.nodes() if n.kind.value == "memory")
+    g.apply(ops.link(g, entry, heartbeat.id, "contradicts", weight=0.9))
+    assert epistemic_state(g).confidence[g.row_of(heartbeat.id)] < heartbeat.confidence
+    g.undo()
+    assert epistemic_state(g).confidence[g.row_of(heartbeat.id)] == pytest.approx(heartbeat.confidence)

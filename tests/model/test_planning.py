@@ -94,7 +94,8 @@ def test_demo_graph_rollup():
     g.apply(ops.edit(g, tw012, status="done"))
     assert progress_of(g, by_title["Parsing & data quality"]) == pytest.approx(1 / 3)
     assert progress_of(g, by_title["Milestone 0.1 — Core CLI"]) == pytest.approx((1.0 + 0.75 + 1 / 3) / 3)
-    # Goals are the schedules; the heartbeat's sections have no status yet.
+    # Goals are the schedules and the modes that own work (a schedule in that mode, or items).
     assert sorted(g.node(i).title for i in g.ids_of(goal_rows(g))) == [
-        "Daily memory consolidation", "Hourly architecture check", "Loop heartbeat", "Weekly release-notes draft"]
+        "Daily memory consolidation", "Hourly architecture check", "Loop heartbeat", "Weekly release-notes draft",
+        "🔁 Loop Orchestrator", "🔍 Reviewer", "🔧 Implementer", "🗺️ Planner", "🧠 Memory Keeper"]
     assert np.all((p.progress >= 0) & (p.progress <= 1))

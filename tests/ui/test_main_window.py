@@ -34,7 +34,7 @@ def test_open_demo_fills_view_and_every_panel(window):
     assert window.memory.table.model.rowCount() == 36
     assert window.runs.table.model.rowCount() == 22
     assert "demo" in window.windowTitle()
-    assert window.counts_label.text().startswith("123 nodes · 201 edges")
+    assert window.counts_label.text().startswith("123 nodes · 223 edges")
     # the package's copy is never the one opened
     assert Path(window.session.root) != BUNDLED_DEMO
 

@@ -105,3 +105,17 @@ def test_activation_orders_otherwise_equal_items():
         g.apply(ops.add_thought(g, f"t{k}", kind="todo", node_id=f"t{k}", now=1.0))
     g.set_activation(np.array([0.1, 0.5, 0.3, 0.0, 0.9]), [f"t{k}" for k in range(5)])
     assert _order(g) == ["t4", "t1", "t2", "t0", "t3"]
+
+
+def test_work_that_serves_an_active_goal_counts_with_what_lies_below_it():
+    """``serves`` points from the work to the goal: followed backwards, then down to the plan's items."""
+    g = _graph()
+    g.apply(ops.add_thought(g, "Release plan", kind="plan", node_id="p", now=1.0))
+    g.apply(ops.link(g, "p", "i6", "parent", now=3.0))
+    g.apply(ops.link(g, "p", "idle-goal", "serves", now=3.0))
+    g.apply(ops.link(g, "i3", "idle-goal", "serves", now=3.0))
+    assert _order(g)[:2] == ["i1", "i2"]  # the goal is not active yet
+    g.set_activation([0.9], ["idle-goal"])
+    top = rank_next(g)[:3]
+    assert {r.node_id for r in top} == {"i2", "i3", "i6"}
+    assert all("serves the active goal “Docs”" in r.reasons for r in top)

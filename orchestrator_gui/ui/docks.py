@@ -43,6 +43,7 @@ DEFAULT = (
     ("Inspector", _R, None, None),
     ("Search", _R, None, "Inspector"),
     ("Next", _L, "Memory log", None),
+    ("Goals", _L, "Memory log", None),
 )
 #: Tabs shown in front by default.
 RAISED = ("TODO", "Runs")

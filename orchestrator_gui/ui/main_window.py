@@ -38,6 +38,7 @@ from orchestrator_gui.ui.main_menus import (
 )
 from orchestrator_gui.ui.open_consent import graph_in_memory
 from orchestrator_gui.ui.panels.base import PanelContext
+from orchestrator_gui.ui.panels.goals import FOCUS_DEPTH, GoalsPanel
 from orchestrator_gui.ui.panels.inspector import InspectorPanel
 from orchestrator_gui.ui.panels.memory import MemoryPanel
 from orchestrator_gui.ui.panels.modes import ModesPanel
@@ -113,11 +114,13 @@ class MainWindow(QMainWindow):
         self.search = SearchPanel(ctx)
         self.modes = ModesPanel(ctx)
         self.next_panel = NextPanel(ctx)
+        self.goals = GoalsPanel(ctx)
         self.panels = [self.schedules, self.todo, self.inspector, self.memory, self.runs, self.search, self.modes,
-                       self.next_panel]
+                       self.next_panel, self.goals]
         self.dock_layout = DockLayout(self, {"Schedules": self.schedules, "TODO": self.todo, "Modes": self.modes,
                                              "Inspector": self.inspector, "Search": self.search,
-                                             "Next": self.next_panel, "Memory log": self.memory, "Runs": self.runs})
+                                             "Next": self.next_panel, "Goals": self.goals, "Memory log": self.memory,
+                                             "Runs": self.runs})
         self.docks = self.dock_layout.docks
         #: Whether the docks still need sizing for the window's real size (no saved layout was restored).
         self._fit_docks = True
@@ -126,6 +129,7 @@ class MainWindow(QMainWindow):
             p.install_selection_sync()
         self.inspector.refine_requested.connect(lambda nid, text: self.actions_.refine_text(nid, text))
         self.inspector.open_source.connect(self.open_source)
+        self.goals.focus_requested.connect(lambda nid: self.view.set_focus(nid, FOCUS_DEPTH))
 
         # view signals (the placeholder has the same ones)
         self.view.selection_changed.connect(self._on_selection)

@@ -19,7 +19,7 @@ from orchestrator_gui.model.nodes import Node
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
 from orchestrator_gui.ui.theme import display_title
 
-COLUMNS = ["Goal", "Progress", "Confidence", "Evidence"]
+COLUMNS = ["Goal", "Progress", "Conf."]
 #: Hops shown around a goal when it is focused from the panel.
 FOCUS_DEPTH = 2
 
@@ -41,9 +41,14 @@ class GoalsPanel(Panel):
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setUniformRowHeights(True)
-        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((1, 110), (2, 80), (3, 70)):
+        # The panel lives in a narrow dock: the title takes what the bar and the figure leave.
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((1, 64), (2, 44)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             self.tree.setColumnWidth(col, width)
+        self.tree.setIndentation(12)
         self.tree.itemClicked.connect(self._on_clicked)
         self.tree.itemActivated.connect(self._on_clicked)
         self.status = QLabel()
@@ -88,22 +93,23 @@ class GoalsPanel(Panel):
         with self.ctx.reporter.guard("Reading the goals"):
             self.goals = goal_report(self.session.graph)
         for info in self.goals:
-            item = QTreeWidgetItem([display_title(info.title) or info.id, "", f"{info.confidence:.2f}",
-                                    str(info.evidence)])
+            item = QTreeWidgetItem([display_title(info.title) or info.id, "", f"{info.confidence:.2f}"])
             item.setData(0, Qt.ItemDataRole.UserRole, info.id)
             linked = f"{info.done_items} of {info.items} linked items done" if info.items else "nothing linked yet"
             item.setToolTip(0, f"{info.kind}: {display_title(info.title)}\n{linked}")
-            item.setToolTip(2, f"{info.evidence} supporting, {info.contradictions} contradicting"
+            item.setToolTip(2, f"confidence {info.confidence:.2f}: {info.evidence} supporting, "
+                               f"{info.contradictions} contradicting"
                                + (" — unsupported" if info.unsupported else ""))
             self.tree.addTopLevelItem(item)
             bar = QProgressBar()
             bar.setRange(0, 100)
             bar.setValue(round(100 * info.progress))
-            bar.setFormat("%p %")
+            bar.setFormat("%p%")
+            bar.setMaximumHeight(16)
             bar.setToolTip(linked)
             self.tree.setItemWidget(item, 1, bar)
             for q in info.questions:
-                child = QTreeWidgetItem([f"? {q}", "", "", ""])
+                child = QTreeWidgetItem([f"? {q}", "", ""])
                 child.setData(0, Qt.ItemDataRole.UserRole, info.id)
                 child.setToolTip(0, q)
                 item.addChild(child)

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem,
 
 from orchestrator_gui.model.nodes import Node, NodeFlag
 from orchestrator_gui.ui.panels.base import Panel, PanelContext
-from orchestrator_gui.ui.theme import displayable, plain
+from orchestrator_gui.ui.theme import display_title
 
-COLUMNS = ["#", "Item", "Why", "Line"]
+COLUMNS = ["#", "Item", "Line"]
 #: How many items the panel lists.
 SHOWN = 6
 #: Re-rank at least this often (ms): a schedule comes due without any change to the graph.
@@ -32,11 +32,14 @@ class NextPanel(Panel):
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(COLUMNS)
-        self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
+        self.tree.setIndentation(10)
+        # A narrow dock: the title stretches, and the reasons are the item's child rows (the first expanded).
         header = self.tree.header()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 28), (2, 320), (3, 50)):
+        for col, width in ((0, 40), (2, 44)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             self.tree.setColumnWidth(col, width)
         self.tree.itemActivated.connect(self._on_activated)
         self.tree.itemClicked.connect(self._on_activated)
@@ -103,12 +106,16 @@ class NextPanel(Panel):
         for k, r in enumerate(self.ranked, 1):
             src = g.node(r.node_id).source if r.node_id in g else None
             line = str(src.line) if src is not None and src.line else ""
-            why = "; ".join(r.reasons)
-            item = QTreeWidgetItem([str(k), displayable(plain(r.title)), why, line])
+            item = QTreeWidgetItem([str(k), display_title(r.title), line])
             item.setData(0, Qt.ItemDataRole.UserRole, r.node_id)
-            item.setToolTip(1, displayable(r.title))
-            item.setToolTip(2, "\n".join(r.reasons) + f"\n\nscore {r.score:.2f}")
+            item.setToolTip(1, display_title(r.title) + "\n\n" + "\n".join(r.reasons) + f"\n\nscore {r.score:.2f}")
+            for why in r.reasons:
+                child = QTreeWidgetItem(["", f"· {why}", ""])
+                child.setData(0, Qt.ItemDataRole.UserRole, r.node_id)
+                child.setToolTip(1, why)
+                item.addChild(child)
             self.tree.addTopLevelItem(item)
+            item.setExpanded(k == 1)
         self.status.setText("Nothing open to work on." if not self.ranked else
                             "Ranked by due schedules, active goals, activation, attention, dependencies "
                             "and failures (the same order as “orchestrator-gui next”).")

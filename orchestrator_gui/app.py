@@ -92,7 +92,9 @@ def _rerun_under_xvfb(argv: Sequence[str], size: tuple[int, int]) -> int | None:
         return None
     screen = f"-screen 0 {max(size[0], 1280) + 64}x{max(size[1], 1024) + 64}x24"
     env = dict(os.environ, **{_XVFB_MARK: "1"})
-    cmd = [xvfb, "-a", "-s", screen, sys.executable, "-m", "orchestrator_gui.cli.main", *argv]
+    # In a frozen bundle sys.executable is the app itself (it takes no "-m").
+    me = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "orchestrator_gui.cli.main"]
+    cmd = [xvfb, "-a", "-s", screen, *me, *argv]
     return subprocess.call(cmd, env=env)
 
 

@@ -10,15 +10,7 @@ from pathlib import Path
 
 from orchestrator_gui.cli.output import CliError, emit_json, print_problems, workspace
 from orchestrator_gui.engine.config import config_path, config_problems
-from orchestrator_gui.formats.fileio import atomic_write
-from orchestrator_gui.formats.jsonpos import stringify
-from orchestrator_gui.formats.nextrun import iso_ms, to_ms
-from orchestrator_gui.formats.schedules import new_schedule
 from orchestrator_gui.formats.workspace import (
-    MEMORY,
-    SCHEDULES,
-    TIMING,
-    TODO,
     Workspace,
     check_workspace,
     present_files,
@@ -52,45 +44,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failing else 0
 
 
-def init_files(now: datetime) -> dict[Path, bytes]:
-    """The files of a new workspace, in the formats their owners write."""
-    stamp = iso_ms(to_ms(now))
-    sched = new_schedule(
-        str(to_ms(now)), "Work through TODO.md", "code",
-        "Read TODO.md, pick the first open item, do it, check it off, and log what you did "
-        "in persistent-memory.md and task_timing.tsv.",
-        "1", "hour", stamp, "Code",
-    )
-    schedules = stringify({"schedules": [sched]})  # the extension writes no final newline
-    todo = (
-        "# TODO\n\n"
-        "## Next\n\n"
-        "- [ ] Describe the project goal in this file\n"
-        "  - **Note**: agents pick the first open item\n"
-        "- [ ] Configure the schedule in .roo/schedules.json\n"
-    )
-    memory = (
-        "# Non-Obvious Implementation Patterns\n\n"
-        "# Development & Debug Commands\n\n"
-        "# System Updates & Status\n\n"
-        f"## [{stamp}] [orchestrator] - [workspace_init]\n"
-        "- **Finding**: Workspace created by orchestrator-gui init\n"
-    )
-    timing = "timestamp\tmode\ttask_id\tstart_time\tend_time\tduration\ttask\tresult\tpriority\n"
-    return {SCHEDULES: schedules.encode(), TODO: todo.encode(), MEMORY: memory.encode(), TIMING: timing.encode()}
-
-
 def cmd_init(args: argparse.Namespace) -> int:
+    from orchestrator_gui.workspace.init import init_workspace
+
     root = Path(args.dir)
-    if root.exists() and not root.is_dir():
-        raise CliError(f"{root}: exists and is not a folder")
-    files = init_files(datetime.now(UTC))
-    existing = [str(root / rel) for rel in files if (root / rel).exists()]
-    if existing:
-        raise CliError("refusing to overwrite existing files: " + ", ".join(existing))
-    for rel, data in files.items():
-        atomic_write(root / rel, data, expected=None, create=True)
-    created = [str(root / rel) for rel in files]
+    try:
+        created = [str(p) for p in init_workspace(root, datetime.now(UTC))]
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise CliError(str(exc)) from None
     if args.json:
         emit_json({"ok": True, "workspace": str(root), "created": created})
     else:

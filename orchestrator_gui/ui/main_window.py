@@ -36,7 +36,7 @@ from orchestrator_gui.ui.main_menus import (
     update_selection_actions,
     update_undo_actions,
 )
-from orchestrator_gui.ui.open_consent import graph_in_memory
+from orchestrator_gui.ui.open_consent import choose_open
 from orchestrator_gui.ui.panels.base import PanelContext
 from orchestrator_gui.ui.panels.goals import FOCUS_DEPTH, GoalsPanel
 from orchestrator_gui.ui.panels.inspector import InspectorPanel
@@ -188,13 +188,18 @@ class MainWindow(QMainWindow):
         ``None`` asks first when that would create ``.orchestrator/`` in the folder.
         """
         try:
-            in_memory = graph_in_memory(plan_open(path), keep_graph, self.prompter)
+            way = choose_open(plan_open(path), keep_graph, self.prompter)
         except Exception as exc:  # noqa: BLE001 - a missing folder: shown, the window stays as it is
             self.reporter.report(exc, context=f"Cannot open {path}", dialog=True)
             return False
-        if in_memory is None:
+        if way == "demo":
+            return self.open_demo()
+        if way == "create":
+            return self._create_workspace(Path(path))
+        if way == "cancel":
             self.reporter.info(f"Not opened: {path}")
             return False
+        in_memory = way == "memory"
         self.close_workspace()
         self.statusBar().showMessage(f"Opening {path}…")
         QApplication.processEvents()
@@ -246,6 +251,16 @@ class MainWindow(QMainWindow):
         where = " (in memory: nothing is kept when you close it)" if in_memory else ""
         self.reporter.info(f"Opened {session.root} — {g.number_of_nodes()} nodes, {g.number_of_edges()} edges{where}")
         return True
+
+    def _create_workspace(self, path: Path) -> bool:
+        """Write the ``init`` files into ``path`` (the user asked for it) and open it, graph kept there."""
+        from datetime import UTC, datetime
+
+        from orchestrator_gui.workspace.init import init_workspace
+
+        with self.reporter.guard(f"Creating a workspace in {path}", dialog=True) as g:
+            init_workspace(path, datetime.now(UTC))
+        return False if g.failed else self.open_workspace(path, keep_graph=True)
 
     def open_demo(self) -> bool:
         """Open the user's copy of the demo workspace (created from the package on first use)."""

@@ -8,23 +8,28 @@ from orchestrator_gui.workspace.opening import OpenPlan
 
 KEEP = "Keep the graph here"
 MEMORY = "Open in memory"
+#: Offered for a folder with none of the workspace files: make it one (``init``), or look at the demo instead.
+CREATE = "Create a workspace here (init)"
+DEMO = "Open the demo"
 
 
-def graph_in_memory(plan: OpenPlan, keep_graph: bool | None, prompter: Any) -> bool | None:
-    """Whether to open ``plan``'s folder with the graph in memory; ``None``: the user cancelled.
+def choose_open(plan: OpenPlan, keep_graph: bool | None, prompter: Any) -> str:
+    """How to open ``plan``'s folder: ``"store"``, ``"memory"``, ``"create"``, ``"demo"`` or ``"cancel"``.
 
     ``keep_graph`` True/False decides without asking (False still uses a store
     that exists: it holds the user's thoughts); ``None`` asks when keeping a
-    store would create ``.orchestrator/``.
+    store would create ``.orchestrator/``. A folder with none of the
+    workspace files is offered to become one (the ``init`` files, written
+    only on that answer), the demo, or a look in memory.
     """
     if keep_graph is False:
-        return not plan.has_store
+        return "memory" if not plan.has_store else "store"
     if keep_graph or not plan.needs_consent:
-        return False
+        return "store"
     text, detail = plan.question()
-    answer = prompter.choose("Open workspace", text, [KEEP, MEMORY] if plan.is_workspace else [MEMORY],
-                             detail=detail)
-    return None if answer is None else answer == MEMORY
+    options = [KEEP, MEMORY] if plan.is_workspace else [CREATE, DEMO, MEMORY]
+    answer = prompter.choose("Open workspace", text, options, detail=detail)
+    return {KEEP: "store", MEMORY: "memory", CREATE: "create", DEMO: "demo"}.get(answer, "cancel")
 
 
-__all__ = ["KEEP", "MEMORY", "graph_in_memory"]
+__all__ = ["CREATE", "DEMO", "KEEP", "MEMORY", "choose_open"]

@@ -54,3 +54,24 @@ def test_a_workspace_is_kept_only_when_the_user_says_so(qtbot, tmp_path):
     assert win.open_workspace(ws)  # set up now: no second question
     assert len(win.prompter.asked) == asked
     win.close()
+
+
+def test_a_plain_folder_can_become_a_workspace_or_give_way_to_the_demo(qtbot, tmp_path):
+    from orchestrator_gui.demo import demo_workspace
+    from orchestrator_gui.ui.open_consent import CREATE, DEMO
+
+    folder = tmp_path / "newloop"
+    folder.mkdir()
+    win = make_window(qtbot, tmp_path / "app")
+    win.prompter.choice = DEMO
+    assert win.open_workspace(folder)
+    assert win.prompter.offered == [CREATE, DEMO, "Open in memory"]
+    assert win.session.root == demo_workspace().resolve() or win.session.root == demo_workspace()
+    assert _tree(folder) == []  # the demo instead: nothing written in the folder
+    win.close_workspace()
+    win.prompter.choice = CREATE
+    assert win.open_workspace(folder)
+    assert {".roo/schedules.json", "TODO.md", "persistent-memory.md", "task_timing.tsv"} <= set(_tree(folder))
+    assert (folder / ".orchestrator" / "graph.db").is_file()  # asked for: a workspace, its graph kept
+    assert any(n.kind.value == "todo" for n in win.session.graph.nodes())
+    win.close()

@@ -36,6 +36,7 @@ class ScriptedPrompter:
 
     def choose(self, title: str, text: str, choices: list[str], *, detail: str = "") -> str | None:
         self.asked.append(("choose", text))
+        self.offered = list(choices)
         return self.choice
 
     def ask_text(self, title: str, label: str, text: str = "", *, multiline: bool = False) -> str | None:

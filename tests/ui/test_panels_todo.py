@@ -264,3 +264,21 @@ def test_the_inspectors_unsaved_text_survives_a_reload(window, qtbot):
     assert insp.apply_btn.isEnabled() and insp.revert_btn.isEnabled()
     insp.revert_btn.click()  # Revert shows the node as it is now
     assert insp.text.toPlainText() != "My unsaved rewording"
+
+
+def test_the_inspectors_unsaved_text_survives_an_agent_rewording_the_same_item(window, qtbot):
+    """The item keeps its node when an agent edits its text (identity), so what the user typed stays."""
+    path = window.session.workspace.todo
+    item = next(i for i in _doc(window).items if i.state == "open")
+    nid = window.session.node_for("TODO.md", line=item.line)
+    window.select_node(nid)
+    insp = window.inspector
+    qtbot.waitUntil(lambda: insp.node_id == nid)
+    insp.text.setPlainText("My unsaved rewording")
+    lines = path.read_bytes().split(b"\n")
+    lines[item.line - 1] += b" AGENT"
+    path.write_bytes(b"\n".join(lines))
+    qtbot.waitUntil(lambda: window.session.graph.node(nid).title.endswith("AGENT"), timeout=10000)
+    insp.reload()
+    assert window.session.graph.selected_ids() == (nid,) and insp.node_id == nid
+    assert insp.text.toPlainText() == "My unsaved rewording" and insp.apply_btn.isEnabled()

@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from orchestrator_gui.cli import timing_list
+from orchestrator_gui.cli import memory_list, timing_list
 from orchestrator_gui.cli.cmd_schedules import parse_now
-from orchestrator_gui.cli.output import UsageError, done, emit_json, table, workspace
-from orchestrator_gui.formats.memory import load_memory
+from orchestrator_gui.cli.output import UsageError, done, workspace
 from orchestrator_gui.formats.memory_append import append_entry
-from orchestrator_gui.formats.timing import NewTimingRow, append_row, load_timing
+from orchestrator_gui.formats.timing import NewTimingRow, append_row
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     sp = sub.add_parser("memory", parents=[common], help="read and append persistent-memory.md entries")
     ss = sp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(sp))
     p = ss.add_parser("list", parents=[common], help="list log entries")
-    p.set_defaults(handler=cmd_memory_list)
+    p.set_defaults(handler=memory_list.cmd_memory_list)  # streamed: a log at the size limit stays < 3 s
     p = ss.add_parser("add", parents=[common], help="append a log entry")
     p.add_argument("--mode", required=True)
     p.add_argument("--id", required=True, dest="entry_id")
@@ -40,41 +39,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(handler=cmd_timing_add)
 
 
-def cmd_memory_list(args: argparse.Namespace) -> int:
-    doc = load_memory(workspace(args).memory)
-    rows = [
-        {"line": e.line, "end_line": e.end_line, "form": e.form, "timestamp": e.timestamp_raw,
-         "mode": e.mode, "id": e.id, "summary": e.summary, "section": e.section}
-        for e in doc.entries
-    ]
-    if args.json:
-        emit_json(rows)
-    else:
-        table(rows, ["line", "timestamp", "mode", "id", "summary"], {"id": 36, "summary": 60})
-    return 0
-
-
 def cmd_memory_add(args: argparse.Namespace) -> int:
     # Appended in one locked O_APPEND write, never rewritten: lines an agent
     # appends meanwhile are kept (docs/write-protocol.md).
     entry = append_entry(workspace(args).memory, args.mode, args.entry_id, args.text, now=datetime.now(UTC))
     return done(args, f"appended entry at line {entry.line}", {"line": entry.line, "timestamp": entry.timestamp_raw})
-
-
-def cmd_timing_list(args: argparse.Namespace) -> int:
-    doc = load_timing(workspace(args).timing)
-    rows = [
-        {"line": r.line, "layout": r.layout, "timestamp": r.timestamp, "mode": r.mode, "task_id": r.task_id,
-         "start_time": r.start_time, "end_time": r.end_time, "duration": r.duration, "task": r.task,
-         "result": r.result, "status": r.status, "priority": r.priority}
-        for r in doc.data_rows()
-    ]
-    if args.json:
-        emit_json(rows)
-    else:
-        table(rows, ["line", "layout", "task_id", "mode", "duration", "status", "task"],
-              {"task_id": 30, "task": 50})
-    return 0
 
 
 def cmd_timing_add(args: argparse.Namespace) -> int:

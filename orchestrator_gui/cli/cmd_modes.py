@@ -15,11 +15,18 @@ from orchestrator_gui.cli.output import CliError, UsageError, done, emit_json, t
 from orchestrator_gui.formats.roomodes import EDITABLE, load_modes
 from orchestrator_gui.formats.roomodes_values import MAX_TEXT_CHARS, groups_from_names, parse_group_names
 from orchestrator_gui.problems import ConflictError
-from orchestrator_gui.workspace import modes as use
 
 #: ``KEY`` names ``modes set`` takes besides the text fields (file names and snake_case ones).
 GROUP_KEYS = ("groups", "fileRegex", "file_regex")
 
+
+
+def _use():
+    """The modes use case, imported when a modes command runs: the application layer loads the graph
+    stack (scipy and all), which every other command would otherwise pay for at start-up."""
+    from orchestrator_gui.workspace import modes
+
+    return modes
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     sp = sub.add_parser("modes", parents=[common], help="list and edit .roomodes (custom modes)")
@@ -100,13 +107,13 @@ def cmd_set(args: argparse.Namespace) -> int:
         # The new list keeps the options of the entries that stay; it is made from the file as read
         # now, and passed with that reading as the base, so a change made meanwhile is never lost.
         doc = load_modes(path)
-        base = use.mode_fields(doc, args.slug)
+        base = _use().mode_fields(doc, args.slug)
         current = base["groups"] if isinstance(base["groups"], list) else []
         wanted = names if names is not None else [g if isinstance(g, str) else g[0] for g in current]
         if regex and "edit" not in wanted:
             raise CliError("fileRegex needs the edit group (add it with groups=…,edit)")
         changes["groups"] = groups_from_names(wanted, current, file_regex=regex)
-    outcome = use.update_mode(path, args.slug, changes, base=base)
+    outcome = _use().update_mode(path, args.slug, changes, base=base)
     if outcome.status == "conflict":
         raise ConflictError(str(path), f"another program changed {', '.join(c.key for c in outcome.conflicts)} "
                             f"of mode {args.slug!r} meanwhile; nothing was written. Run the command again")
@@ -122,14 +129,14 @@ def cmd_add(args: argparse.Namespace) -> int:
         raise UsageError("orchestrator-gui: --file-regex needs the edit group in --groups")
     groups = groups_from_names(names, file_regex=args.file_regex or None)
     path = workspace(args).roomodes
-    use.add_mode(path, args.slug, name=args.name, role_definition=args.role, groups=groups,
+    _use().add_mode(path, args.slug, name=args.name, role_definition=args.role, groups=groups,
                  when_to_use=args.when, description=args.description, custom_instructions=args.instructions)
     return done(args, f"added mode {args.slug} to {path}", {"slug": args.slug, "file": str(path)})
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     path = workspace(args).roomodes
-    use.remove_mode(path, args.slug)
+    _use().remove_mode(path, args.slug)
     return done(args, f"removed mode {args.slug}", {"slug": args.slug})
 
 

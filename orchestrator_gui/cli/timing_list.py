@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 
-from orchestrator_gui.cli.output import UsageError, emit_json, table, workspace
+from orchestrator_gui.cli.output import UsageError, emit_json, emit_json_batches, json_str, table, workspace
 from orchestrator_gui.formats.timing import TimingRow, load_timing
+from orchestrator_gui.formats.timing_plain import ROW_FIELDS, plain_rows
 from orchestrator_gui.formats.timing_read import MAX_PAGE_OFFSET, MAX_PAGE_ROWS, read_timing_page
 
 #: Rows shown when no ``--limit`` is given.
@@ -37,12 +39,66 @@ def _row(r: TimingRow) -> dict:
             "result": r.result, "status": r.status, "priority": r.priority}
 
 
+#: Columns of the text table (and their widths past which a cell is cut with an ellipsis).
+_COLUMNS = ["line", "layout", "task_id", "mode", "duration", "status", "task"]
+_WIDTHS = {"task_id": 30, "task": 50}
+#: One row object of ``timing list --json``, as ``emit_json`` renders it in the array.
+_ROW_JSON = "  {\n" + ",\n".join(f'    "{f}": %s' for f in ROW_FIELDS) + "\n  }"
+
+
+def _print_all(as_json: bool, rows: list[dict]) -> None:
+    if as_json:
+        emit_json(rows)
+    else:
+        table(rows, _COLUMNS, _WIDTHS)
+
+
+def _cell(v: str | None, width: int | None = None) -> str:
+    s = "" if v is None else v.replace("\n", " ")
+    return s if width is None or len(s) <= width else s[:width - 1] + "…"
+
+
+def _print_plain(as_json: bool, data: bytes) -> None:
+    """Every data row of a plain log, formatted from plain values (the bytes ``_print_all`` prints)."""
+    write = sys.stdout.write
+    if as_json:
+        lit = {None: "null"}
+
+        def batches() -> Iterator[list[str]]:
+            batch: list[str] = []
+            for values in plain_rows(data):
+                batch.append(_ROW_JSON % (values[0], *(lit.get(v) or json_str(v) for v in values[1:])))
+                if len(batch) >= 4096:
+                    yield batch
+                    batch = []
+            yield batch
+
+        emit_json_batches(batches())
+        return
+    # The table's cells, made once: the widths need every row before the first is printed.
+    pick = [ROW_FIELDS.index(c) for c in _COLUMNS]
+    cut = [_WIDTHS.get(c) for c in _COLUMNS]
+    cells = [(str(v[0]), *(_cell(v[i], w) for i, w in zip(pick[1:], cut[1:], strict=True)))
+             for v in plain_rows(data)]
+    if not cells:
+        return
+    sizes = [max(len(c), *map(len, col)) for c, col in zip(_COLUMNS, zip(*cells, strict=True), strict=True)]
+    write("  ".join(c.upper().ljust(sizes[i]) for i, c in enumerate(_COLUMNS)).rstrip() + "\n")
+    fmt = "  ".join(f"%-{n}s" for n in sizes[:-1]) + "  %s"  # the last cell is not padded: rstrip drops it
+    for lo in range(0, len(cells), 4096):
+        write("".join(line.rstrip() + "\n" for line in map(fmt.__mod__, cells[lo:lo + 4096])))
+
+
 def cmd_timing_list(args: argparse.Namespace) -> int:
     """List a page of timing rows, oldest first (JSON: an array of row objects)."""
     path = workspace(args).timing
     more = False
     if getattr(args, "all", False):
-        rows = load_timing(path).data_rows()
+        doc = load_timing(path)
+        if doc.plain:  # the usual log: rows read as plain values, no model per row
+            _print_plain(args.json, doc.data)
+            return 0
+        rows = doc.data_rows()
     else:
         limit, offset = getattr(args, "limit", DEFAULT_LIMIT), getattr(args, "offset", 0)
         if not 1 <= limit <= MAX_PAGE_ROWS:
@@ -52,11 +108,8 @@ def cmd_timing_list(args: argparse.Namespace) -> int:
         page = read_timing_page(path, limit=limit, offset=offset)
         rows, more = page.rows, page.more
     out = [_row(r) for r in rows]
-    if args.json:
-        emit_json(out)
-    else:
-        table(out, ["line", "layout", "task_id", "mode", "duration", "status", "task"], {"task_id": 30, "task": 50})
-        if more:
-            print(f"(older rows before line {rows[0].line}: --offset {getattr(args, 'offset', 0) + len(rows)} "
-                  "shows the next page)", file=sys.stderr)
+    _print_all(args.json, out)
+    if more and not args.json:
+        print(f"(older rows before line {rows[0].line}: --offset {getattr(args, 'offset', 0) + len(rows)} "
+              "shows the next page)", file=sys.stderr)
     return 0

@@ -15,9 +15,6 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from orchestrator_gui.formats.fileio import (
     UTF8_BOM,
@@ -27,25 +24,23 @@ from orchestrator_gui.formats.fileio import (
     read_bytes,
 )
 from orchestrator_gui.formats.memory_checks import MAX_LINES, REQUIRED_SECTIONS, section_problems
+from orchestrator_gui.formats.memory_model import MemoryEntries, MemoryEntry, MemorySection
+from orchestrator_gui.formats.memory_scan import MemoryColumns, scan_memory
 from orchestrator_gui.formats.memory_syntax import (
-    CodeTracker,
-    EntryMatch,
     format_timestamp,
     is_blank,
-    match_entry,
-    match_heading,
     parse_timestamp,
     strip_terminator,
     terminator,
 )
-from orchestrator_gui.formats.todo_model import construct_unchecked
-from orchestrator_gui.formats.todo_parse import line_contents, split_lines_fast
+from orchestrator_gui.formats.todo_parse import split_lines_fast
 from orchestrator_gui.problems import FormatError, Problem
 
 __all__ = [
     "MAX_LINES",
     "REQUIRED_SECTIONS",
     "MemoryDocument",
+    "MemoryEntries",
     "MemoryEntry",
     "MemorySection",
     "format_timestamp",
@@ -55,59 +50,6 @@ __all__ = [
 
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 _LIST_MARKER = re.compile(r"^[-*+][ \t]+")
-
-
-class MemoryEntry(BaseModel):
-    """One log entry, with its exact line range.
-
-    Attributes
-    ----------
-    line : int
-        1-based first line (the heading or the one-line entry).
-    end_line : int
-        Last line of its body; equals ``line`` when the body is empty.
-        Trailing blank separator lines are not part of the body.
-    form : {"heading", "line", "membank", "date_heading"}
-        ``## [ts] [mode] - [id]`` heading, ``[ts] [mode] - [id]: text`` line,
-        memory-bank ``[YYYY-MM-DD HH:MM:SS] - text`` line, or memory-bank
-        decision-log ``## YYYY-MM-DD - Title`` heading.
-    timestamp_raw : str
-        The timestamp as written; show this, never a re-formatted value.
-    timestamp : datetime
-        The parsed instant, timezone-aware UTC.
-    mode, id : str or None
-        Mode slug and task id / category (``None`` for memory-bank forms).
-    summary : str
-        Inline text after ``:`` (or the memory-bank text / date-heading
-        title), ``''`` if none.
-    body : list of str
-        Body lines as written, without terminators.
-    section : str or None
-        Title of the enclosing ``# `` section, ``None`` before the first one.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    line: int
-    end_line: int
-    form: Literal["heading", "line", "membank", "date_heading"]
-    timestamp_raw: str
-    timestamp: datetime
-    mode: str | None
-    id: str | None
-    summary: str
-    body: list[str]
-    section: str | None
-
-
-class MemorySection(BaseModel):
-    """A top-level ``# `` section: its heading line, last line and title."""
-
-    model_config = ConfigDict(frozen=True)
-
-    line: int
-    end_line: int
-    title: str
 
 
 class MemoryDocument(TextFile):
@@ -128,7 +70,7 @@ class MemoryDocument(TextFile):
 
     def __init__(self, path: str | os.PathLike[str], data: bytes) -> None:
         super().__init__(path, data)
-        self.entries: list[MemoryEntry] = []
+        self.entries: MemoryEntries
         self.sections: list[MemorySection] = []
         self._parse()
 
@@ -138,75 +80,21 @@ class MemoryDocument(TextFile):
         text, self._bom = decode_text(self.data, self.name, allow_bom=True)
         self._text = text
         self._lines_cache: list[str] | None = None
-        contents, count = line_contents(text)
-        self._count = count
-        entries: list[MemoryEntry] = []
-        sections: list[MemorySection] = []
-        notes: list[Problem] = []
-        code = CodeTracker()
-        feed = code.feed
-        # Modes, ids and short summaries repeat across entries: one string object each.
-        shared: Any = {}.setdefault
-        section_title: str | None = None
-        section_start = 0
-        # The entry being read: (index of its first line, level, match, section).
-        open_entry: tuple[int, int, EntryMatch, str | None] | None = None
-
-        def close_entry(entry: tuple[int, int, EntryMatch, str | None], stop: int) -> None:
-            # ``stop`` is the index of the first line that is no longer body;
-            # trailing blank lines are separators, not body.
-            start, _level, em, sec = entry
-            end = stop - 1
-            while end > start and not contents[end].strip():
-                end -= 1
-            # Built without validation: every value was typed by the scanner (a big
-            # log has hundreds of thousands of entries).
-            entries.append(construct_unchecked(MemoryEntry, {
-                "line": start + 1, "end_line": end + 1, "form": em.form, "timestamp_raw": em.timestamp_raw,
-                "timestamp": em.timestamp, "mode": shared(em.mode, em.mode), "id": shared(em.id, em.id),
-                "summary": em.summary if len(em.summary) > 32 else shared(em.summary, em.summary),
-                "body": contents[start + 1:end + 1], "section": sec,
-            }))
-
-        for i in range(count):
-            s = contents[i]
-            # Only a line with one of these can open (or be inside) code: skip the tracker otherwise.
-            if (code.kind is not None or "`" in s or "~" in s or "<!--" in s[:7]) and feed(s, i + 1):
-                continue
-            if not s:
-                continue
-            if s[0] in "#[":
-                em, rejected = match_entry(s)
-                if em is not None:
-                    if open_entry is not None:
-                        close_entry(open_entry, i)
-                    open_entry = (i, em.level, em, section_title)
-                    continue
-                if rejected is not None:
-                    notes.append(Problem(file=self.name, line=i + 1, severity="info", message=rejected))
-            h = match_heading(s)
-            if h is None:
-                continue
-            if open_entry is not None and h.level <= open_entry[1]:
-                close_entry(open_entry, i)
-                open_entry = None
-            if h.level == 1:
-                if section_title is not None:
-                    sections.append(MemorySection(line=section_start + 1, end_line=i, title=section_title))
-                section_title, section_start = h.title, i
-        if open_entry is not None:
-            close_entry(open_entry, count)
-        if section_title is not None:
-            sections.append(MemorySection(line=section_start + 1, end_line=count, title=section_title))
-        if code.kind is not None:
-            what = "code fence" if code.kind == "fence" else "HTML comment"
+        # The scanner works on the UTF-8 bytes: hand it the file's own (no copy without a BOM).
+        scan = scan_memory(text, self.data[len(UTF8_BOM):] if self._bom else self.data)
+        self._count = scan.line_count
+        self._columns = scan.entries
+        self.entries = MemoryEntries(scan.entries, scan.table)
+        self.sections = [MemorySection(line=a, end_line=b, title=t) for a, b, t in scan.sections]
+        notes = [Problem(file=self.name, line=line, severity="info", message=why) for line, why in scan.rejected]
+        if scan.open_code is not None:
+            what = "code fence" if scan.open_code == "fence" else "HTML comment"
             notes.append(Problem(
-                file=self.name, line=code.open_line, severity="warning",
+                file=self.name, line=scan.open_line, severity="warning",
                 message=f"{what} opened here is never closed; nothing after it is read as entries or headings",
             ))
-        self.entries, self.sections, self._notes = entries, sections, notes
-        self._by_line = {e.line: e for e in entries}
-        self._open_code = code.kind
+        self._notes = notes
+        self._open_code = scan.open_code
 
     @property
     def _lines(self) -> list[str]:
@@ -218,13 +106,19 @@ class MemoryDocument(TextFile):
     # --------------------------------------------------------------- queries
 
     @property
+    def columns(self) -> MemoryColumns:
+        """The entries as columns (what :attr:`entries` makes its models from), for whole-log passes."""
+        return self._columns
+
+    @property
     def line_count(self) -> int:
         """Number of lines in the file (a last line without newline counts)."""
         return self._count
 
     def entry_at(self, line: int) -> MemoryEntry | None:
         """Return the entry whose first line is ``line``, or None."""
-        return self._by_line.get(line)
+        k = self.entries.index_at(line)
+        return None if k is None else self.entries[k]
 
     def entry_text(self, line: int) -> str:
         """Return the raw text of the entry starting at ``line`` (lines joined by ``\\n``).
@@ -370,7 +264,7 @@ class MemoryDocument(TextFile):
         last_term = terminator(lines[e.end_line - 1])
         parts = _NEWLINES.split(body)
         new = [p + first_term for p in parts[:-1]] + [parts[-1] + last_term]
-        after = sum(1 for x in self.entries if x.line > e.end_line)
+        after = self.entries.count_after(e.end_line)
         old = self.data
         self._set_lines(lines[: e.line - 1] + new + lines[e.end_line:])
         return self._reparse_expecting(old, line, after=after)
@@ -427,7 +321,7 @@ class MemoryDocument(TextFile):
         # rather than leave the user with a file that silently lost entries.
         self._parse()
         e = self.entry_at(line)
-        kept = sum(1 for x in self.entries if e is not None and x.line > e.end_line)
+        kept = self.entries.count_after(e.end_line) if e is not None else 0
         if e is None or kept != after:
             self.data = old
             self._parse()

@@ -23,8 +23,9 @@ import stat
 from datetime import UTC, datetime
 
 from orchestrator_gui.formats import file_lock
-from orchestrator_gui.formats.fileio import check_size, stat_regular_file
+from orchestrator_gui.formats.fileio import UTF8_BOM, check_size, decode_text, stat_regular_file
 from orchestrator_gui.formats.memory import MemoryDocument, MemoryEntry
+from orchestrator_gui.formats.memory_scan import scan_tail
 from orchestrator_gui.formats.write_session import check_writable
 from orchestrator_gui.problems import ConflictError, FormatError
 
@@ -190,7 +191,7 @@ def _append_locked(fd: int, path: str | os.PathLike[str], name: str, mode: str, 
     """Plan and write the entry; returns it, where it was written, and the line ends before it."""
     # The entry's own lines, as append_entry writes them (checks the arguments too).
     empty = MemoryDocument(path, b"")
-    empty.append_entry(mode, entry_id, text, now=now, label=label)
+    alone = empty.append_entry(mode, entry_id, text, now=now, label=label)
     entry_lines = empty.data.decode("utf-8")[:-1].split("\n")
     for _ in range(_ATTEMPTS):
         st = os.fstat(fd)
@@ -198,12 +199,16 @@ def _append_locked(fd: int, path: str | os.PathLike[str], name: str, mode: str, 
             raise FormatError(name, "is not a regular file")
         check_size(name, st.st_size)
         old = _read_all(fd, st.st_size)
-        doc = MemoryDocument(path, old)
-        entry = doc.append_entry(mode, entry_id, text, now=now, label=label)  # refuses what it must
+        # What MemoryDocument(path, old).append_entry(...) checks and reads, without parsing every
+        # entry of the file: that it is text, and the code state and section at its end (an entry
+        # appended after a blank line reads the same whatever precedes it).
+        body, bom = decode_text(old, name, allow_bom=True)
+        tail = scan_tail(body, old[len(UTF8_BOM):] if bom else old)
+        if tail.open_code is not None:
+            raise FormatError(name, "file ends inside an unclosed code fence or HTML comment; an appended "
+                                    "entry would not be read as an entry. Close it first")
+        entry = alone.model_copy(update={"section": tail.section})
         plan = _Plan(old, entry_lines)
-        if plan.addition()[0] != doc.data[len(old):]:  # pragma: no cover - the two must agree
-            raise FormatError(name, "internal error: the entry would not be appended as planned; "
-                                    "nothing was written")
         while True:
             size = os.fstat(fd).st_size
             if size == plan.size or not plan.grow(_read_all_from(fd, plan.size, size - plan.size)):

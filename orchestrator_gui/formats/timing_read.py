@@ -65,6 +65,8 @@ FIRST_WORD_RE = re.compile(r"^\s*([A-Za-z_-]+)")
 #: Control characters no text line contains (TAB, LF and CR are allowed).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: The bytes of _CONTROL_RE.
+_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: Every byte but those of _CONTROL_RE (in UTF-8 a control character is always that one byte).
 _NOT_CONTROL = bytes(b for b in range(256) if not (b <= 0x08 or b in (0x0B, 0x0C) or 0x0E <= b <= 0x1F or b == 0x7F))
 
@@ -279,19 +281,38 @@ class TimingDocument:
         Whether the last byte is ``\\n``.
     """
 
-    def __init__(self, path: str | Path, data: bytes, rows: list[TimingRow], columns: list[str],
+    def __init__(self, path: str | Path, data: bytes, rows: list[TimingRow] | None, columns: list[str],
                  header_columns: int, delimiter: str) -> None:
         self.path = Path(path)
         self.name = str(path)
         self.data = data
-        self.rows = rows
+        # None: a plain file (UTF-8 text, no NUL byte), whose rows are made on first use
+        # (:func:`parse_timing`); problems() reads such a file without them.
+        self._rows = rows
         self.columns = columns
         self.header_columns = header_columns
         self.delimiter = delimiter
-        crlf = sum(1 for r in rows if r.raw.endswith(b"\r\n"))
-        lf = sum(1 for r in rows if r.raw.endswith(b"\n")) - crlf
+        if rows is None:  # every "\n" of a plain file ends a row
+            crlf = data.count(b"\r\n")
+            lf = data.count(b"\n") - crlf
+        else:
+            crlf = sum(1 for r in rows if r.raw.endswith(b"\r\n"))
+            lf = sum(1 for r in rows if r.raw.endswith(b"\n")) - crlf
         self.newline = "\r\n" if crlf > lf else "\n"
         self.ends_with_newline = data.endswith(b"\n")
+
+    @property
+    def rows(self) -> list[TimingRow]:
+        """Every line, in file order, blank and damaged ones included."""
+        if self._rows is None:
+            self._rows = _make_rows(self.data, self.delimiter)[0]
+        return self._rows
+
+    @property
+    def plain(self) -> bool:
+        """Whether the log is plain TSV (UTF-8, no NUL byte): :func:`~orchestrator_gui.formats.timing_plain.plain_rows`
+        reads it without row models."""
+        return self._rows is None and self.delimiter == "\t"
 
     def to_bytes(self) -> bytes:
         """Return the file's bytes, rebuilt from the rows (equal to :attr:`data`)."""
@@ -316,6 +337,11 @@ class TimingDocument:
         header. Info: legacy and shifted rows, ``duration`` differing from
         ``end - start`` by more than 1 s, non-numeric ``duration``.
         """
+        if self.plain:
+            # Imported here: the checker uses this module's row rules (a top-level import is circular).
+            from orchestrator_gui.formats.timing_plain import plain_problems
+
+            return plain_problems(self.name, self.data, self.header_columns)
         out: list[Problem] = []
 
         def add(line: int, severity: str, message: str) -> None:
@@ -386,8 +412,45 @@ def parse_timing(data: bytes, name: str = "task_timing.tsv") -> TimingDocument:
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FormatError(name, "file is UTF-16 encoded; save it as UTF-8", line=1)
+    first_line = data[:data.find(b"\n") + 1] or data
+    delimiter = _delimiter(first_line, name)
+    if b"\x00" not in data and _is_utf8(data):
+        # A plain file (the usual case): the damage the reader counts is its control bytes,
+        # and rows are made only when asked for (a check of 200 000 rows needs none).
+        garbage = len(data.translate(None, _NOT_CONTROL))
+        if data and garbage * 4 > len(data):
+            first_bad = _CONTROL_BYTE.search(data)
+            assert first_bad is not None
+            raise FormatError(name, "file is mostly binary data (invalid UTF-8 and control bytes), "
+                                    "not a timing table", line=data.count(b"\n", 0, first_bad.start()) + 1)
+        columns, header_columns = list(STANDARD_COLUMNS), 0
+        if data:
+            head, _ = make_row(first_line, 1, columns, delimiter, first=True)
+            if head.layout == "header":
+                columns = [c.strip() for c in head.fields]
+                header_columns = len(columns)
+        return TimingDocument(name, data, None, columns, header_columns, delimiter)
+    rows, columns, header_columns, garbage_total, first_garbage = _make_rows(data, delimiter)
+    if data and garbage_total * 4 > len(data):
+        raise FormatError(name, "file is mostly binary data (invalid UTF-8 and control bytes), "
+                                "not a timing table", line=first_garbage)
+    layouts = {r.layout for r in rows}
+    if "corrupt" in layouts and layouts <= {"corrupt", "blank"}:
+        raise FormatError(name, "file looks UTF-16 encoded (no UTF-8 line at all); save it as UTF-8", line=1)
+    return TimingDocument(name, data, rows, columns, header_columns, delimiter)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _make_rows(data: bytes, delimiter: str) -> tuple[list[TimingRow], list[str], int, int, int | None]:
+    """Every row of ``data``, the header's columns and their number, the damage count and its first line."""
     spans = split_raw_lines(data)
-    delimiter = _delimiter(data[spans[0][0]:spans[0][1]] if spans else b"", name)
     columns = list(STANDARD_COLUMNS)
     header_columns = 0
     rows: list[TimingRow] = []
@@ -405,13 +468,7 @@ def parse_timing(data: bytes, name: str = "task_timing.tsv") -> TimingDocument:
         garbage_total += garbage
         rows.append(row)
         line += raw.count(b"\n")
-    if data and garbage_total * 4 > len(data):
-        raise FormatError(name, "file is mostly binary data (invalid UTF-8 and control bytes), "
-                                "not a timing table", line=first_garbage)
-    layouts = {r.layout for r in rows}
-    if "corrupt" in layouts and layouts <= {"corrupt", "blank"}:
-        raise FormatError(name, "file looks UTF-16 encoded (no UTF-8 line at all); save it as UTF-8", line=1)
-    return TimingDocument(name, data, rows, columns, header_columns, delimiter)
+    return rows, columns, header_columns, garbage_total, first_garbage
 
 
 def load_timing(path: str | Path) -> TimingDocument:

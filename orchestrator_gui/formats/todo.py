@@ -19,9 +19,11 @@ file's done items mostly use ``X``, else ``x``.
 from __future__ import annotations
 
 import os
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import overload
+
+import numpy as np
 
 from orchestrator_gui.formats.fileio import (
     UTF8_BOM,
@@ -29,7 +31,8 @@ from orchestrator_gui.formats.fileio import (
     decode_text,
     read_bytes,
 )
-from orchestrator_gui.formats.todo_model import TodoHeading, TodoItem, construct_unchecked, item_state
+from orchestrator_gui.formats.todo_items import TodoItems
+from orchestrator_gui.formats.todo_model import TodoHeading, TodoItem, item_state
 from orchestrator_gui.formats.todo_parse import (
     ITEM_RE,
     ScannedItem,
@@ -39,6 +42,7 @@ from orchestrator_gui.formats.todo_parse import (
     strip_terminator,
     terminator,
 )
+from orchestrator_gui.formats.todo_splice import splice
 from orchestrator_gui.formats.todo_style import (
     blank_separated,
     child_indent,
@@ -49,6 +53,7 @@ from orchestrator_gui.formats.todo_style import (
     siblings,
     slot_after,
 )
+from orchestrator_gui.formats.todo_titles import first_same, title_spans
 from orchestrator_gui.problems import FormatError, Problem
 
 __all__ = ["TodoDocument", "TodoHeading", "TodoItem", "TodoItems", "TodoParse", "load_todo", "parse_todo"]
@@ -96,73 +101,6 @@ def _dominant_newline(text: str) -> str:
     return "\r\n" if crlf > text.count("\n") - crlf else "\n"
 
 
-class TodoItems(Sequence[TodoItem]):
-    """The checklist items of a :class:`TodoDocument`, made from the scanner's columns on access.
-
-    Behaves as a read-only list (indexing, slicing, ``len``, iteration,
-    comparison with a list); each access makes a fresh :class:`TodoItem`.
-    """
-
-    def __init__(self, parse: TodoParse) -> None:
-        self._parse = parse
-        self._headings = [h.text for h in parse.headings]
-
-    def __len__(self) -> int:
-        return len(self._parse.cols)
-
-    @overload
-    def __getitem__(self, k: int) -> TodoItem: ...
-
-    @overload
-    def __getitem__(self, k: slice) -> list[TodoItem]: ...
-
-    def __getitem__(self, k: int | slice) -> TodoItem | list[TodoItem]:
-        if isinstance(k, slice):
-            return [self._make(i) for i in range(*k.indices(len(self)))]
-        n = len(self)
-        if k < 0:
-            k += n
-        if not 0 <= k < n:
-            raise IndexError("item index out of range")
-        return self._make(k)
-
-    def __iter__(self) -> Iterator[TodoItem]:
-        c = self._parse.cols
-        headings, lines = self._headings, c.line
-        with_details = set(c.detail_owner)
-        states = {b: item_state(b[1]) for b in set(c.boxes)}
-        for k, (line, end, boxes, text, depth, indent, bullet, section, parent) in enumerate(zip(
-                lines, c.end_line, c.boxes, c.text, c.depth, c.indent, c.bullet, c.section, c.parent, strict=True)):
-            yield construct_unchecked(TodoItem, {
-                "line": line, "end_line": end, "state": states[boxes], "marker": boxes[1], "boxes": boxes,
-                "text": text, "depth": depth, "indent": indent, "bullet": bullet,
-                "section": headings[section] if section >= 0 else None,
-                "details": c.details_of(k)[0] if k in with_details else [],
-                "parent_line": lines[parent] if parent >= 0 else None,
-            })
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (TodoItems, list, tuple)):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"TodoItems({len(self)} items)"
-
-    def _make(self, k: int) -> TodoItem:
-        c = self._parse.cols
-        boxes, parent, section = c.boxes[k], c.parent[k], c.section[k]
-        details = c.details_of(k)[0] if len(c.detail_owner) and k in c.owners() else []
-        return construct_unchecked(TodoItem, {
-            "line": c.line[k], "end_line": c.end_line[k], "state": item_state(boxes[1]), "marker": boxes[1],
-            "boxes": boxes, "text": c.text[k], "depth": c.depth[k], "indent": c.indent[k],
-            "bullet": c.bullet[k], "section": self._headings[section] if section >= 0 else None,
-            "details": details, "parent_line": c.line[parent] if parent >= 0 else None,
-        })
-
-
 Row = list  # [original line number or None, line text with terminator]
 
 
@@ -187,13 +125,14 @@ class TodoDocument(TextFile):
         text, self._bom = decode_text(data, self.name)
         self._final_newline = text == "" or text.endswith("\n")
         self._case: dict[int, str] = {}  # item line -> "x"/"X" it was unchecked from
-        self._apply_text(text)
+        # The scanner works on the UTF-8 bytes: hand it the file's own (no copy without a BOM).
+        self._apply_text(text, data[len(UTF8_BOM):] if self._bom else data)
         # Kept so a file emptied by edits still gets its own line ending back.
         self._newline = _dominant_newline(text)
 
     # ------------------------------------------------------------------ views
-    def _apply_text(self, text: str) -> None:
-        self._parse = scan_todo(text)
+    def _apply_text(self, text: str, raw: bytes | None = None) -> None:
+        self._parse = scan_todo(text, raw)
         # Items are made on access: a million-line file would otherwise hold a
         # million pydantic models (gigabytes) that most commands never look at.
         self.items: TodoItems = TodoItems(self._parse)
@@ -201,6 +140,31 @@ class TodoDocument(TextFile):
             TodoHeading.model_construct(line=h.line, level=h.level, text=h.text)
             for h in self._parse.headings
         ]
+
+    @property
+    def titles(self) -> Sequence[str]:
+        """The item titles in file order, as :attr:`TodoItem.text` (each made when read)."""
+        return self._parse.cols.text
+
+    @property
+    def item_lines(self) -> array:
+        """The line of each item, in file order."""
+        return self._parse.cols.line
+
+    @property
+    def item_boxes(self) -> list[str]:
+        """The boxes of each item as written (``"[x]"``), in file order (do not change the list)."""
+        return self._parse.cols.boxes
+
+    @property
+    def item_depths(self) -> array:
+        """The nesting depth of each item, in file order."""
+        return self._parse.cols.depth
+
+    @property
+    def item_sections(self) -> array:
+        """The index in :attr:`headings` of each item's section, -1 for none, in file order."""
+        return self._parse.cols.section
 
     def rows(self, state: str = "all") -> Iterator[tuple[int, str, str, int, str | None, str]]:
         """``(line, state, text, depth, section, boxes)`` of every item in file order, without making items.
@@ -233,20 +197,26 @@ class TodoDocument(TextFile):
                for ln, sev, msg in self._parse.notes]
         cols = self._parse.cols
         odd = {b for b in set(cols.boxes) if "[*]" in b}
-        first: dict[str, int] = {}
-        for line, boxes, text in zip(cols.line, cols.boxes, cols.text, strict=True):
-            if odd and boxes in odd:
+        # Only the items with something to say are visited (a big file has a million clean ones).
+        same = first_same(cols.text)
+        _, start, end = title_spans(cols.text)
+        flagged = np.flatnonzero((same >= 0) | (start == end))
+        if odd:
+            flagged = np.union1d(flagged, [k for k, b in enumerate(cols.boxes) if b in odd])
+        for k in flagged.tolist():
+            line, boxes = cols.line[k], cols.boxes[k]
+            if boxes in odd:
                 out.append(Problem(
                     file=self.name, line=line, severity="warning",
                     message=f"non-standard checkbox state in {boxes}; shown as 'other' "
                             "(GitHub renders it as plain text)"))
-            if not text:
+            if start[k] == end[k]:
                 out.append(Problem(file=self.name, line=line, severity="info",
                                    message="item has no title"))
-            elif (seen := first.setdefault(text, line)) != line:
+            elif same[k] >= 0:
                 out.append(Problem(
                     file=self.name, line=line, severity="info",
-                    message=f"duplicate item title (same as line {seen}); "
+                    message=f"duplicate item title (same as line {cols.line[int(same[k])]}); "
                             "items are told apart by line number"))
         return sorted(out, key=lambda p: p.line or 0)
 
@@ -298,11 +268,40 @@ class TodoDocument(TextFile):
             self.data, self._parse, self.items, self.headings, self._case = saved
             raise FormatError(self.name, problem)
 
+    def _splice(self, lo: int, hi: int, middle: list[Row], verify: Callable[[], str | None] | None = None) -> None:
+        """Replace lines ``lo`` to ``hi - 1`` (0-based) by ``middle``, re-parse, roll back if ``verify`` objects.
+
+        The same edit as :meth:`_commit` on all rows, without copying the
+        lines outside the run (:mod:`orchestrator_gui.formats.todo_splice`).
+        """
+        old_data, old_case = self.data, self._case
+        old_text = self._parse.text
+        nl = _dominant_newline(old_text) if "\n" in old_text else self._newline
+        del old_text  # a refused edit decodes old_data again: one text less held through the scan
+        text, new_line = splice(self._parse, lo, hi, middle, final_newline=self._final_newline, newline=nl)
+        self._case = {moved: letter for old, letter in self._case.items()
+                      if (moved := new_line(old)) is not None}
+        # The old scan goes before the new one is made (a big file's scan is some 80 MB);
+        # a refused edit scans the old text again.
+        del self._parse, self.items
+        raw = text.encode("utf-8")
+        self.data = (UTF8_BOM if self._bom else b"") + raw
+        self._apply_text(text, raw)
+        del text
+        # An edit is saved next: its text is not kept beside its bytes (decoded again if asked for).
+        self._parse.table.drop_text()
+        problem = verify() if verify is not None else None
+        if problem is not None:
+            self.data, self._case = old_data, old_case
+            raw = old_data[len(UTF8_BOM):] if self._bom else old_data
+            self._apply_text(raw.decode("utf-8"), raw)
+            raise FormatError(self.name, problem)
+
     def _set_marker(self, line: int, marker: str) -> None:
-        # A toggle cannot change the structure, so patch the line and the one
-        # item in place instead of re-parsing (toggling is the hot path in the UI).
+        # A toggle cannot change the structure, so patch the one byte in place
+        # instead of re-parsing (toggling is the hot path in the UI and the CLI).
         self._parse.set_marker(self._index(line), marker)
-        self.data = (UTF8_BOM if self._bom else b"") + self._parse.text.encode("utf-8")
+        self.data = (UTF8_BOM if self._bom else b"") + self._parse.table.raw
 
     def _check_title(self, text: str, line: int | None = None) -> None:
         if not isinstance(text, str) or not text.strip():
@@ -323,7 +322,9 @@ class TodoDocument(TextFile):
             return
         letter = self._case.get(line)
         if letter is None:
-            counts = Counter(b[1] for b in self._parse.cols.boxes)
+            counts: Counter[str] = Counter()
+            for boxes, n in Counter(self._parse.cols.boxes).items():  # counted at C speed, then by letter
+                counts[boxes[1]] += n
             letter = "X" if counts["X"] > counts["x"] else "x"
         self._set_marker(line, letter)
 
@@ -347,7 +348,7 @@ class TodoDocument(TextFile):
         """
         self._scanned(line)
         self._check_title(text, line)
-        raw = self._parse.lines[line - 1]
+        raw = self._parse.line(line - 1)
         content = strip_terminator(raw)
         m = ITEM_RE.fullmatch(content)
         assert m is not None
@@ -357,9 +358,8 @@ class TodoDocument(TextFile):
         else:
             title = rest.rstrip(" \t")
             new = content[: m.start(6)] + text + rest[len(title):]
-        rows = self._rows()
-        rows[line - 1][1] = new + terminator(raw)
-        self._commit(rows, lambda: None if self._parse.item_index_at(line) is not None
+        self._splice(line - 1, line, [[line, new + terminator(raw)]],
+                     lambda: None if self._parse.item_index_at(line) is not None
                      else "the edited title would no longer be a TODO item")
 
     def add(self, text: str, *, section: str | None = None, under: int | None = None) -> int:
@@ -384,7 +384,6 @@ class TodoDocument(TextFile):
         if section is not None and under is not None:
             raise FormatError(self.name, "give either a section or a parent item, not both")
         parse = self._parse
-        lines = parse.lines
         expect_parent: int | None = None
         if under is not None:
             parent = self._scanned(under)
@@ -396,14 +395,11 @@ class TodoDocument(TextFile):
         elif section is not None:
             after, style, blank = section_slot(parse, section, self.name)
         else:
-            after = max((k + 1 for k, ln in enumerate(lines) if not is_blank(strip_terminator(ln))),
-                        default=0)
-            after, style, blank = slot_after(parse, after, None)
-        rows = self._rows()
+            after, style, blank = slot_after(parse, parse.last_nonblank(), None)
         new_rows = [self._new_row("")] if blank else []
         new_rows.append(self._new_row(style.render(text)))
-        rows[after:after] = new_rows
         new_line = after + len(new_rows)
+        del parse  # not kept alive through the edit: _splice frees the old scan before the new one
 
         def verify() -> str | None:
             k = self._parse.item_index_at(new_line)
@@ -414,7 +410,7 @@ class TodoDocument(TextFile):
                 return f"the new item would not nest under line {under}"
             return None
 
-        self._commit(rows, verify)
+        self._splice(after, after, new_rows, verify)
         return new_line
 
     def remove(self, line: int) -> None:
@@ -424,10 +420,14 @@ class TodoDocument(TextFile):
         blank lines in a row, or a blank line at the end of the file.
         """
         it = self._scanned(line)
-        rows = self._rows()
-        del rows[it.line - 1: it.end_line]
-        self._close_gap(rows, it.line - 1)
-        self._commit(rows)
+        lo, hi, n = it.line - 1, it.end_line, self._parse.line_count
+        blank = self._parse.blank
+        # As _close_gap on the rows: one blank line goes when the seam doubles it or ends the file.
+        if lo > 0 and hi < n and blank[lo - 1] and blank[hi]:
+            hi += 1
+        elif hi == n and lo > 0 and blank[lo - 1]:
+            lo -= 1
+        self._splice(lo, hi, [])
 
     @staticmethod
     def _close_gap(rows: list[Row], at: int) -> None:

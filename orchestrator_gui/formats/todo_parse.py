@@ -22,6 +22,7 @@ from typing import overload
 import numpy as np
 
 from orchestrator_gui.formats.fileio import split_lines, strip_terminator, terminator  # noqa: F401 - re-exported
+from orchestrator_gui.formats.todo_lines import LineTable
 
 #: ``indent, bullet, bullet_sep, boxes, text_sep, rest`` of an item line.
 ITEM_RE = re.compile(
@@ -104,12 +105,15 @@ class ItemColumns:
     line, width, parent, depth, own_last, end_line, section : array of int
         Per item; ``parent`` and ``section`` are -1 for none (``section``
         indexes :attr:`TodoParse.headings`).
-    indent, bullet, boxes, text : list of str
+    indent, bullet, boxes : list of str
         Per item (short repeated strings are shared).
+    text : sequence of str
+        Per item; the scanner gives a :class:`~orchestrator_gui.formats.todo_lines.LazyStrings`
+        (each title is cut from the file's text when it is read).
     detail_owner, detail_line : array of int
         One entry per detail line, in file order: the owning item and the line.
-    detail_text : list of str
-        The detail lines' content, without terminators.
+    detail_text : sequence of str
+        The detail lines' content, without terminators (lazy too).
     """
 
     def __init__(self) -> None:
@@ -123,10 +127,10 @@ class ItemColumns:
         self.indent: list[str] = []
         self.bullet: list[str | None] = []
         self.boxes: list[str] = []
-        self.text: list[str] = []
+        self.text: Sequence[str] = []
         self.detail_owner = array("i")
         self.detail_line = array("i")
-        self.detail_text: list[str] = []
+        self.detail_text: Sequence[str] = []
         self._details: tuple[np.ndarray, np.ndarray] | None = None
         self._children: tuple[np.ndarray, np.ndarray] | None = None
         self._owners: set[int] | None = None
@@ -140,14 +144,19 @@ class ItemColumns:
             self._owners = set(self.detail_owner)
         return self._owners
 
-    def details_of(self, k: int) -> tuple[list[str], list[int]]:
-        """The detail lines of item ``k`` (contents and line numbers), in file order."""
+    def detail_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Detail rows grouped by item: item ``k``'s rows are ``order[bounds[k]:bounds[k + 1]]``, in file order."""
         if self._details is None:
             owner = np.frombuffer(self.detail_owner, dtype=np.int32) if len(self.detail_owner) else \
                 np.zeros(0, dtype=np.int32)
-            order = np.argsort(owner, kind="stable")
-            self._details = (order, np.searchsorted(owner[order], np.arange(len(self) + 1)))
-        order, bounds = self._details
+            order = np.argsort(owner, kind="stable").astype(np.int32)
+            self._details = (order, np.searchsorted(owner[order], np.arange(len(self) + 1, dtype=np.int32))
+                             .astype(np.int32))
+        return self._details
+
+    def details_of(self, k: int) -> tuple[list[str], list[int]]:
+        """The detail lines of item ``k`` (contents and line numbers), in file order."""
+        order, bounds = self.detail_order()
         rows = order[bounds[k]:bounds[k + 1]].tolist()
         return [self.detail_text[r] for r in rows], [self.detail_line[r] for r in rows]
 
@@ -155,8 +164,9 @@ class ItemColumns:
         """Indices of the items whose parent is item ``k``, in file order."""
         if self._children is None:
             parent = np.frombuffer(self.parent, dtype=np.int32) if len(self) else np.zeros(0, dtype=np.int32)
-            order = np.argsort(parent, kind="stable")
-            self._children = (order, np.searchsorted(parent[order], np.arange(-1, len(self) + 1)))
+            order = np.argsort(parent, kind="stable").astype(np.int32)
+            self._children = (order, np.searchsorted(parent[order], np.arange(-1, len(self) + 1, dtype=np.int32))
+                              .astype(np.int32))
         order, bounds = self._children
         return order[bounds[k + 1]:bounds[k + 2]].tolist()
 
@@ -224,23 +234,53 @@ class TodoParse:
         (unclosed fences or comments, details that look misplaced).
     line_count : int
         Number of lines.
+    table : LineTable
+        Byte offsets of the lines (:mod:`orchestrator_gui.formats.todo_lines`).
+    blank : ndarray of bool
+        Whether each line is blank (only spaces, tabs or stray CRs).
     """
 
-    def __init__(self, text: str, cols: ItemColumns, headings: list[ScannedHeading],
-                 notes: list[tuple[int, str, str]], line_count: int, lines: list[str] | None = None) -> None:
-        self.text = text
+    def __init__(self, cols: ItemColumns, headings: list[ScannedHeading], notes: list[tuple[int, str, str]],
+                 line_count: int, table: LineTable, blank: np.ndarray) -> None:
         self.cols = cols
         self.headings = headings
         self.notes = notes
         self.line_count = line_count
         self.items = ScannedItems(cols, headings)
-        self._lines = lines
+        self.table = table
+        self.blank = blank
+        self._lines: list[str] | None = None
+        self._blank_sum: np.ndarray | None = None
+
+    @property
+    def text(self) -> str:
+        """The scanned text (as edited by :meth:`set_marker`)."""
+        return self.table.text
 
     @property
     def lines(self) -> list[str]:
+        """Every line with its terminator (a list made on first use: a million lines cost 100 MB)."""
         if self._lines is None:
             self._lines = split_lines_fast(self.text)
         return self._lines
+
+    def line(self, k: int) -> str:
+        """Line ``k`` (0-based) with its terminator, without making :attr:`lines`."""
+        if self._lines is not None:
+            return self._lines[k]
+        return self.table.line(k)
+
+    def blank_count(self, lo: np.ndarray | int, hi: np.ndarray | int) -> np.ndarray:
+        """How many of the 0-based lines ``lo`` to ``hi - 1`` are blank (element-wise for arrays)."""
+        if self._blank_sum is None:
+            self._blank_sum = np.zeros(self.line_count + 1, dtype=np.int32)
+            np.cumsum(self.blank, out=self._blank_sum[1:])
+        return self._blank_sum[np.asarray(hi)] - self._blank_sum[np.asarray(lo)]
+
+    def last_nonblank(self) -> int:
+        """The 1-based number of the last line that is not blank, 0 if there is none."""
+        rows = np.flatnonzero(~self.blank)
+        return int(rows[-1]) + 1 if rows.size else 0
 
     def item_index_at(self, line: int) -> int | None:
         """Return the index of the item whose line is ``line``, or ``None``."""
@@ -251,16 +291,20 @@ class TodoParse:
         return None
 
     def set_marker(self, k: int, marker: str) -> None:
-        """Change the first box of item ``k`` to ``marker`` in the lines, the text and the columns."""
+        """Change the first box of item ``k`` to ``marker`` (one ASCII character) in the text and the columns.
+
+        One byte changes, so every offset stays valid: nothing is scanned again.
+        """
+        assert len(marker) == 1 and marker.isascii()
         line = self.cols.line[k]
-        lines = self.lines
-        raw = lines[line - 1]
+        raw = self.line(line - 1)
         m = ITEM_RE.fullmatch(strip_terminator(raw))
         assert m is not None, "scanner and editor disagree on an item line"
-        at = m.start(4) + 1
-        lines[line - 1] = raw[:at] + marker + raw[at + 1:]
-        offset = sum(map(len, lines[:line - 1])) + at
-        self.text = self.text[:offset] + marker + self.text[offset + 1:]
+        at = m.start(4) + 1  # everything before the box is ASCII: a byte offset in the line too
+        if self._lines is not None:
+            self._lines[line - 1] = raw[:at] + marker + raw[at + 1:]
+        offset = int(self.table.start[line - 1]) + at
+        self.table.replace_byte(offset, marker)
         boxes = self.cols.boxes[k]
         self.cols.boxes[k] = boxes[0] + marker + boxes[2:]
 
@@ -296,27 +340,6 @@ def split_lines_fast(text: str) -> list[str]:
     return split_lines(text)
 
 
-def _front_matter_end(contents: list[str], count: int) -> int:
-    """Return the 0-based index of the closing ``---`` of YAML front matter, or -1."""
-    if not count or contents[0].rstrip(" \t\r") != "---":
-        return -1
-    for j in range(1, count):
-        if contents[j].rstrip(" \t\r") in ("---", "..."):
-            return j
-    return -1  # never closed: a thematic break, not front matter
-
-
-@dataclass
-class _Block:
-    """An open fenced code block or multi-line HTML comment."""
-
-    kind: str  # "fence" or "comment"
-    line: int
-    owner: int  # item index, -1 for none
-    char: str = ""
-    length: int = 0
-
-
 def line_contents(text: str) -> tuple[list[str], int]:
     """Every line without its terminator, and the number of lines (a final ``\n`` ends the last one)."""
     contents = text.split("\n")
@@ -328,175 +351,22 @@ def line_contents(text: str) -> tuple[list[str], int]:
     return contents, count
 
 
-def scan_todo(text: str) -> TodoParse:
+def scan_todo(text: str, raw: bytes | None = None) -> TodoParse:
     """Scan a TODO.md text (BOM already removed) in linear time.
 
     Parameters
     ----------
     text : str
         The decoded file content.
+    raw : bytes, optional
+        ``text`` encoded as UTF-8, when the caller has it (saves encoding it again).
 
     Returns
     -------
     TodoParse
         Lines, items, headings and scan notes.
     """
-    contents, count = line_contents(text)
-    cols = ItemColumns()
-    headings: list[ScannedHeading] = []
-    notes: list[tuple[int, str, str]] = []
-    # Open items, innermost last, and their widths (kept apart: compared on every line).
-    stack: list[int] = []
-    stack_w: list[int] = []
-    pending: list[tuple[int, str]] = []  # blank lines not yet attributed
-    section = -1
-    block: _Block | None = None
-    # After a blank line, a further run of details attached to an item that
-    # already had details is suspicious (docs/formats.md §2.3, e0af0f6f 62-64):
-    # (item index, position of the run's first line in its details).
-    runs: list[tuple[int, int]] = []
-    n_details: dict[int, int] = {}
-    memo: dict[str | None, str | None] = {}
-    item_match = ITEM_RE.fullmatch
-    it_line, it_own_last = cols.line, cols.own_last
-    # Bound once: the loop below runs once per line of files with a million lines.
-    add_line, add_last, add_width = it_line.append, it_own_last.append, cols.width.append
-    add_parent, add_depth, add_section = cols.parent.append, cols.depth.append, cols.section.append
-    add_indent, add_bullet, add_boxes, add_text = (cols.indent.append, cols.bullet.append, cols.boxes.append,
-                                                   cols.text.append)
-    shared = memo.setdefault
-    det_owner, det_line, det_text = cols.detail_owner, cols.detail_line, cols.detail_text
+    # Imported here: the scanner builds the classes of this module (a top-level import would be circular).
+    from orchestrator_gui.formats.todo_scan import scan
 
-    def attach(owner: int, ln: int, content: str) -> None:
-        det_owner.append(owner)
-        det_line.append(ln)
-        det_text.append(content)
-        n_details[owner] = n_details.get(owner, 0) + 1
-        it_own_last[owner] = ln
-
-    def attach_detail(ln: int, content: str, width: int) -> int:
-        while stack_w and stack_w[-1] >= width:
-            stack.pop()
-            stack_w.pop()
-        owner = stack[-1] if stack else -1
-        if owner >= 0:
-            suspicious = bool(pending) and it_own_last[owner] > it_line[owner]
-            for bln, bcontent in pending:
-                attach(owner, bln, bcontent)
-            if suspicious:
-                runs.append((owner, n_details.get(owner, 0)))
-            attach(owner, ln, content)
-        pending.clear()
-        return owner
-
-    for i in range(_front_matter_end(contents, count) + 1, count):
-        ln = i + 1
-        content = contents[i]
-        if block is not None:
-            if block.owner >= 0:
-                attach(block.owner, ln, content)
-            if block.kind == "fence":
-                m = FENCE_CLOSE_RE.fullmatch(content)
-                if m and m.group(1)[0] == block.char and len(m.group(1)) >= block.length:
-                    block = None
-            elif "-->" in content:
-                block = None
-            continue
-        stripped = content.lstrip(" \t")
-        # Blank: only spaces, tabs and stray CRs (the second test runs only for a line starting with CR).
-        if not stripped or (stripped[0] == "\r" and not stripped.strip(" \t\r")):
-            pending.append((ln, content))
-            continue
-        if content[0] == "#":
-            head = heading_of(content)
-            if head is not None:
-                headings.append(ScannedHeading(line=ln, level=head[0], text=head[1]))
-                section = len(headings) - 1
-                stack.clear()
-                stack_w.clear()
-                pending.clear()
-                continue
-        n_ws = len(content) - len(stripped)
-        width = n_ws if n_ws == 0 or "\t" not in content[:n_ws] else indent_width(content[:n_ws])
-        m = item_match(content)
-        if m is not None:
-            while stack_w and stack_w[-1] >= width:
-                stack.pop()
-                stack_w.pop()
-            indent, bullet, _, boxes, _, rest = m.groups()
-            k = len(it_line)
-            add_line(ln)
-            add_last(ln)
-            add_width(width)
-            add_parent(stack[-1] if stack else -1)
-            add_depth(len(stack))
-            add_section(section)
-            add_indent(shared(indent, indent))
-            add_bullet(shared(bullet, bullet))
-            add_boxes(shared(boxes, boxes))
-            add_text(rest.rstrip(" \t") if rest else "")
-            stack.append(k)
-            stack_w.append(width)
-            pending.clear()
-            continue
-        if "`" in stripped or "~" in stripped:
-            fm = FENCE_OPEN_RE.fullmatch(content)
-            if fm is not None and not (fm.group(1)[0] == "`" and "`" in fm.group(2)):
-                # A fence right under an item's last line belongs to that item even
-                # at column 0: robodog's ```knowledge blocks (docs/formats.md §6 case 12).
-                if stack and not pending and width <= stack_w[-1]:
-                    owner = stack[-1]
-                    attach(owner, ln, content)
-                else:
-                    owner = attach_detail(ln, content, width)
-                block = _Block("fence", ln, owner, fm.group(1)[0], len(fm.group(1)))
-                continue
-        if stripped.startswith("<!--") and "-->" not in stripped[4:]:
-            block = _Block("comment", ln, attach_detail(ln, content, width))
-            continue
-        attach_detail(ln, content, width)
-
-    if block is not None:
-        what = "code fence" if block.kind == "fence" else "HTML comment"
-        notes.append((block.line, "warning",
-                      f"{what} opened here is never closed; checkboxes after it are ignored"))
-    _settle_ranges(cols)
-    _describe_runs(cols, runs, notes)
-    notes.sort(key=lambda n: n[0])
-    return TodoParse(text, cols, headings, notes, count)
-
-
-def _settle_ranges(cols: ItemColumns) -> None:
-    """Range end = last line of the item or of any descendant (children come after their parent)."""
-    n = len(cols)
-    if not n:
-        return
-    end = np.frombuffer(cols.own_last, dtype=np.int32).copy()
-    parent = np.frombuffer(cols.parent, dtype=np.int32)
-    depth = np.frombuffer(cols.depth, dtype=np.int32)
-    # Deepest level first: each level hands its (already final) ends up to its parents.
-    order = np.argsort(-depth, kind="stable")
-    levels = depth[order]
-    cuts = np.flatnonzero(np.diff(levels)) + 1
-    for rows in np.split(order, cuts):
-        rows = rows[parent[rows] >= 0]
-        if len(rows):
-            np.maximum.at(end, parent[rows], end[rows])
-    cols.end_line = array("i", end.astype(np.int32).tobytes())
-
-
-def _describe_runs(cols: ItemColumns, runs: list[tuple[int, int]],
-                   notes: list[tuple[int, str, str]]) -> None:
-    """Add an info note for each run of details that follows a blank line."""
-    for index, pos in runs:
-        details, detail_lines = cols.details_of(index)
-        start = end = detail_lines[pos]
-        k = pos + 1
-        while k < len(details) and not is_blank(details[k]):
-            end = detail_lines[k]
-            k += 1
-        span = f"line {start}" if end == start else f"lines {start}-{end}"
-        notes.append((start, "info",
-                      f"detail {span} follow a blank line; by indentation they belong to "
-                      f"item {cols.text[index]!r} (line {cols.line[index]}); check they are not meant "
-                      "for another item"))
+    return scan(text, raw)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from orchestrator_gui.formats.todo_parse import (
     ITEM_RE,
     ScannedItem,
@@ -51,7 +53,7 @@ def next_bullet(bullet: str | None) -> str | None:
 
 def style_of(parse: TodoParse, item: ScannedItem, *, follow: bool = True) -> ItemStyle:
     """Return the style of ``item``'s line; ``follow`` numbers an ordered bullet on."""
-    m = ITEM_RE.fullmatch(strip_terminator(parse.lines[item.line - 1]))
+    m = ITEM_RE.fullmatch(strip_terminator(parse.line(item.line - 1)))
     assert m is not None, "scanner and editor disagree on an item line"
     bullet = next_bullet(m.group(2)) if follow else m.group(2)
     text_sep = m.group(5) if m.group(5) and m.group(6) else " "
@@ -75,7 +77,7 @@ def child_indent(parse: TodoParse, parent: ScannedItem) -> str:
             if indent_width(ws) > parent.width:
                 return ws
             break
-    m = ITEM_RE.fullmatch(strip_terminator(parse.lines[parent.line - 1]))
+    m = ITEM_RE.fullmatch(strip_terminator(parse.line(parent.line - 1)))
     assert m is not None
     if m.group(2) is None:
         return parent.indent + "    "
@@ -101,13 +103,41 @@ def siblings(parse: TodoParse, item: ScannedItem) -> list[ScannedItem]:
     # Bounded by the headings around the item, not by section text: the same
     # heading text can occur twice (one "Done" per batch).
     lo = max((h.line for h in parse.headings if h.line < item.line), default=0)
-    hi = min((h.line for h in parse.headings if h.line > item.line), default=len(parse.lines) + 1)
-    return [it for it in parse.items if it.parent is None and lo < it.line < hi]
+    hi = min((h.line for h in parse.headings if h.line > item.line), default=parse.line_count + 1)
+    return [parse.items[k] for k in _tops_between(parse, lo, hi).tolist()]
 
 
-def _separated(parse: TodoParse, a: ScannedItem, b: ScannedItem) -> bool:
-    return any(is_blank(strip_terminator(parse.lines[k]))
-               for k in range(a.end_line, b.line - 1))
+def _tops(parse: TodoParse) -> np.ndarray:
+    """Indices of the top-level items, in file order."""
+    return np.flatnonzero(np.frombuffer(parse.cols.parent, dtype=np.int32) < 0) if len(parse.cols) else \
+        np.zeros(0, dtype=np.int64)
+
+
+def _tops_between(parse: TodoParse, lo: int, hi: int) -> np.ndarray:
+    """Indices of the top-level items on lines strictly between ``lo`` and ``hi``."""
+    tops = _tops(parse)
+    lines = np.frombuffer(parse.cols.line, dtype=np.int32)[tops] if len(tops) else np.zeros(0, dtype=np.int32)
+    return tops[(lines > lo) & (lines < hi)]
+
+
+def _pairs_separated(parse: TodoParse, group: np.ndarray) -> np.ndarray:
+    """For consecutive items of ``group`` (indices): whether a blank line lies between one's range and the next."""
+    if len(group) < 2:
+        return np.zeros(0, dtype=bool)
+    cols = parse.cols
+    end = np.frombuffer(cols.end_line, dtype=np.int32)[group[:-1]]
+    nxt = np.frombuffer(cols.line, dtype=np.int32)[group[1:]]
+    # Lines end_line .. line - 2 (0-based) lie between them.
+    return parse.blank_count(end, np.maximum(nxt - 1, end)) > 0
+
+
+def _vote(pairs: np.ndarray) -> bool | None:
+    if not len(pairs):
+        return None
+    yes = int(np.count_nonzero(pairs))
+    if yes * 2 == len(pairs):
+        return bool(pairs[-1])
+    return yes * 2 > len(pairs)
 
 
 def blank_separated(parse: TodoParse, group: list[ScannedItem]) -> bool | None:
@@ -116,46 +146,44 @@ def blank_separated(parse: TodoParse, group: list[ScannedItem]) -> bool | None:
     Returns ``None`` when the group has fewer than two items (no evidence).
     A tie is decided by the last pair, the one nearest to where new items go.
     """
-    pairs = [_separated(parse, a, b) for a, b in zip(group, group[1:])]
-    if not pairs:
-        return None
-    yes = sum(pairs)
-    if yes * 2 == len(pairs):
-        return pairs[-1]
-    return yes * 2 > len(pairs)
+    return _vote(_pairs_separated(parse, np.array([it.index for it in group], dtype=np.int64)))
 
 
 def document_blank_separated(parse: TodoParse) -> bool:
-    """Blank-line habit of top-level items across all sections (fallback)."""
-    votes = 0
-    total = 0
-    groups: dict[str | None, list[ScannedItem]] = {}
-    for it in parse.items:
-        if it.parent is None:
-            groups.setdefault(it.section, []).append(it)
-    for group in groups.values():
-        for a, b in zip(group, group[1:]):
-            votes += _separated(parse, a, b)
-            total += 1
+    """Blank-line habit of top-level items across all sections (fallback).
+
+    Items are grouped by their section's heading text (two sections of the
+    same title form one group, in file order).
+    """
+    tops = _tops(parse)
+    if len(tops) < 2:
+        return False
+    names: dict[str | None, int] = {}
+    heading_group = np.array([names.setdefault(h.text, len(names)) for h in parse.headings] + [-1], dtype=np.int64)
+    section = np.frombuffer(parse.cols.section, dtype=np.int32)[tops]
+    group = np.where(section >= 0, heading_group[section], -1)
+    order = np.argsort(group, kind="stable")
+    tops, group = tops[order], group[order]
+    pairs = _pairs_separated(parse, tops)
+    same = group[1:] == group[:-1]
+    total = int(np.count_nonzero(same))
+    votes = int(np.count_nonzero(pairs & same))
     return total > 0 and votes * 2 > total
 
 
 def blank_after_heading(parse: TodoParse) -> bool:
     """Whether the file usually leaves a blank line between a heading and its first item."""
-    yes = no = 0
-    k = 0
-    for h in parse.headings:
-        while k < len(parse.items) and parse.items[k].line <= h.line:
-            k += 1
-        if k == len(parse.items):
-            break
-        first = parse.items[k]
-        between = range(h.line, first.line - 1)
-        if all(is_blank(strip_terminator(parse.lines[j])) for j in between):
-            if first.line == h.line + 1:
-                no += 1
-            else:
-                yes += 1
+    if not parse.headings or not len(parse.cols):
+        return True
+    heads = np.array([h.line for h in parse.headings], dtype=np.int64)
+    lines = np.frombuffer(parse.cols.line, dtype=np.int32)
+    k = np.searchsorted(lines, heads, side="right")  # the first item after each heading
+    has = k < len(lines)
+    heads, first = heads[has], lines[k[has]].astype(np.int64)
+    # Only blank lines between the heading and its first item count as evidence.
+    clear = parse.blank_count(heads, first - 1) == np.maximum(first - 1 - heads, 0)
+    no = int(np.count_nonzero(clear & (first == heads + 1)))
+    yes = int(np.count_nonzero(clear & (first != heads + 1)))
     return yes >= no
 
 
@@ -200,11 +228,9 @@ def section_slot(parse: TodoParse, section: str, name: str) -> Slot:
         match = next((h for h in heads if h.text.casefold() == folded), None)
     if match is None:
         raise FormatError(name, f"no heading {section!r} in the file")
-    nxt = next((h.line for h in heads if h.line > match.line), len(parse.lines) + 1)
-    last = match.line
-    for k in range(match.line, nxt - 1):
-        if not is_blank(strip_terminator(parse.lines[k])):
-            last = k + 1
+    nxt = next((h.line for h in heads if h.line > match.line), parse.line_count + 1)
+    filled = np.flatnonzero(~parse.blank[match.line:max(nxt - 1, match.line)])
+    last = match.line + int(filled[-1]) + 1 if filled.size else match.line
     return slot_after(parse, last, (match.line, nxt))
 
 
@@ -218,22 +244,24 @@ def slot_after(parse: TodoParse, last: int, bounds: tuple[int, int] | None) -> S
     siblings are blank-separated, when following a heading in a file that
     leaves one there, and when following other text.
     """
-    tops = [it for it in parse.items if it.parent is None]
+    tops = _tops(parse)
     if bounds is not None:
-        group = [it for it in tops if bounds[0] < it.line < bounds[1]]
-    elif tops:
-        head = max((h.line for h in parse.headings if h.line < tops[-1].line), default=0)
-        group = [it for it in tops if it.line > head]
+        group = _tops_between(parse, *bounds)
+    elif len(tops):
+        last_top = parse.cols.line[int(tops[-1])]
+        head = max((h.line for h in parse.headings if h.line < last_top), default=0)
+        group = _tops_between(parse, head, parse.line_count + 1)
     else:
-        group = []
-    if group and bounds is not None:
-        last = group[-1].end_line
-    model = group[-1] if group else (tops[-1] if tops else None)
-    style = style_of(parse, model) if model is not None else DEFAULT_STYLE
+        group = tops
+    group_end = parse.cols.end_line[int(group[-1])] if len(group) else None
+    if group_end is not None and bounds is not None:
+        last = group_end
+    model = int(group[-1]) if len(group) else (int(tops[-1]) if len(tops) else None)
+    style = style_of(parse, parse.items[model]) if model is not None else DEFAULT_STYLE
     if last == 0:
         return 0, style, False
-    if group and last == group[-1].end_line:
-        sep = blank_separated(parse, group)
+    if group_end is not None and last == group_end:
+        sep = _vote(_pairs_separated(parse, group))
         blank = document_blank_separated(parse) if sep is None else sep
     elif any(h.line == last for h in parse.headings):
         blank = blank_after_heading(parse)

@@ -274,3 +274,161 @@ def _describe_runs(items: list[ScannedItem], runs: list[tuple[int, int]],
                       f"detail {span} follow a blank line; by indentation they belong to "
                       f"item {owner.text!r} (line {owner.line}); check they are not meant "
                       "for another item"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The editor as it was before it spliced text and computed slots on columns: the oracle of test_big_todo.
+# add/edit/remove copied every line into rows and asked the style helpers below, which walked item records.
+
+from orchestrator_gui.formats import todo_style as _style  # noqa: E402
+from orchestrator_gui.formats.todo import TodoDocument  # noqa: E402
+from orchestrator_gui.formats.todo_parse import terminator  # noqa: E402
+from orchestrator_gui.problems import FormatError  # noqa: E402
+
+
+def _separated(parse, a, b) -> bool:
+    return any(is_blank(strip_terminator(parse.lines[k])) for k in range(a.end_line, b.line - 1))
+
+
+def _blank_separated(parse, group):
+    pairs = [_separated(parse, a, b) for a, b in zip(group, group[1:], strict=False)]
+    if not pairs:
+        return None
+    yes = sum(pairs)
+    if yes * 2 == len(pairs):
+        return pairs[-1]
+    return yes * 2 > len(pairs)
+
+
+def _document_blank_separated(parse) -> bool:
+    votes = total = 0
+    groups: dict = {}
+    for it in parse.items:
+        if it.parent is None:
+            groups.setdefault(it.section, []).append(it)
+    for group in groups.values():
+        for a, b in zip(group, group[1:], strict=False):
+            votes += _separated(parse, a, b)
+            total += 1
+    return total > 0 and votes * 2 > total
+
+
+def _blank_after_heading(parse) -> bool:
+    yes = no = 0
+    k = 0
+    for h in parse.headings:
+        while k < len(parse.items) and parse.items[k].line <= h.line:
+            k += 1
+        if k == len(parse.items):
+            break
+        first = parse.items[k]
+        if all(is_blank(strip_terminator(parse.lines[j])) for j in range(h.line, first.line - 1)):
+            if first.line == h.line + 1:
+                no += 1
+            else:
+                yes += 1
+    return yes >= no
+
+
+def _section_slot(parse, section, name):
+    heads = parse.headings
+    match = next((h for h in heads if h.text == section), None)
+    if match is None:
+        folded = section.strip().casefold()
+        match = next((h for h in heads if h.text.casefold() == folded), None)
+    if match is None:
+        raise FormatError(name, f"no heading {section!r} in the file")
+    nxt = next((h.line for h in heads if h.line > match.line), len(parse.lines) + 1)
+    last = match.line
+    for k in range(match.line, nxt - 1):
+        if not is_blank(strip_terminator(parse.lines[k])):
+            last = k + 1
+    return _slot_after(parse, last, (match.line, nxt))
+
+
+def _slot_after(parse, last, bounds):
+    tops = [it for it in parse.items if it.parent is None]
+    if bounds is not None:
+        group = [it for it in tops if bounds[0] < it.line < bounds[1]]
+    elif tops:
+        head = max((h.line for h in parse.headings if h.line < tops[-1].line), default=0)
+        group = [it for it in tops if it.line > head]
+    else:
+        group = []
+    if group and bounds is not None:
+        last = group[-1].end_line
+    model = group[-1] if group else (tops[-1] if tops else None)
+    style = _style.style_of(parse, model) if model is not None else _style.DEFAULT_STYLE
+    if last == 0:
+        return 0, style, False
+    if group and last == group[-1].end_line:
+        sep = _blank_separated(parse, group)
+        blank = _document_blank_separated(parse) if sep is None else sep
+    elif any(h.line == last for h in parse.headings):
+        blank = _blank_after_heading(parse)
+    else:
+        blank = True
+    return last, style, blank
+
+
+class OracleDocument(TodoDocument):
+    """TodoDocument with add, edit and remove as they were (rows of every line, item-record style helpers)."""
+
+    def add(self, text, *, section=None, under=None):
+        self._check_title(text)
+        if section is not None and under is not None:
+            raise FormatError(self.name, "give either a section or a parent item, not both")
+        parse = self._parse
+        expect_parent = None
+        if under is not None:
+            parent = self._scanned(under)
+            style = _style.child_style(parse, parent)
+            kids = [parse.items[k] for k in parent.children]
+            blank = bool(_blank_separated(parse, kids)) if len(kids) > 1 else False
+            after = parent.end_line
+            expect_parent = parent.line
+        elif section is not None:
+            after, style, blank = _section_slot(parse, section, self.name)
+        else:
+            after = max((k + 1 for k, ln in enumerate(parse.lines) if not is_blank(strip_terminator(ln))), default=0)
+            after, style, blank = _slot_after(parse, after, None)
+        rows = self._rows()
+        new_rows = [self._new_row("")] if blank else []
+        new_rows.append(self._new_row(style.render(text)))
+        rows[after:after] = new_rows
+        new_line = after + len(new_rows)
+
+        def verify():
+            k = self._parse.item_index_at(new_line)
+            if k is None:
+                return "the new item would not be recognised there (inside a code block or comment?)"
+            if under is not None and self.items[k].parent_line != expect_parent:
+                return f"the new item would not nest under line {under}"
+            return None
+
+        self._commit(rows, verify)
+        return new_line
+
+    def edit(self, line, text):
+        self._scanned(line)
+        self._check_title(text, line)
+        raw = self._parse.lines[line - 1]
+        content = strip_terminator(raw)
+        m = ITEM_RE.fullmatch(content)
+        rest = m.group(6) or ""
+        if m.group(5) is None:
+            new = content + " " + text
+        else:
+            title = rest.rstrip(" \t")
+            new = content[: m.start(6)] + text + rest[len(title):]
+        rows = self._rows()
+        rows[line - 1][1] = new + terminator(raw)
+        self._commit(rows, lambda: None if self._parse.item_index_at(line) is not None
+                     else "the edited title would no longer be a TODO item")
+
+    def remove(self, line):
+        it = self._scanned(line)
+        rows = self._rows()
+        del rows[it.line - 1: it.end_line]
+        self._close_gap(rows, it.line - 1)
+        self._commit(rows)

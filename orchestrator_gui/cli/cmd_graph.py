@@ -95,14 +95,12 @@ def _value(v: Any) -> str:
 
 def cmd_build(args: argparse.Namespace) -> int:
     import sys
-    import time
 
     from orchestrator_gui.workspace import Session
 
     # An empty store gets the fresh build the app gives a workspace on first open: its force-directed
     # layout, recorded as the store's base state (a snapshot). Nothing came before it to undo to, and a
     # 300k-node build journaled as one transaction of 300k edits costs more than the build itself.
-    started = time.time()
     with Session.open(workspace(args).root, build=True, sync=False) as session:
         if session.store is None:  # the store exists but cannot be opened (damaged): never build in memory here
             from orchestrator_gui.store import GraphStore
@@ -111,11 +109,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise CliError(session.store_problem or "the graph store cannot be opened")
         for line in session.problems:
             print(line, file=sys.stderr)
-        last = session.store.history(limit=1)
-        # Built by this very open (not an earlier one): the newest record is a build made since we started.
-        fresh = (session.store.last_seq == 1 and bool(last) and last[0].kind == "reset"
-                 and last[0].operation == "build_graph" and last[0].time >= started)
-        if fresh:
+        if session.built_fresh:
             g = session.graph
             changes = {"nodes_added": g.number_of_nodes(), "nodes_removed": 0, "nodes_updated": 0,
                        "edges_added": g.number_of_edges(), "edges_removed": 0}

@@ -168,9 +168,8 @@ def rank_next(graph: ThoughtGraph, ctx: NextContext | None = None, *, limit: int
     kind, status, flags = graph.kind_index, graph.status_index, graph.flags
     cand = (kind == KIND_INDEX[NodeKind.TODO.value]) & np.isin(status, _OPEN)
     cand &= (flags & np.uint32(NodeFlag.SUPPRESSED | NodeFlag.ESCALATED)) == 0
-    for nid in ctx.paused:
-        if nid in graph:
-            cand[graph.row_of(nid)] = False
+    paused = graph.rows_of([nid for nid in ctx.paused if nid in graph])
+    cand[paused] = False
     if ctx.mode is not None and ctx.mode in graph:
         [reach] = _reach(graph, [graph.row_of(ctx.mode)])
         mine = np.zeros(n, dtype=bool)
@@ -195,9 +194,7 @@ def rank_next(graph: ThoughtGraph, ctx: NextContext | None = None, *, limit: int
                                                 | (graph.activation >= ctx.active_threshold))
     for _srow, sid, _t in sched:
         active_goal[graph.row_of(sid)] = False  # a due schedule counts once, as due
-    for nid in ctx.paused:
-        if nid in graph:
-            active_goal[graph.row_of(nid)] = False  # an escalated schedule pulls no work
+    active_goal[paused] = False  # an escalated schedule pulls no work
     goals = np.flatnonzero(active_goal)
     for grow, reach in zip(goals.tolist(), _reach(graph, goals.tolist()), strict=True):
         goal_by[reach[goal[reach] == 0]] = grow

@@ -81,6 +81,8 @@ class Session:
         #: Damage the store skipped while opening (one line each), for the face to show.
         self.problems: list[str] = list(problems or [])
         self.graph = graph
+        #: True when :meth:`open` gave an empty store its fresh build (the store's base state).
+        self.built_fresh = False
         #: Transforms with the thinkers this workspace's config names.
         self.thinking = Thinking(self.root)
         self.events = SessionEvents()
@@ -153,6 +155,7 @@ class Session:
                                 description="Build from the workspace files", actor="migration")
             session = cls(root, store.graph, store=store, problems=problems)
             session._items = items
+            session.built_fresh = True
             return session
         session = cls(root, store.graph, store=store, problems=problems)
         if sync and not readonly:

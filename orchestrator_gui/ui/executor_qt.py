@@ -165,7 +165,18 @@ class QtExecutor(QObject):
             self.pool.start(_Job(job))
 
     def _queue_event(self, event: EngineEvent) -> None:
-        # Any thread. Only the first event of a burst wakes the GUI thread.
+        # Any thread. The engine reports "finished" just before it hands the result to the task's
+        # handle: relay it once the handle has it, so a slot of ``finished`` can read
+        # ``handle.result(0)`` (it raised TimeoutError now and then under load, losing the transform).
+        if event.type == "finished":
+            handle = self.engine.handle(event.task_id)
+            if handle is not None and not handle.done():
+                handle.add_done_callback(lambda _result, e=event: self._enqueue(e))
+                return
+        self._enqueue(event)
+
+    def _enqueue(self, event: EngineEvent) -> None:
+        # Only the first event of a burst wakes the GUI thread.
         with self._events_lock:
             self._events.append(event)
             if self._wake_pending:

@@ -158,3 +158,22 @@ def test_flush_delivers_everything_queued_at_once(qtbot, executor):
     assert got == []                 # queued for the next turn of the loop, not delivered inside the call
     ex.flush()
     assert got == list(range(500))
+
+
+def test_a_finished_slot_can_read_the_result_even_when_the_engine_is_slow_to_hand_it_over(qtbot, executor):
+    """``finished`` reaches the main thread only once the task's handle has its result.
+
+    The engine emits "finished" and then resolves the handle; another listener that takes a moment
+    in between (here 0.3 s) let the signal arrive first, and ``handle.result(0)`` raised
+    TimeoutError in the graph actions' slot (the transform was lost).
+    """
+    import time
+
+    ex = executor()
+    ex.engine.add_listener(lambda ev: time.sleep(0.3) if ev.type == "finished" else None)
+    handles: dict = {}
+    got: list = []
+    ex.finished.connect(lambda tid, res: got.append(handles[tid].result(0).value))
+    handles["tr-slow"] = ex.submit(transform_task(lambda token: 42, task_id="tr-slow", title="answer"))
+    qtbot.waitUntil(lambda: bool(got), timeout=TIMEOUT_MS)
+    assert got == [42]

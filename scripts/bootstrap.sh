@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what Loop Orchestrator needs on this machine, idempotently:
-#   1. Debian packages for Qt/OpenGL under Xvfb (only when root and only the missing ones);
+#   1. Debian packages for Qt/OpenGL under Xvfb and the PostgreSQL server the fleet tests start
+#      (only when root and only the missing ones);
 #   2. a project virtual environment in .venv with the package and its test extras.
 # Re-running is cheap: apt is skipped when nothing is missing, pip when pyproject.toml
 # has not changed since the last successful install.
@@ -9,7 +10,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(xvfb xauth libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libfontconfig1 libdbus-1-3
   libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
-  libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1)
+  libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1
+  postgresql)
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

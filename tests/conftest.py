@@ -13,3 +13,26 @@ def _isolate_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL server for the whole session (fails, never skips, when it can't start)."""
+    from postgres_server import PostgresServer
+
+    server = PostgresServer(tmp_path_factory.mktemp("pg"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fleet_dsn(postgres, request):
+    """A DSN to a fresh, empty database on the session's PostgreSQL server."""
+    import re
+    import uuid
+
+    stem = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40]
+    if not postgres.running:
+        postgres.start()
+    return postgres.create_database(f"t_{stem}_{uuid.uuid4().hex[:8]}")

@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QProgressBar, QSizePolicy, QSlider, QStyle, QToolBar, QToolButton, QWidget
 
 from orchestrator_gui.ui.help_dialogs import build_help_menu
+from orchestrator_gui.ui.settings import THRESHOLD_MAX
 
 if TYPE_CHECKING:
     from orchestrator_gui.ui.main_window import MainWindow
@@ -285,9 +286,12 @@ def build_status_bar(win: MainWindow) -> None:
         w.hide()
     sb.addPermanentWidget(win.counts_label)
     win.threshold_slider = QSlider(Qt.Orientation.Horizontal)
-    win.threshold_slider.setRange(0, 200)
+    # The full range until a graph is open; then it follows the graph's highest activation.
+    win.threshold_slider.setRange(0, round(THRESHOLD_MAX * 100))
     win.threshold_slider.setMaximumWidth(140)
-    win.threshold_slider.setToolTip("Activation threshold of the active region (0 = off)")
+    win.threshold_slider.setToolTip("Active region: nodes whose activation is at least this value, and their "
+                                  "neighbours, stay bright; the rest fade. The scale reaches the graph's "
+                                  "highest activation. 0 = off.")
     win.threshold_label = QLabel()
     win.threshold_slider.valueChanged.connect(win._on_threshold)
 

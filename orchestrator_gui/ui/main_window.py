@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QPixmap, QShowEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
@@ -50,7 +51,7 @@ from orchestrator_gui.ui.panels.todo import TodoPanel
 from orchestrator_gui.ui.placeholder_view import make_graph_view
 from orchestrator_gui.ui.prompts import Prompter
 from orchestrator_gui.ui.session import WorkspaceSession
-from orchestrator_gui.ui.settings import VISIBILITY_KEYS, AppSettings
+from orchestrator_gui.ui.settings import THRESHOLD_MAX, VISIBILITY_KEYS, AppSettings
 from orchestrator_gui.workspace.opening import plan_open
 
 APP_TITLE = "Loop Orchestrator"
@@ -364,20 +365,36 @@ class MainWindow(QMainWindow):
             if p is not self.inspector:
                 p.mirror_selection(nodes)
 
-    def open_source(self, node_id: str) -> None:
-        """Show a file-backed node's item in its panel (raising that panel)."""
+    def open_source(self, node_id: str) -> Any:
+        """Open a file-backed node's source: the file at its line (read-only), and its item in its panel.
+
+        Returns the source window (``None`` when the node has no file behind it).
+        """
         if self.session is None or node_id not in self.session.graph:
-            return
+            return None
         node = self.session.graph.node(node_id)
         if node.source is None:
-            return
+            return None
         for title, panel in (("Schedules", self.schedules), ("TODO", self.todo), ("Memory log", self.memory),
                              ("Runs", self.runs), ("Modes", self.modes)):
             if getattr(panel, "FILE", None) == node.source.file:
                 self.dock_layout.show_dock(title)
                 panel.mirror_selection([node])
-                return
-        self.reporter.info(f"{node.source.file}:{node.source.line or ''} has no panel")
+                break
+        from orchestrator_gui.ui.source_view import SourceView
+
+        root = Path(self.session.root).resolve()
+        path = (root / node.source.file).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            self.reporter.info(f"{node.source.file} is not a file in the workspace")
+            return None
+        old = getattr(self, "_source_view", None)
+        if old is not None:
+            old.close()
+        view = SourceView(path, node.source.file, node.source.line or 1, self)
+        self._source_view = view  # one at a time; kept so it is not collected while shown
+        view.show()
+        return view
 
     # ------------------------------------------------------------------ graph events
     def _on_graph_changed(self, summary: Any) -> None:
@@ -386,6 +403,7 @@ class MainWindow(QMainWindow):
         for key in list(summary.edges_added) + list(summary.edges_removed):
             touched.update(key[:2])
         if summary.activation or summary.attention or summary.all_activation or summary.all_attention:
+            self._show_threshold()
             touched.update(summary.activation + summary.attention)
             if summary.all_activation or summary.all_attention:
                 touched.add(self.inspector.node_id)
@@ -421,10 +439,31 @@ class MainWindow(QMainWindow):
 
         with self.reporter.guard("Updating activation"):
             refresh(self.session.graph)
+        self._rescale_threshold()
+
+    def _rescale_threshold(self) -> None:
+        """Let the Active ≥ slider reach the graph's highest activation (GUI review #16: it stopped at 2)."""
+        g = self.session.graph if self.session is not None else None
+        act = g.activation if g is not None and len(g) else None
+        top = float(np.nanmax(act)) if act is not None else 0.0
+        top = min(max(1.0, np.ceil(top * 10.0) / 10.0), THRESHOLD_MAX)
+        value = self.threshold_slider.value()
+        self.threshold_slider.setMaximum(round(top * 100))
+        if self.threshold_slider.value() == value:  # no clamp, no valueChanged: the count may still change
+            self._show_threshold()
+
+    def _show_threshold(self) -> None:
+        value = self.threshold_slider.value()
+        if value == 0:
+            self.threshold_label.setText("off")
+            return
+        g = self.session.graph if self.session is not None else None
+        active = int(np.count_nonzero(g.activation >= value / 100.0)) if g is not None and len(g) else 0
+        self.threshold_label.setText(f"{value / 100.0:.2f} · {active} active")
 
     def _on_threshold(self, value: int) -> None:
         threshold = value / 100.0
-        self.threshold_label.setText("off" if value == 0 else f"{threshold:.2f}")
+        self._show_threshold()
         self.view.set_activation_threshold(None if value == 0 else threshold)
         self.settings.activation_threshold = threshold
 

@@ -24,6 +24,9 @@ MAX_RECENT = 10
 VISIBILITY_KEYS = ("shells", "edges", "labels", "suppressed")
 
 
+#: Highest Active ≥ threshold (activation is unbounded above; the slider follows the graph's highest value).
+THRESHOLD_MAX = 100.0
+
 class AppSettings:
     """Typed access to the app's persistent settings.
 
@@ -112,11 +115,12 @@ class AppSettings:
 
     @property
     def activation_threshold(self) -> float:
-        """Threshold of the active region, 0..1."""
+        """Threshold of the active region, 0..:data:`THRESHOLD_MAX` (0: off)."""
         try:
-            return min(1.0, max(0.0, float(self.q.value("view/threshold", 0.5))))
+            value = float(self.q.value("view/threshold", 0.5))
         except (TypeError, ValueError):
             return 0.5
+        return min(THRESHOLD_MAX, max(0.0, value)) if value == value else 0.5
 
     @activation_threshold.setter
     def activation_threshold(self, value: float) -> None:

@@ -152,7 +152,8 @@ class ClickStep(TourStep):
     def _on_selection(self, ids: list) -> None:
         if ids and not self.done:
             self.complete(f"“{_title(self.win, ids[-1])}” is selected. The Inspector shows its kind, shell, text, "
-                          "activation and source; <i>Open source line</i> shows it in its file's panel.")
+                          "activation and source; <i>Open source line</i> shows the file at that line "
+                          "(and the item in its panel).")
 
 
 class ActivateStep(TourStep):

@@ -55,12 +55,14 @@ def test_inline_validation_blocks_save_and_marks_the_field(window):
     panel.form.interval.textEdited.emit("0")
     assert not panel.btn_save.isEnabled()
     assert panel.form.interval.property("invalid") == "true"
-    assert "timeInterval must be a positive whole number" in panel.form.problems.text()
+    assert "Interval must be a positive whole number" in panel.form.problems.text()
+    assert "timeInterval" not in panel.form.problems.text()  # the form's words, not the file's keys
     assert not panel.form.problems.isHidden()
     panel.form.start_date = panel.form.widgets["startDate"]
     panel.form.start_date.setText("2026-13-01")
     panel.form.start_date.textEdited.emit("2026-13-01")
-    assert "startDate" in panel.form.problems.text()
+    assert "Start date '2026-13-01' is not a date of the calendar" in panel.form.problems.text()
+    assert "startDate" not in panel.form.problems.text() and "startHour" not in panel.form.problems.text()
     panel.revert()
     assert panel.form.interval.text() == s.time_interval
     assert panel.form.problems.isHidden()
@@ -80,6 +82,22 @@ def test_preview_lists_the_next_five_runs_and_the_list_counts_down(window):
     for x in inactive:
         assert panel._item(x.id).text(4) == "off"
     assert describe_delta(3725) == "in 1h 02m" and describe_delta(0) == "due now"
+
+
+def test_the_forms_next_runs_count_down_and_say_who_fires_them(window, qtbot):
+    panel = _panel(window)
+    s = _first_active(window)
+    panel.select_schedule(s.id)
+    first = panel.form.preview.text()
+
+    def ticked() -> bool:
+        panel.tick()
+        return panel.form.preview.text() != first
+
+    qtbot.waitUntil(ticked, timeout=4000)  # the seconds in "(in 4m 12s)" move with the list's countdown
+    assert len(panel.form.preview.text().splitlines()) == 5
+    assert "VS Code" in panel.list.headerItem().toolTip(4)
+    assert "VS Code" in panel._item(s.id).toolTip(4)
 
 
 def test_enable_disable_changes_one_line_and_keeps_updatedat(window):

@@ -282,3 +282,40 @@ def test_the_inspectors_unsaved_text_survives_an_agent_rewording_the_same_item(w
     insp.reload()
     assert window.session.graph.selected_ids() == (nid,) and insp.node_id == nid
     assert insp.text.toPlainText() == "My unsaved rewording" and insp.apply_btn.isEnabled()
+
+
+def test_add_says_where_the_item_will_go_before_asking(window):
+    """GUI review #18: with an item selected the new one lands at its section's end; the dialog says so."""
+    panel = window.todo
+    prompter = panel.ctx.prompter
+    doc = _doc(window)
+    item = next(i for i in doc.items if i.parent_line is None and i.section)
+    panel.select_line(item.line)
+    prompter.texts = [None]  # cancelled: nothing written
+    before = window.session.workspace.todo.read_bytes()
+    panel.add_item()
+    assert prompter.asked[-1] == ("text", f"Title (added at the end of section “{item.section}”)")
+    child = next(i for i in doc.items if i.parent_line is not None)
+    parent = next(i for i in doc.items if i.line == child.parent_line)
+    panel.select_line(child.line)
+    panel.add_item()
+    assert prompter.asked[-1][1].startswith("Title (added as the last sub-item of “")
+    assert parent.text.split()[0] in prompter.asked[-1][1]
+    panel.tree.setCurrentItem(None)
+    panel.add_item()
+    assert prompter.asked[-1][1] == "Title (added at the end of TODO.md)"
+    assert window.session.workspace.todo.read_bytes() == before
+
+
+def test_other_boxes_show_in_words_with_the_file_text_in_a_tooltip(window, qtbot):
+    """GUI review #27: a raw ``[-]`` in the State column; FORMATS.md says ``[-]`` means declined."""
+    path = window.session.workspace.todo
+    data = path.read_bytes()
+    path.write_bytes(data.rstrip(b"\n") + b"\n- [-] TW-099 Dropped idea\n- [x][x][-] TW-098 Staged work\n")
+    window.todo.reload()
+    lines = path.read_bytes().decode().splitlines()
+    declined = window.todo.row_of_line(lines.index("- [-] TW-099 Dropped idea") + 1)
+    staged = window.todo.row_of_line(lines.index("- [x][x][-] TW-098 Staged work") + 1)
+    assert declined.text(1) == "declined" and declined.toolTip(1) == "written as [-]"
+    assert staged.text(1) == "done (stages: done, done, declined)"
+    assert staged.toolTip(1) == "written as [x][x][-]"

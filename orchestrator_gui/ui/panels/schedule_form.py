@@ -12,6 +12,7 @@ fields are shown as warnings and do not block saving other fields.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -39,6 +40,29 @@ INTERACTIONS = ("wait", "interrupt", "skip")
 INFO_KEYS = ("id", "lastExecutionTime", "lastSkippedTime", "lastTaskId", "nextExecutionTime", "createdAt", "updatedAt")
 #: What the extension assumes for a missing key; setting that value on a missing key is no change.
 _ABSENT_DEFAULTS: dict[str, Any] = {"active": True, "requireActivity": False, "taskInteraction": "wait"}
+#: How the form names each key of the file in its messages (GUI review #27: raw JSON keys read as jargon).
+FIELD_LABELS = {
+    "name": "Name", "mode": "Mode", "modeDisplayName": "Mode label", "taskInstructions": "Instructions",
+    "scheduleType": "Type", "timeInterval": "Interval", "timeUnit": "Unit", "selectedDays": "Days",
+    "startDate": "Start date", "startHour": "Start hour", "startMinute": "Start minute",
+    "expirationDate": "Expiry date", "expirationHour": "Expiry hour", "expirationMinute": "Expiry minute",
+    "active": "Active", "requireActivity": "Only if there was activity", "taskInteraction": "When busy",
+    "inactivityDelay": "Inactivity delay",
+}
+
+
+_KEY_WORD = re.compile(r"\b(" + "|".join(sorted(FIELD_LABELS, key=len, reverse=True)) + r")\b")
+
+
+def field_message(message: str) -> str:
+    """A validation message in the form's words: each file key becomes the label of its field."""
+    def label(match: re.Match[str]) -> str:
+        text = FIELD_LABELS[match.group(1)]
+        return text if match.start() == 0 else text[0].lower() + text[1:]
+
+    return _KEY_WORD.sub(label, message)
+
+
 _DAY_LABELS = {"sun": "Su", "mon": "Mo", "tue": "Tu", "wed": "We", "thu": "Th", "fri": "Fr", "sat": "Sa"}
 
 
@@ -336,7 +360,8 @@ class ScheduleForm(QWidget):
                 w.setProperty("invalid", flag)
                 w.style().unpolish(w)
                 w.style().polish(w)
-        lines = [f"✖ {m}" for m in blocking] + [f"⚠ {m} (already in the file)" for m in existing]
+        lines = ([f"✖ {field_message(m)}" for m in blocking]
+                 + [f"⚠ {field_message(m)} (already in the file)" for m in existing])
         self.problems.setText("\n".join(lines))
         self.problems.setVisible(bool(lines))
         self.preview.setText(self.preview_text(now))

@@ -53,6 +53,9 @@ NOTICE_FLAG = "told/reload_window"
 RELOAD_NOTICE = ("Saved. Note: a running VS Code Roo Scheduler keeps its schedules in memory and "
                  "only picks up changes made here after “Developer: Reload Window”.")
 COLUMNS = ("Name", "Mode", "Active", "Every", "Next run")
+#: Who starts a schedule when its countdown ends (GUI review #17: the countdown looked like this app's promise).
+WHO_FIRES = ("Started by whichever scheduler runs on this workspace: the Roo Code extension in VS Code, "
+             "Tools ▸ Run the loop here, or `orchestrator-gui run`. Nothing fires it while none runs.")
 #: Colour of a paused schedule's row.
 PAUSED_COLOR = "#e2a03f"
 
@@ -107,6 +110,7 @@ class SchedulesPanel(Panel):
         self.list.setAlternatingRowColors(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setUniformRowHeights(True)
+        self.list.headerItem().setToolTip(4, "When it runs next. " + WHO_FIRES)
         header = self.list.header()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for i in range(1, len(COLUMNS)):
@@ -340,6 +344,9 @@ class SchedulesPanel(Panel):
         now = datetime.now(UTC)
         if any(t is not None and t <= now for t in self._next.values()):
             self._recompute(now)  # a run time passed: the extension would have re-armed
+        if self.form.isVisible() and self.form._raw:
+            # The form's "Next five runs" counts down too (it was computed once, then went stale).
+            self.form.preview.setText(self.form.preview_text(now))
         for i in range(self.list.topLevelItemCount()):
             it = self.list.topLevelItem(i)
             sid = it.data(0, Qt.ItemDataRole.UserRole)
@@ -357,7 +364,7 @@ class SchedulesPanel(Panel):
                 tip = "never: inactive, expired or invalid"
             else:
                 label = describe_delta((nxt - now).total_seconds())
-                tip = f"{nxt.astimezone(self.tz):%a %d %b %Y %H:%M:%S} local"
+                tip = f"{nxt.astimezone(self.tz):%a %d %b %Y %H:%M:%S} local\n{WHO_FIRES}"
             it.setText(4, label)
             it.setToolTip(4, tip)
             color = QColor(PAUSED_COLOR) if pause is not None else self.palette().color(

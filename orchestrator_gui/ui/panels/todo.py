@@ -51,6 +51,21 @@ RAW_ROLE = Qt.ItemDataRole.UserRole + 1
 Key = tuple[str, str, str]
 
 
+#: What other box characters mean (FORMATS.md: ``[-]`` = declined); shown in words, the file's text in a tooltip.
+BOX_WORDS = {" ": "open", "x": "done", "X": "done", "-": "declined", "~": "in progress", "/": "in progress",
+             ">": "deferred", "<": "scheduled", "?": "question", "!": "important"}
+
+
+def state_words(state: str, boxes: str) -> str:
+    """The State column: ``open``/``done``/``declined``…, and each stage of a multi-box item in words."""
+    marks = boxes[1::3] if len(boxes) % 3 == 0 else ""
+    words = [BOX_WORDS.get(m, f"“{m}”") for m in marks]
+    head = state if state != "other" else (words[0] if words else boxes)
+    if len(words) > 1:
+        return f"{head} (stages: {', '.join(words)})"
+    return head
+
+
 def rkey(row: QTreeWidgetItem | None) -> Key | None:
     """Identity key stored on a tree row (Qt hands tuples back as lists)."""
     if row is None:
@@ -240,9 +255,7 @@ class TodoPanel(Panel):
                 else:
                     parent = by_line.get(obj.parent_line) if obj.parent_line else None
                     parent = parent or (stack[-1][1] if stack else self.tree.invisibleRootItem())
-                    state = obj.state if obj.state != "other" else obj.boxes
-                    if obj.state != "other" and len(obj.boxes) > 3:
-                        state = f"{obj.state} {obj.boxes}"
+                    state = state_words(obj.state, obj.boxes)
                     # Shown cleaned (no ``**``, emoji fallback); edited as written (see _RawEditor).
                     row = QTreeWidgetItem([display_title(obj.text), state, str(line)])
                     row.setData(0, RAW_ROLE, obj.text)
@@ -258,6 +271,8 @@ class TodoPanel(Panel):
                         italic.setItalic(True)
                         row.setFont(0, italic)
                         row.setToolTip(0, f"first box “{obj.marker}”: shown as written")
+                    if obj.state == "other" or len(obj.boxes) > 3:
+                        row.setToolTip(1, f"written as {obj.boxes}")
                     parent.addChild(row)
                     by_line[line] = row
                     for k, detail in enumerate(d for d in obj.details if d.strip()):
@@ -430,15 +445,16 @@ class TodoPanel(Panel):
         """Add an open item in the selected heading's section, beside the selected item, or at the end."""
         if self.doc is None:
             return
-        title = self.ctx.prompter.ask_text("Add TODO item", "Title")
-        if not title or not title.strip():
-            return
-        title = title.strip()
         key = self.current_key()
         row = self.tree.currentItem()
         if key is not None and key[0] == "detail":
             row = row.parent()
             key = rkey(row)
+        # Say where it goes before asking (GUI review #18: it landed at the section's end unannounced).
+        title = self.ctx.prompter.ask_text("Add TODO item", f"Title (added {self._add_destination(key)})")
+        if not title or not title.strip():
+            return
+        title = title.strip()
         if key is not None and key[0] == "heading":
             section = key[1]
             self.commit_edit(self.doc, lambda d: d.add(title, section=section), "Add TODO item")
@@ -453,6 +469,22 @@ class TodoPanel(Panel):
         else:
             self.commit_edit(self.doc, lambda d: d.add(title), "Add TODO item")
         self._select_title(title)
+
+    def _add_destination(self, key: Key | None) -> str:
+        """Where :meth:`add_item` puts a new item for the selection ``key``, in words."""
+        if key is not None and key[0] == "heading":
+            return f"at the end of section “{display_title(key[1])}”"
+        if key is not None and key[0] == "item" and self.doc is not None:
+            try:
+                it = self.doc.item_at(line_of(self.doc, key))
+            except Exception:  # noqa: BLE001 - the row went stale: the add itself will say so
+                it = None
+            if it is not None and it.parent_line is not None:
+                parent = self.doc.item_at(it.parent_line)
+                return f"as the last sub-item of “{display_title(parent.text)}”"
+            if it is not None and it.section:
+                return f"at the end of section “{display_title(it.section)}”"
+        return f"at the end of {FILE}"
 
     def add_subitem(self) -> None:
         """Add an open item nested under the selected item."""

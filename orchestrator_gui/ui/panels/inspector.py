@@ -69,6 +69,7 @@ class InspectorPanel(Panel):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.badges = QLabel()
         self.badges.setTextFormat(Qt.TextFormat.RichText)
+        self.badges.setWordWrap(True)
 
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("title on the first line, then the content")
@@ -115,8 +116,13 @@ class InspectorPanel(Panel):
         lay.addWidget(self.title)
         lay.addWidget(self.badges)
         lay.addWidget(self.text)
+        # Two rows: in one, the three buttons set a minimum width wider than the dock at 1400 px,
+        # and the panel grew a horizontal scroll bar with "Apply a…" cut off.
         row = QHBoxLayout()
         row.addWidget(self.source_btn)
+        row.addStretch(1)
+        lay.addLayout(row)
+        row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.revert_btn)
         row.addWidget(self.apply_btn)

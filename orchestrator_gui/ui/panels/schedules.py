@@ -25,6 +25,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -152,10 +153,13 @@ class SchedulesPanel(Panel):
         self.form.tz = self.tz
         self.form.edited.connect(self._update_buttons)
 
-        actions = QHBoxLayout()
-        for b in (self.btn_toggle, self.btn_add, self.btn_dup, self.btn_delete, self.btn_run, self.btn_resume):
-            actions.addWidget(b)
-        actions.addStretch(1)
+        # Two rows of three: in one row the six buttons were cut off in a dock narrower than ~520 px
+        # ("uplicat", "un now") -- the default width at 1400-1600 px windows.
+        actions = QGridLayout()
+        for i, b in enumerate((self.btn_add, self.btn_dup, self.btn_delete, self.btn_toggle, self.btn_run,
+                               self.btn_resume)):
+            actions.addWidget(b, i // 3, i % 3)
+        actions.setColumnStretch(3, 1)
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)

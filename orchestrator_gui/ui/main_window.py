@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         for p in self.panels:
             p.node_requested.connect(self.select_node)
             p.install_selection_sync()
-        self.inspector.refine_requested.connect(lambda nid, text: self.actions_.refine_text(nid, text))
+        self.inspector.refine_requested.connect(self._apply_inspector_text)
         self.inspector.open_source.connect(self.open_source)
         self.goals.focus_requested.connect(lambda nid: self.view.set_focus(nid, FOCUS_DEPTH))
 
@@ -364,6 +364,24 @@ class MainWindow(QMainWindow):
         for p in self.panels:
             if p is not self.inspector:
                 p.mirror_selection(nodes)
+
+    def _apply_inspector_text(self, node_id: str, text: str) -> None:
+        """The Inspector's Apply: refine in place, or select the new thought a file-backed node's text became."""
+        tx = self.actions_.refine_text(node_id, text)
+        if tx is None or self.session is None:
+            return
+        g = self.session.graph
+        created = [e.node.id for e in tx.edits if e.op == "add_node" and e.node.id in g]
+        if created:
+            from orchestrator_gui.model.display import display_text
+
+            origin = g.node(node_id) if node_id in g else None
+            self.view.set_selection([created[-1]], fly=True)
+            where = f"; {origin.source.file} is unchanged" if origin is not None and origin.source else ""
+            self.reporter.info(f"Added “{display_text(g.node(created[-1]).title)[:60]}” as a new thought derived "
+                               f"from “{display_text(origin.title if origin else node_id)[:60]}”{where}")
+        elif node_id in g:
+            self.inspector.show_node(g.node(node_id))  # the applied text is the node's now: nothing pending
 
     def open_source(self, node_id: str) -> Any:
         """Open a file-backed node's source: the file at its line (read-only), and its item in its panel.

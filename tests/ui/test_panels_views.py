@@ -65,6 +65,23 @@ def test_inspector_edit_of_a_file_backed_node_creates_a_derived_node(window):
     assert [g.node(d).title for d in derived] == ["A sharper version of this item"]
 
 
+def test_the_inspector_says_a_file_item_stays_and_selects_the_new_thought(window, qtbot):
+    """GUI review #12: the new node was not selected and the Inspector kept the typed text, Apply still enabled."""
+    g = window.session.graph
+    nid = next(n.id for n in g.nodes() if n.kind.value == "todo")
+    window.select_node(nid, fly=False)
+    ins = window.inspector
+    assert ins.apply_btn.text() == "Add as New Thought" and "TODO.md stays as it is" in ins.apply_btn.toolTip()
+    ins.text.setPlainText("A sharper version of this item")
+    ins.apply_btn.click()
+    derived = next(e.src for e in g.edges_of(nid, "in") if e.type.value == "derived_from")
+    qtbot.waitUntil(lambda: window.selected_ids() == [derived])
+    assert ins.node_id == derived and ins.title.text() == "A sharper version of this item"
+    assert not ins.apply_btn.isEnabled() and not ins.revert_btn.isEnabled()
+    assert "TODO.md is unchanged" in window.statusBar().currentMessage()
+    assert ins.apply_btn.text() == "Apply"  # a thought is refined in place
+
+
 def test_memory_table_filters_sorts_and_selects_nodes(window, qtbot):
     panel = window.memory
     doc = load_memory(window.session.workspace.memory)

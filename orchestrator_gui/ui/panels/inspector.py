@@ -75,8 +75,7 @@ class InspectorPanel(Panel):
         self.text.setPlaceholderText("title on the first line, then the content")
         self.text.setMinimumHeight(90)
         self.text.textChanged.connect(self._on_text)
-        self.apply_btn = QPushButton("Apply as refinement")
-        self.apply_btn.setToolTip("Refine the node with this text (a new derived node for file-backed nodes)")
+        self.apply_btn = QPushButton("Apply")
         self.apply_btn.clicked.connect(self._apply)
         self.revert_btn = QPushButton("Revert")
         self.revert_btn.clicked.connect(lambda: self.show_node(self._node()))
@@ -228,6 +227,15 @@ class InspectorPanel(Panel):
         else:
             L["Source"].setText("graph only")
         self.source_btn.setEnabled(node.source is not None)
+        # Say what Apply does (GUI review #12: a file-backed node's "refinement" became a separate,
+        # unselected node and the item looked unchanged, as if nothing had been applied).
+        if node.source is not None:
+            self.apply_btn.setText("Add as New Thought")
+            self.apply_btn.setToolTip(f"{node.source.file} stays as it is (edit the item in its panel): "
+                                      "the text becomes a new thought derived from this node, and is selected")
+        else:
+            self.apply_btn.setText("Apply")
+            self.apply_btn.setToolTip("Refine this node in place with the text (undoable)")
         prov = node.metadata.get("provenance") if isinstance(node.metadata.get("provenance"), dict) else None
         if prov:
             k = len(prov.get("from", []))

@@ -62,6 +62,8 @@ class OrbitCamera(TurntableCamera):
         if event.type == "mouse_move" and event.press_event is not None:
             if 1 in event.buttons and keys.SHIFT in me.modifiers:
                 return  # rubber band
+            if 1 in event.buttons and me.press_event is not None and keys.CONTROL in me.press_event.modifiers:
+                return  # drag-to-link (the view's LinkDrag), even if Ctrl is let go on the way
             if 3 in event.buttons:
                 self._pan(event)
                 return

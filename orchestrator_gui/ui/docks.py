@@ -21,8 +21,9 @@ from PySide6.QtCore import QByteArray, QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QWidget
 
 #: Version stamped into saved layouts: layouts saved before the Inspector and Search
-#: were split apart (version 0) are not restored, so the new default reaches existing users.
-LAYOUT_VERSION = 1
+#: were split apart (version 0) or before the History dock (version 1) are not restored,
+#: so the new default reaches existing users.
+LAYOUT_VERSION = 2
 #: Share of the window's width each side column gets by default, and its bounds in pixels.
 COLUMN_SHARE = 0.18
 COLUMN_MIN, COLUMN_MAX = 280, 420
@@ -44,6 +45,7 @@ DEFAULT = (
     ("Search", _R, None, "Inspector"),
     ("Next", _L, "Memory log", None),
     ("Goals", _L, "Memory log", None),
+    ("History", _R, "Search", None),
 )
 #: Tabs shown in front by default.
 RAISED = ("TODO", "Runs")

@@ -493,6 +493,17 @@ class GraphActions(QObject):
         if not guard.failed:
             self.apply(tx)
 
+    def link_dropped(self, source: str, target: str) -> None:
+        """A Ctrl + drag from ``source`` ended on ``target``: onto a goal (a goal or schedule, or a node
+        something already serves) it *serves* it; onto anything else the edge type is asked."""
+        g = self._graph()
+        if source not in g or target not in g:
+            return
+        from orchestrator_gui.model.planning import goal_rows
+
+        onto_goal = g.row_of(target) in set(goal_rows(g).tolist())
+        self.link([source, target], "serves" if onto_goal else None)
+
     def delete(self, ids: list[str], *, confirm: bool = True) -> None:
         """Delete nodes with their edges (undoable)."""
         if not self._need(ids, 1, "Delete"):

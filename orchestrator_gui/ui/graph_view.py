@@ -5,6 +5,8 @@ Mouse
 * left click: select the node under the cursor (nothing under it: clear);
   ctrl- or shift-click toggles it in the selection;
 * shift + left drag: rubber band, adds the nodes inside to the selection;
+* ctrl + left drag from a node onto another: ``link_requested(source, target)``
+  (a dashed line follows the pointer; the main window links them);
 * left drag rotates, right drag / wheel / pinch zooms, middle drag pans;
 * double click: activate (``node_double_clicked``);
 * right click: ``context_menu_requested(ids, global QPoint)`` for the
@@ -26,6 +28,10 @@ top-left corner explains the colours and filters by kind when clicked.
 The selection lives in the graph's ``SELECTED`` flags, so the panels and the
 view share one truth; ``selection_changed`` fires whenever it changes, from
 whatever source.
+
+A history preview (:meth:`GraphView.show_preview`, the History panel) draws
+a past graph instead of the live one, read-only: clicks, keys, the context
+menu, focus and animations do nothing until the live graph is shown again.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from vispy.util import keys
 
 from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.render.scene import GraphScene
+from orchestrator_gui.ui.link_drag import LinkDrag, LinkLine
 from orchestrator_gui.ui.theme import display_title
 
 #: A press and release closer than this (pixels) is a click, not a drag.
@@ -96,6 +103,7 @@ class GraphView(QWidget):
     hovered = Signal(str)
     delete_requested = Signal(list)
     focus_changed = Signal(str, int)
+    link_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None, *, theme: str = "dark") -> None:
         super().__init__(parent)
@@ -108,6 +116,7 @@ class GraphView(QWidget):
         self.canvas.native.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas.native.setMouseTracking(True)
         self._band = QRubberBand(QRubberBand.Shape.Rectangle, self.canvas.native)
+        self._link = LinkDrag(LinkLine(self.canvas.native))
         self._press: tuple[np.ndarray, tuple[int, ...], int] | None = None
         # The hovered node's tooltip waits like any tooltip: shown at once it would add a window
         # composition to the very frame that must show the highlight (and its label says it already).
@@ -118,6 +127,8 @@ class GraphView(QWidget):
         self._tip: tuple[QPoint, str] | None = None
         self._banding = False
         self._graph: ThoughtGraph | None = None
+        #: The past graph drawn read-only instead of the live one (the History panel's preview), or None.
+        self._preview: ThoughtGraph | None = None
         ev = self.canvas.events
         # Frame timing for the adaptive level of detail: from the start of the draw to the swap.
         self._frame_t0 = 0.0
@@ -141,7 +152,8 @@ class GraphView(QWidget):
         return self._graph
 
     def set_graph(self, graph: ThoughtGraph | None, *, fit: bool = False) -> None:
-        """Show ``graph`` (keeps the camera unless ``fit``)."""
+        """Show ``graph`` (keeps the camera unless ``fit``); ends a history preview."""
+        self._preview = None
         if self._graph is not None:
             self._graph.events.selection_changed.disconnect(self._on_graph_selection)
         self._graph = graph
@@ -153,6 +165,39 @@ class GraphView(QWidget):
         if fit:
             self.scene.fit()
 
+    # -- history preview (read-only) -----------------------------------------------------------
+    @property
+    def previewing(self) -> bool:
+        """True while a past graph is drawn instead of the live one (:meth:`show_preview`)."""
+        return self._preview is not None
+
+    def shown_graph(self) -> ThoughtGraph | None:
+        """The graph drawn now: the preview while previewing, else :attr:`graph`."""
+        return self._preview if self._preview is not None else self._graph
+
+    def show_preview(self, graph: ThoughtGraph | None) -> None:
+        """Draw ``graph`` read-only in place of the live graph (a history preview); ``None`` draws the live one again.
+
+        The live graph stays :attr:`graph`, so panels, actions and the selection
+        keep working on it. While previewing, clicks, keys, the context menu,
+        focus and animations do nothing in the view and a selection request
+        only selects in the live graph; the camera still moves and hovering
+        still names a node. A preview changed in place redraws by itself (the
+        scene follows its change bursts); pass another object to switch.
+        """
+        if graph is self._preview:
+            return
+        was_focused = self.focused() is not None
+        self._preview = graph
+        shown = self.shown_graph()
+        self.scene.set_graph(shown)  # drops hover and focus: their ids belong to the graph drawn before
+        self.overlays.set_graph(shown)  # the legend lists what is drawn
+        self._tip = None
+        self._tip_timer.stop()
+        if was_focused:
+            self.overlays.hide_focus()
+            self.focus_changed.emit("", 0)
+
     def _on_graph_selection(self, ids: tuple) -> None:
         self.selection_changed.emit(list(ids))
 
@@ -163,6 +208,10 @@ class GraphView(QWidget):
     def set_selection(self, ids: Iterable[str], *, fly: bool = False) -> None:
         """Replace the selection; ``fly`` animates the camera to the first id."""
         ids = list(ids)
+        if self._preview is not None:  # read-only view: the live graph's selection still follows
+            if self._graph is not None:
+                self._graph.select([i for i in ids if i in self._graph], "replace")
+            return
         self.scene.set_selection(ids)
         if fly and ids and self._graph is not None and ids[0] in self._graph:
             self.scene.fly_to(ids[0])
@@ -187,6 +236,8 @@ class GraphView(QWidget):
         ValueError
             ``depth`` outside 1-3.
         """
+        if self._preview is not None:
+            return
         self.scene.set_focus(node_id, depth)
         if node_id is None:
             self.overlays.hide_focus()
@@ -244,6 +295,8 @@ class GraphView(QWidget):
 
     def fly_to(self, node_id: str, duration_s: float = 0.6) -> None:
         """Animated flight to a node."""
+        if self._preview is not None and node_id not in self._preview:
+            return
         self.scene.fly_to(node_id, duration_s)
 
     def camera_state(self) -> dict[str, Any]:
@@ -256,14 +309,20 @@ class GraphView(QWidget):
 
     def animate_growth(self, parent_id: str, child_ids: Iterable[str]) -> None:
         """New nodes grow out of their parent."""
+        if self._preview is not None:
+            return
         self.scene.animate_growth(parent_id, child_ids)
 
     def animate_move(self, ids: Iterable[str], old_spherical: Any) -> None:
         """Moved nodes glide from their old ``(theta, phi, r)`` to where they are now (relayout)."""
+        if self._preview is not None:
+            return
         self.scene.animate_move(ids, old_spherical)
 
     def animate_converge(self, input_ids: Iterable[str], result_id: str) -> None:
         """Aggregated inputs converge into their result."""
+        if self._preview is not None:
+            return
         self.scene.animate_converge(input_ids, result_id)
 
     def pick_at(self, x: float, y: float) -> str | None:
@@ -304,6 +363,9 @@ class GraphView(QWidget):
         self._press = (np.asarray(event.pos[:2], dtype=float), tuple(event.buttons or (event.button,)),
                        qt_modifiers(event.modifiers))
         self._banding = False
+        ctrl = qt_modifiers(event.modifiers) & Qt.KeyboardModifier.ControlModifier.value
+        on_node = self.scene.pick_at(*event.pos[:2]) if ctrl and event.button == 1 and self._preview is None else None
+        self._link.begin(on_node)
         self.canvas.native.setFocus()
 
     def _on_move(self, event) -> None:
@@ -312,7 +374,14 @@ class GraphView(QWidget):
             self._hover(pos)
             return
         start, buttons, mods = self._press
-        if 1 in buttons and mods & Qt.KeyboardModifier.ShiftModifier.value:
+        if self._link.active:
+            if self._link.dragging or np.hypot(*(pos - start)) > CLICK_SLOP:
+                target = self.scene.pick_at(*pos)
+                if target != self.scene.hovered:
+                    self.scene.set_hovered(target)
+                self._link.move(self.scene.screen_position(self._link.source), tuple(pos), target)
+            return
+        if 1 in buttons and mods & Qt.KeyboardModifier.ShiftModifier.value and self._preview is None:
             if self._banding or np.hypot(*(pos - start)) > CLICK_SLOP:
                 self._banding = True
                 self._band.setGeometry(QRect(QPoint(*map(round, start)), QPoint(*map(round, pos))).normalized())
@@ -324,8 +393,9 @@ class GraphView(QWidget):
             return
         self.scene.set_hovered(node_id)
         self.hovered.emit(node_id or "")
-        if node_id is not None and self._graph is not None:
-            title = display_title(self._graph.node(node_id).title) or node_id  # as the label reads
+        shown = self.shown_graph()
+        if node_id is not None and shown is not None and node_id in shown:
+            title = display_title(shown.node(node_id).title) or node_id  # as the label reads
             self._tip = (self.canvas.native.mapToGlobal(QPoint(*map(round, pos))), title)
             self._tip_timer.start()
         else:
@@ -342,7 +412,16 @@ class GraphView(QWidget):
             return
         start, buttons, mods = self._press
         self._press = None
+        if self._preview is not None:  # read-only: a click selects nothing, no context menu
+            return
         pos = np.asarray(event.pos[:2], dtype=float)
+        if self._link.active:
+            dragged = self._link.dragging
+            pair = self._link.end(self.scene.pick_at(*pos))
+            if dragged:
+                if pair is not None:
+                    self.link_requested.emit(*pair)
+                return
         if self._banding:
             self._banding = False
             self._band.hide()
@@ -375,7 +454,7 @@ class GraphView(QWidget):
 
     def _on_double_click(self, event) -> None:
         node_id = self.scene.pick_at(*event.pos[:2])
-        if node_id is None:
+        if node_id is None or self._preview is not None:
             return
         if qt_modifiers(event.modifiers) & Qt.KeyboardModifier.AltModifier.value:
             self.set_focus(node_id, self.focus_depth())
@@ -384,7 +463,7 @@ class GraphView(QWidget):
 
     # -- keyboard ----------------------------------------------------------------------------
     def _on_key(self, event) -> None:
-        if self._graph is None or event.key is None:
+        if self._graph is None or event.key is None or self._preview is not None:
             return
         name = event.key.name
         sel = self.selected_ids()

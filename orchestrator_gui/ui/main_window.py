@@ -40,6 +40,7 @@ from orchestrator_gui.ui.main_menus import (
 from orchestrator_gui.ui.open_consent import choose_open
 from orchestrator_gui.ui.panels.base import PanelContext
 from orchestrator_gui.ui.panels.goals import FOCUS_DEPTH, GoalsPanel
+from orchestrator_gui.ui.panels.history import HistoryPanel
 from orchestrator_gui.ui.panels.inspector import InspectorPanel
 from orchestrator_gui.ui.panels.memory import MemoryPanel
 from orchestrator_gui.ui.panels.modes import ModesPanel
@@ -116,12 +117,13 @@ class MainWindow(QMainWindow):
         self.modes = ModesPanel(ctx)
         self.next_panel = NextPanel(ctx)
         self.goals = GoalsPanel(ctx)
+        self.history_panel = HistoryPanel(ctx)
         self.panels = [self.schedules, self.todo, self.inspector, self.memory, self.runs, self.search, self.modes,
-                       self.next_panel, self.goals]
+                       self.next_panel, self.goals, self.history_panel]
         self.dock_layout = DockLayout(self, {"Schedules": self.schedules, "TODO": self.todo, "Modes": self.modes,
                                              "Inspector": self.inspector, "Search": self.search,
                                              "Next": self.next_panel, "Goals": self.goals, "Memory log": self.memory,
-                                             "Runs": self.runs})
+                                             "Runs": self.runs, "History": self.history_panel})
         self.docks = self.dock_layout.docks
         #: Whether the docks still need sizing for the window's real size (no saved layout was restored).
         self._fit_docks = True
@@ -131,6 +133,7 @@ class MainWindow(QMainWindow):
         self.inspector.refine_requested.connect(self._apply_inspector_text)
         self.inspector.open_source.connect(self.open_source)
         self.goals.focus_requested.connect(lambda nid: self.view.set_focus(nid, FOCUS_DEPTH))
+        self.history_panel.set_view(self.view)
 
         # view signals (the placeholder has the same ones)
         self.view.selection_changed.connect(self._on_selection)
@@ -138,6 +141,8 @@ class MainWindow(QMainWindow):
         self.view.node_double_clicked.connect(self._on_activate)
         if hasattr(self.view, "delete_requested"):
             self.view.delete_requested.connect(lambda ids: self.actions_.delete(list(ids)))
+        if hasattr(self.view, "link_requested"):
+            self.view.link_requested.connect(self.actions_.link_dropped)
 
         build_status_bar(self)
         self.acts = build_menus(self)

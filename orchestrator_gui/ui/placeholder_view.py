@@ -23,6 +23,7 @@ class PlaceholderGraphView(QWidget):
     context_menu_requested = Signal(list, QPoint)
     hovered = Signal(str)
     delete_requested = Signal(list)
+    link_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None, reason: str = "") -> None:
         super().__init__(parent)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from shared_fixtures import LOCAL_DATA, REPO_ROOT, SHARED_FIXTURES, fixture, fixture_files  # noqa: F401
+
+# Engine tests' parallelism must not depend on the machine's load (engine/concurrency.py adapts to it;
+# tests/engine/test_concurrency.py sets the switch itself).
+os.environ["ORCHESTRATOR_ADAPT_CONCURRENCY"] = "0"
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,11 @@ Example
     [todos."<todo item id>"]          # same keys for TODO items
     no_timeout = true
 
+    [dynamics]                        # suppression and adaptive concurrency (engine/config_dynamics.py)
+    suppress_below = 0.05             # 0..1: activation under which a node is idle (0 = never suppress)
+    suppress_after_s = 600            # 1..2592000: idle this long -> suppressed (dimmed, out of `next`)
+    adapt_concurrency = true          # machine load and thinker 429s lower [limits], never raise them
+
     [thinkers]                        # content sources of the graph transforms
     default = "local"                 # used without --thinker (default: the built-in "offline")
     scorer = "local"                  # scores speculative candidates (default: ``default``)
@@ -72,6 +77,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from orchestrator_gui.engine.config_dynamics import DynamicsConfig
 from orchestrator_gui.engine.config_thinkers import (
     OFFLINE_THINKER,
     ThinkerBackendConfig,
@@ -223,6 +229,7 @@ class EngineConfig(_Section):
     thinkers: ThinkersConfig = Field(default_factory=ThinkersConfig)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     todo: TodoSettings = Field(default_factory=TodoSettings)
+    dynamics: DynamicsConfig = Field(default_factory=DynamicsConfig)  # engine/config_dynamics.py
 
     @field_validator("runner")
     @classmethod

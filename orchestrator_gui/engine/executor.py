@@ -28,6 +28,14 @@ thread once the finished row is on disk. So a resolved handle always has
 both rows in the file, and a task that runs ``after`` another waits for all
 of it. (engine_bench, 2 cores: this took tracked throughput from ~0.5 to
 ~0.85 of a plain thread pool running the same ``echo``.)
+
+As tasks start, the engine asks its :class:`~.concurrency.ConcurrencyGovernor`
+how many may run now: the ``[limits]``, lowered while the machine's load
+average is above what its CPUs carry or a thinker is rate-limited (HTTP 429
+until its ``Retry-After``), never raised (:mod:`.concurrency`). While that
+holds queued tasks back, a timer looks again, so they start when the load
+drops even if nothing finishes. :attr:`Engine.concurrency` says what may run
+and why, for the status bar.
 """
 
 from __future__ import annotations
@@ -45,7 +53,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from orchestrator_gui.engine import process_watch, timetrack
-from orchestrator_gui.engine.config import EngineConfig, load_config
+from orchestrator_gui.engine.concurrency import Concurrency, ConcurrencyGovernor, adapt_enabled
+from orchestrator_gui.engine.config import EngineConfig, LimitsConfig, load_config
 from orchestrator_gui.engine.engine_pauses import PauseControl
 from orchestrator_gui.engine.failures import FailureTracker
 from orchestrator_gui.engine.handles import TaskHandle
@@ -134,12 +143,17 @@ class Engine(PauseControl):
     records : RunRecords, optional
         Where every agent run is recorded (default: the failure tracker's, else
         the workspace's ``.orchestrator/runs.jsonl``).
+    governor : ConcurrencyGovernor, optional
+        Decides, as tasks start, how many may run within ``[limits]`` given the
+        machine's load and the thinkers' rate limits (default: one following
+        ``[dynamics] adapt_concurrency``/``load_per_cpu``); see :attr:`concurrency`.
     """
 
     def __init__(self, workspace: str | os.PathLike[str], config: EngineConfig | None = None, *,
                  spawn: Spawn, dry_run: bool = False, track_time: bool = True,
                  timing_path: str | os.PathLike[str] | None = None, track_failures: bool = True,
-                 failures: FailureTracker | None = None, records: RunRecords | None = None) -> None:
+                 failures: FailureTracker | None = None, records: RunRecords | None = None,
+                 governor: ConcurrencyGovernor | None = None) -> None:
         self.workspace = Path(workspace)
         self._config = config if config is not None else load_config(self.workspace)
         self._spawn = spawn
@@ -161,7 +175,12 @@ class Engine(PauseControl):
         self._config_time = time.time()
         self._pause_set: dict[tuple[str, str], float] = {}
         self._lock = threading.RLock()
+        dyn = self._config.dynamics
+        self.governor = governor if governor is not None else ConcurrencyGovernor(
+            self._config.limits, adapt=adapt_enabled(dyn.adapt_concurrency), load_per_cpu=dyn.load_per_cpu)
         self._queue = TaskQueue(self._config.limits)
+        self._recheck: threading.Timer | None = None  # re-dispatch while load holds tasks back
+        self._reduced: tuple[tuple[int, int, int], LimitsConfig] | None = None
         self._handles: dict[str, TaskHandle] = {}
         self._listeners: list[Callable[[EngineEvent], None]] = []
         self._idle = threading.Condition(self._lock)
@@ -182,6 +201,8 @@ class Engine(PauseControl):
             self._config = config
             self.runner.config = config
             self._queue.limits = config.limits
+            self.governor.configure(config.limits, adapt=adapt_enabled(config.dynamics.adapt_concurrency),
+                                    load_per_cpu=config.dynamics.load_per_cpu)
             self._config_time = time.time()
             self._pause_set.clear()
         self._dispatch()
@@ -316,6 +337,9 @@ class Engine(PauseControl):
         """
         with self._lock:
             self._closed = True
+            if self._recheck is not None:
+                self._recheck.cancel()
+                self._recheck = None
         if cancel:
             self.cancel_all("cancelled: shutting down")
         if wait:
@@ -328,9 +352,36 @@ class Engine(PauseControl):
 
     # ------------------------------------------------------------ running
 
+    @property
+    def concurrency(self) -> Concurrency:
+        """What may run now and why (the latest decision; see :mod:`.concurrency`)."""
+        return self.governor.last
+
+    def _limit_now(self) -> None:
+        # Under the lock, as tasks start: the configured limits lowered by load and rate limits.
+        allowed = self.governor.current()
+        if not allowed.reduced:
+            self._queue.limits = self._config.limits
+        else:
+            key = (allowed.agent_tasks, allowed.transforms, allowed.threads)
+            if self._reduced is None or self._reduced[0] != key:
+                self._reduced = (key, allowed.effective_limits())  # one model per change, not per start
+            self._queue.limits = self._reduced[1]
+        if allowed.reduced and self._recheck is None and len(self._queue.queued()) and not self._closed:
+            # Nothing may finish soon to dispatch again: look again when the next sample is due.
+            self._recheck = threading.Timer(max(self.governor.interval_s, 0.05), self._recheck_now)
+            self._recheck.daemon = True
+            self._recheck.start()
+
+    def _recheck_now(self) -> None:
+        with self._lock:
+            self._recheck = None
+        self._dispatch()
+
     def _dispatch(self) -> None:
         starts: list[TaskHandle] = []
         with self._lock:
+            self._limit_now()
             while True:
                 task = self._queue.pop_ready()
                 if task is None:

@@ -39,6 +39,7 @@ epistemic           confidence from evidence, unsupported goals, open questions
 planning            goal -> navigation -> execution decomposition and progress roll-up
 next_work           what next: open TODO items ranked by due schedules, goals, dynamics, with reasons
 pruning             pruning, expansion and compression without losing nodes
+suppression         idle nodes suppressed after a while; re-activated by a touch, an edit, a due schedule, a run
 thinker             thinkers: where transform content comes from
 transforms          the Graph-of-Thoughts transforms, one API for every operation
 """

@@ -27,6 +27,11 @@ Signals (all arguments plain ``str`` / ``dict`` / numbers):
     Every ended task, whatever its status (``RunResult.model_dump(mode="json")``).
 ``failed(task_id: str, message: str, result: dict)``
     Additionally, for ``failed`` and ``timeout`` results.
+``concurrency_changed(text: str, info: dict)``
+    What may run at once changed (machine load, a thinker's rate limit, a
+    new config): ``text`` is the status bar's "agents 1 of 1, transforms 2
+    of 4 — load 3.1 on 2 CPUs", ``info`` :meth:`Concurrency.to_dict`. Checked
+    as tasks start and end and every :attr:`QtExecutor.CONCURRENCY_POLL_MS`.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
+from orchestrator_gui.engine.concurrency import Concurrency
 from orchestrator_gui.engine.config import EngineConfig, load_config
 from orchestrator_gui.engine.executor import Engine, EngineEvent, TaskHandle
 from orchestrator_gui.engine.tasks import Task
@@ -80,12 +86,15 @@ class QtExecutor(QObject):
     progress = Signal(str, str, dict)
     finished = Signal(str, dict)
     failed = Signal(str, str, dict)
+    concurrency_changed = Signal(str, dict)
     _wake = Signal()  # worker → main thread hop (queued: the receiver lives on the main thread)
 
     #: Minimum time between two deliveries of queued events (ms).
     DRAIN_INTERVAL_MS = 10
     #: Longest time one delivery turn may take before it yields to other events (ms).
     DRAIN_BUDGET_MS = 8
+    #: How often the allowed concurrency is looked at while nothing starts or ends (ms).
+    CONCURRENCY_POLL_MS = 2000
 
     def __init__(self, workspace: str | os.PathLike[str], config: EngineConfig | None = None, *,
                  pool: QThreadPool | None = None, parent: QObject | None = None, **engine_kwargs: Any) -> None:
@@ -108,6 +117,11 @@ class QtExecutor(QObject):
         self.engine = Engine(workspace, cfg, spawn=self._spawn, **engine_kwargs)
         self._wake.connect(self._on_wake)
         self._remove_listener = self.engine.add_listener(self._queue_event)
+        self._concurrency_text = ""
+        self._concurrency_timer = QTimer(self)
+        self._concurrency_timer.setInterval(self.CONCURRENCY_POLL_MS)
+        self._concurrency_timer.timeout.connect(self.check_concurrency)
+        self._concurrency_timer.start()
 
     # ------------------------------------------------------------ API
 
@@ -123,12 +137,25 @@ class QtExecutor(QObject):
         """Cancel a queued or running task."""
         return self.engine.cancel(task_id)
 
+    def concurrency(self) -> Concurrency:
+        """What may run at once now, and why (see :mod:`orchestrator_gui.engine.concurrency`)."""
+        return self.engine.governor.current()
+
+    @Slot()
+    def check_concurrency(self) -> None:
+        """Emit :attr:`concurrency_changed` when what may run at once changed (GUI thread)."""
+        now = self.concurrency()
+        if now.text != self._concurrency_text:
+            self._concurrency_text = now.text
+            self.concurrency_changed.emit(now.text, now.to_dict())
+
     def shutdown(self, wait: bool = True, cancel: bool = True) -> None:
         """Shut the engine down (no runner process is left) and wait for the pool.
 
         Events still queued for the GUI thread are delivered on its next
         turns, as usual (call :meth:`flush` to deliver them now).
         """
+        self._concurrency_timer.stop()
         self.engine.shutdown(wait=wait, cancel=cancel)
         if wait:
             self.pool.waitForDone()
@@ -236,6 +263,8 @@ class QtExecutor(QObject):
 
     def _deliver(self, event: EngineEvent) -> None:
         # On the adapter's thread (the GUI thread): re-emit as plain values.
+        if event.type in ("started", "finished"):
+            self.check_concurrency()  # the engine decided again as the task started or ended
         if event.type == "started":
             self.started.emit(event.task_id, event.kind, {"subject_id": event.subject_id, **event.data})
         elif event.type == "finished":

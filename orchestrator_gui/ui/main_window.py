@@ -26,6 +26,7 @@ from orchestrator_gui.ui import export
 from orchestrator_gui.ui import theme as themes
 from orchestrator_gui.ui.background import BackgroundWork
 from orchestrator_gui.ui.docks import LAYOUT_VERSION, DockLayout
+from orchestrator_gui.ui.dynamics_driver import DynamicsDriver
 from orchestrator_gui.ui.errors import ErrorReporter
 from orchestrator_gui.ui.graph_actions import GraphActions, plural
 from orchestrator_gui.ui.main_menus import (
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
             self.view.link_requested.connect(self.actions_.link_dropped)
 
         build_status_bar(self)
+        self.dynamics = DynamicsDriver(self)
         self.acts = build_menus(self)
         build_toolbar(self)
         self._visibility = settings.visibility()
@@ -226,6 +228,9 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # noqa: BLE001 - transforms then run inline; run-now stays disabled
                 self.reporter.report(exc, context="Execution engine unavailable")
         self.work.attach(self.executor)
+        self.dynamics.attach(session, self.executor)
+        if self.dynamics.tick_ms:
+            self._period.setInterval(self.dynamics.tick_ms)
         self.actions_.set_executor(self.executor)
         self.actions_.set_session(session, self.view)
         self.run_control = None
@@ -301,6 +306,7 @@ class MainWindow(QMainWindow):
         self.session.deleteLater()
         self.session = None
         self._period.stop()
+        self.dynamics.detach()
         self._update_for_session()
 
     def _hook_graph(self, graph: Any) -> None:
@@ -450,6 +456,7 @@ class MainWindow(QMainWindow):
         params = tx.provenance.params
         parts = [_count_text(params[k], k) for k in params if k != "workspace" and params[k]]
         self.reporter.info("Graph updated from the files" + (f": {', '.join(map(str, parts))}" if parts else ""))
+        self._dynamics_timer.start()  # an edited line re-activates its suppressed node now
 
     def _on_applied(self, tx: Any) -> None:
         self._update_counts()
@@ -458,10 +465,8 @@ class MainWindow(QMainWindow):
         """Recompute activation (and the active/suppressed flags) and attention."""
         if self.session is None:
             return
-        from orchestrator_gui.workspace.dynamics import refresh
-
         with self.reporter.guard("Updating activation"):
-            refresh(self.session.graph)
+            self.dynamics.update()  # suppress / re-activate (undoable), then activation and attention
         self._rescale_threshold()
 
     def _rescale_threshold(self) -> None:

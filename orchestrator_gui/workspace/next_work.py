@@ -8,13 +8,17 @@ the loop see the same order for the same files and time. The context:
   the scheduler arms: stored ``nextExecutionTime``, else the computed next run);
 * each TODO item's consecutive failed runs and the escalated (paused)
   items and schedules, from ``.orchestrator/runs.jsonl`` and our config;
-* the thought dynamics at that time (activation, then attention).
+* the thought dynamics at that time (activation, then attention);
+* the nodes suppressed for staying idle (:mod:`~orchestrator_gui.workspace.suppression`):
+  never proposed, whatever the flags of the moment say.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 from typing import Any
+
+import numpy as np
 
 from orchestrator_gui.engine.run_records import RunRecords
 from orchestrator_gui.engine.scheduler import armed_ms
@@ -25,6 +29,7 @@ from orchestrator_gui.formats.workspace import SCHEDULES
 from orchestrator_gui.model.identity import MODES_FILE, schedule_node_id, subject_node
 from orchestrator_gui.model.identity import node_id as make_node_id
 from orchestrator_gui.model.next_work import NextContext, Ranked, rank_next
+from orchestrator_gui.model.suppression import suppressed_mask
 from orchestrator_gui.problems import FormatError
 from orchestrator_gui.workspace.dynamics import refresh
 from orchestrator_gui.workspace.pauses import PauseWatch
@@ -61,6 +66,9 @@ def next_context(session: Any, now: datetime | None = None, *, tz: tzinfo | None
         nid = subject_node(session.graph, kind, sid)
         if nid and count > 0:
             failures[nid] = count
+    # Suppressed for staying idle: never proposed, and a suppressed schedule or goal pulls no work (its
+    # due time still counts: a due schedule re-activates what it reaches at the next suppression tick).
+    paused.update(session.graph.ids_of(np.flatnonzero(suppressed_mask(session.graph))))
     mode_id = make_node_id(MODES_FILE, f"mode/{mode}") if mode else None
     return NextContext(due_in_s=due, failures=failures, paused=frozenset(paused), mode=mode_id)
 

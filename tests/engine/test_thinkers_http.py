@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator_gui.engine.concurrency import RATE_LIMITS
 from orchestrator_gui.engine.config import load_config
 from orchestrator_gui.engine.tasks import CancelToken
 from orchestrator_gui.engine.thinkers import (
@@ -32,6 +33,14 @@ from orchestrator_gui.model import operations as ops
 from orchestrator_gui.model import transforms as tf
 from orchestrator_gui.model.thinker import ThinkerContext
 from orchestrator_gui.problems import FormatError
+
+
+@pytest.fixture(autouse=True)
+def _forget_rate_limits():
+    """A 429 here is noted in the process's rate-limit register: leave it empty for the tests after."""
+    yield
+    RATE_LIMITS.clear()
+
 
 KEY = "sk-test-0123456789"
 ENV = {"FAKE_OPENAI_KEY": KEY}

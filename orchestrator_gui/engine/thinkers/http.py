@@ -45,7 +45,11 @@ HTTP 429 and 5xx answers, refused or dropped connections and timeouts are
 retried up to ``retries`` times, while the deadline leaves time. The wait before retry ``i`` (0-based) is the
 server's ``Retry-After`` (seconds or an HTTP date) when given, else
 ``min(backoff_s * 2**i, max_backoff_s)``; a ``Retry-After`` longer than
-``max_retry_after_s`` fails at once with a clear error. Other HTTP errors
+``max_retry_after_s`` fails at once with a clear error. A 429 is also noted
+in the rate-limit register (``rate_limits``, default
+:data:`~orchestrator_gui.engine.concurrency.RATE_LIMITS`): until its
+``Retry-After`` (30 s when absent) the engine starts one transform at a time
+(:mod:`orchestrator_gui.engine.concurrency`). Other HTTP errors
 (400, 401, 404 …) fail at once, quoting the server's error message. A cancel
 (``context.extra[CANCEL]``) shuts the socket down, so even a request in
 flight stops at once.
@@ -67,6 +71,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from orchestrator_gui.engine.concurrency import RATE_LIMITS, RateLimits
 from orchestrator_gui.engine.tasks import CancelToken
 from orchestrator_gui.engine.thinkers import prompts
 from orchestrator_gui.engine.thinkers.base import (
@@ -211,6 +216,9 @@ class HttpThinker:
         Where ``api_key_env`` is looked up (default :data:`os.environ`, read at each call).
     sleep : callable, optional
         ``sleep(seconds)`` used for the waits instead of a cancellable wait (for tests).
+    rate_limits : RateLimits, optional
+        Where an HTTP 429 is noted (default: the process's
+        :data:`~orchestrator_gui.engine.concurrency.RATE_LIMITS`).
     """
 
     def __init__(self, base_url: str, model: str, *, name: str = "http", api_key_env: str | None = None,
@@ -218,7 +226,7 @@ class HttpThinker:
                  timeout_s: float = 60.0, retries: int = 3, backoff_s: float = 0.5, max_backoff_s: float = 8.0,
                  max_retry_after_s: float = 60.0, environ: Mapping[str, str] | None = None,
                  sleep: Callable[[float], None] | None = None,
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, rate_limits: RateLimits | None = None) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, not {base_url!r}")
         if timeout_s <= 0 or retries < 0 or max_response_bytes < 1:
@@ -239,6 +247,7 @@ class HttpThinker:
         self._environ = environ
         self._sleep = sleep
         self.max_response_bytes = int(max_response_bytes)
+        self.rate_limits = rate_limits if rate_limits is not None else RATE_LIMITS
 
     def __repr__(self) -> str:
         return f"HttpThinker({self.url!r}, model={self.model!r}, name={self.name!r})"
@@ -451,7 +460,11 @@ class HttpThinker:
         detail = _error_message(body)
         what = f"{self.url} answered HTTP {code}" + (f": {detail}" if detail else "")
         if code in RETRY_STATUS:
-            raise _Retry(what, retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None))
+            retry_after = retry_after_seconds(exc.headers.get("Retry-After") if exc.headers else None)
+            if code == 429:
+                # The engine starts fewer transforms until then (engine/concurrency.py).
+                self.rate_limits.note(self.name, retry_after)
+            raise _Retry(what, retry_after)
         if 300 <= code < 400:
             where = exc.headers.get("Location") if exc.headers else None
             raise BackendError(f"thinker {self.name!r}: {self.url} redirects to {where or '?'} (HTTP {code}); "

@@ -170,9 +170,9 @@ class HistoryPanel(Panel):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 44), (1, 70), (3, 116)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            self.tree.setColumnWidth(col, width)
+        # #, Who and When as wide as their text: fixed widths left "What" a few letters in a 240 px dock.
+        for col in (0, 1, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.itemClicked.connect(self._on_row)
         self.tree.itemActivated.connect(self._on_row)
 

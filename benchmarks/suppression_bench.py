@@ -19,47 +19,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from graph_bench import synthetic_columns  # noqa: E402
+from dynamics_bench import NOW, _median_ms, build  # noqa: E402  (the same synthetic graph)
 
 from orchestrator_gui.engine.concurrency import allowed_concurrency  # noqa: E402
 from orchestrator_gui.engine.config import LimitsConfig  # noqa: E402
-from orchestrator_gui.model import ThoughtGraph  # noqa: E402
 from orchestrator_gui.model.suppression import (  # noqa: E402
     SuppressionParams,
     plan_suppression,
     suppress_transaction,
 )
-
-NOW = 1.8e9
-DAY = 86_400.0
-
-
-def _median_ms(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
-
-
-def build(n: int, m: int) -> ThoughtGraph:
-    """The synthetic graph, last updated an exponential number of days ago (mean 7 days)."""
-    cols = synthetic_columns(n, m)
-    rng = np.random.default_rng(3)
-    updated = NOW - rng.exponential(7 * DAY, n)
-    return ThoughtGraph.from_arrays(cols.pop("ids"), cols.pop("kinds"), created=updated - DAY, updated=updated,
-                                    now=NOW, **cols)
 
 
 def run(n: int, m: int, repeat: int) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from shared_fixtures import LOCAL_DATA, REPO_ROOT, SHARED_FIXTURES, fixture, fixture_files  # noqa: F401
@@ -24,12 +25,22 @@ def _isolate_user_dirs(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory):
     """A real PostgreSQL server for the whole session (fails, never skips, when it can't start)."""
+    import shutil
+    import tempfile
+
     from postgres_server import PostgresServer
 
-    server = PostgresServer(tmp_path_factory.mktemp("pg"))
-    server.start()
-    yield server
-    server.stop()
+    # Not under pytest's basetemp: that folder is 0700 and another pytest session resets it,
+    # locking the server's own user (postgres, when we are root) out of its data folder.
+    root = Path(tempfile.mkdtemp(prefix="orchestrator-pg-"))
+    root.chmod(0o711)
+    server = PostgresServer(root / "cluster")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -149,18 +149,50 @@ class PostgresServer:
         self.stop()
         raise RuntimeError(f"postgres did not accept connections within {_START_TIMEOUT_S:.0f} s")
 
-    def stop(self) -> None:
-        """Stop the server (fast shutdown: open sessions are cut) and wait for it to exit."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        # runuser forwards SIGINT to the postgres child (fast shutdown).
-        proc.send_signal(signal.SIGINT)
+    def _postmaster_pid(self) -> int | None:
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+            return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open sessions are cut) and wait until it is gone.
+
+        SIGINT goes to the postmaster itself (its pid is the first line of ``postmaster.pid``):
+        as root the server runs under ``runuser``, which exits on SIGINT without passing it on,
+        and the server kept serving -- a "partition" that cut nothing.
+        """
+        proc, self._proc = self._proc, None
+        pid = self._postmaster_pid()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except ProcessLookupError:
+                pid = None
+        elif proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while pid is not None and time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
+        else:
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+        if proc is not None:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        # Gone for sure: no server answers on the port any more.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+                check=False).returncode == 0:
+            time.sleep(0.05)
 
     def create_database(self, name: str) -> str:
         """Create database ``name`` (a plain identifier) and return its DSN."""

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 PURE = ["orchestrator_gui.model", "orchestrator_gui.formats", "orchestrator_gui.engine", "orchestrator_gui.store",
-        "orchestrator_gui.migration", "orchestrator_gui.workspace"]
+        "orchestrator_gui.migration", "orchestrator_gui.workspace", "orchestrator_gui.fleet"]
 
 PROBE = """
 import importlib, json, pkgutil, sys

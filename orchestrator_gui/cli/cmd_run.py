@@ -7,6 +7,12 @@
 * ``run --todo LINE`` runs the TODO.md item on LINE and exits.
 
 Progress goes to stderr; ``--json`` prints a summary on stdout at the end.
+In fleet mode (``[fleet]`` in the config) every due slot is claimed in the
+shared database first: a machine that loses the claim prints that another
+machine claimed the slot and runs nothing. ``--clock-file`` reads the
+current time from a file at every look (simulations and tests drive several
+engines through slots without waiting for the wall clock).
+
 ``--dry-run`` records runs without starting anything, whatever the config;
 so does a workspace with no runner configured. A dry run writes no
 workspace file (no timing rows, no ``schedules.json`` write-back, no TODO
@@ -32,6 +38,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("run", parents=[common], help="run due schedules (or a TODO item) without the GUI")
     p.add_argument("--once", action="store_true", help="fire what is due now, wait for those runs, exit")
     p.add_argument("--now", metavar="ISO", help="pretend the clock starts at this time (testing, replays)")
+    p.add_argument("--clock-file", metavar="PATH",
+                   help="read the current time (ISO or epoch ms) from PATH at every look (simulations, tests)")
     p.add_argument("--tz", metavar="ZONE", help="time zone of schedule dates and hours (default: local)")
     p.add_argument("--dry-run", action="store_true",
                    help="start nothing and write no workspace file, whatever the config "
@@ -73,6 +81,38 @@ def _clock(now: str | None, frozen: bool):
     return base, (lambda: base + int((time.monotonic() - m0) * 1000))
 
 
+#: Largest clock file read (one time stamp).
+_MAX_CLOCK_BYTES = 256
+
+
+def _file_clock(path: str):
+    """``--clock-file``: the time written in ``path`` (epoch ms or ISO), read at every look; kept on a bad read."""
+    from pathlib import Path
+
+    last: list[int] = []
+
+    def read() -> int | None:
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read(_MAX_CLOCK_BYTES).decode("ascii").strip()
+            return int(text) if text.isdigit() else to_ms(parse_now(text))
+        except (OSError, ValueError, UnicodeDecodeError, CliError):
+            return None
+
+    first = read()
+    if first is None:
+        raise CliError(f"--clock-file {Path(path)}: no time in it (write epoch ms or an ISO time)")
+    last.append(first)
+
+    def clock() -> int:
+        now = read()
+        if now is not None:  # a half-written file keeps the last good time
+            last[0] = now
+        return last[0]
+
+    return first, clock
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestrator_gui.engine.config import load_config
     from orchestrator_gui.engine.executor import ThreadExecutor
@@ -85,7 +125,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     ws = workspace(args)
     root = ws.root
     tz = parse_zone(args.tz)
-    base, clock = _clock(args.now, frozen=args.once or args.todo is not None)
+    if args.clock_file and args.now:
+        raise CliError("--now and --clock-file do not go together")
+    base, clock = (_file_clock(args.clock_file) if args.clock_file
+                   else _clock(args.now, frozen=args.once or args.todo is not None))
     config = load_config(root)
     settings = load_settings(root)
     if args.missed:
@@ -103,7 +146,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs = Runs(root, engine, session=session, settings=settings, tz=tz, clock=clock, log=_err)
     if problem:
         runs.nodes.problems.append(problem)
-    sched = runs.start_loop()
+    try:
+        sched = runs.start_loop()
+    except BaseException:  # a bad [fleet] table: nothing may run alone
+        engine.shutdown(wait=True, cancel=True)
+        runs.close()
+        if session is not None:
+            session.close()
+        raise
     summary: dict[str, Any] = {"workspace": str(root), "now": iso_ms(base if base is not None else sched.clock()),
                                "dry_run": dry, "missed_policy": settings.scheduler.missed.value}
     status = 0
@@ -120,6 +170,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if running:
             _err(f"stopping: cancelling {running} task(s)")
         engine.shutdown(wait=True, cancel=True)
+        state = runs.fleet_state()  # before close: closing leaves the fleet
+        summary["fleet"] = None if state is None else {
+            "machine": runs.fleet.settings.machine, "online": state.online, "message": state.message}
         runs.close()
         if session is not None:
             try:
@@ -215,6 +268,9 @@ def _summarise(sched: Any, runs: Any, summary: dict[str, Any]) -> None:
     summary["skipped"] = [d.to_dict() for d in sched.decisions if d.action in SKIPPED or d.action is Action.PAUSED]
     summary["waiting"] = [d.to_dict() for d in sched.decisions if d.action is Action.WAIT]
     summary["problems"] = list(dict.fromkeys(sched.problems + runs.nodes.problems))
+    summary["not_started"] = [{**d.to_dict(), "reason": deny.reason, "claimed_by": deny.by, "retry": deny.retry}
+                              for d, deny in sched.denied]
+
 
 
 def _print_text(summary: dict[str, Any]) -> None:
@@ -233,7 +289,10 @@ def _print_text(summary: dict[str, Any]) -> None:
         print(f"skipped  {d['name']} ({d['schedule_id']})  {d['action']}: {d['reason']}")
     for d in summary["waiting"]:
         print(f"waiting  {d['name']} ({d['schedule_id']})  {d['reason']}")
+    for d in summary.get("not_started", []):
+        print(f"claimed  {d['name']} ({d['schedule_id']})  {d['reason']}" if d["claimed_by"] else
+              f"held     {d['name']} ({d['schedule_id']})  {d['reason']}")
     for p in summary["problems"]:
         print(f"problem  {p}")
-    if not (todo or summary["fired"] or summary["skipped"] or summary["waiting"]):
+    if not (todo or summary["fired"] or summary["skipped"] or summary["waiting"] or summary.get("not_started")):
         print("nothing was due")

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from orchestrator_gui import __version__
 from orchestrator_gui.cli import (
     cmd_files,
+    cmd_fleet,
     cmd_graph,
     cmd_gui,
     cmd_logs,
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs, cmd_modes, cmd_graph, cmd_run, cmd_next,
-                   cmd_suppressed):
+                   cmd_suppressed, cmd_fleet):
         module.register(sub, common)
     return parser
 

@@ -6,7 +6,8 @@ rows (``--limit``, default :data:`DEFAULT_LIMIT`) and pages back with
 ``--offset``; it reads the file's first line and as much of its end as the
 page needs (:func:`orchestrator_gui.formats.timing_read.read_timing_page`),
 never the whole file. ``--all`` lists every row as before (files up to the
-read limit).
+read limit). ``--fleet`` lists the fleet's ``runs`` table instead: the
+started/finished rows of every machine, with the machine's name (fleet mode).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 
-from orchestrator_gui.cli.output import UsageError, emit_json, emit_json_batches, json_str, table, workspace
+from orchestrator_gui.cli.output import CliError, UsageError, emit_json, emit_json_batches, json_str, table, workspace
 from orchestrator_gui.formats.timing import TimingRow, load_timing
 from orchestrator_gui.formats.timing_plain import ROW_FIELDS, plain_rows
 from orchestrator_gui.formats.timing_read import MAX_PAGE_OFFSET, MAX_PAGE_ROWS, read_timing_page
@@ -31,6 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--offset", type=int, default=0, metavar="K",
                    help="skip the K newest rows first (page back through the log)")
     p.add_argument("--all", action="store_true", help="every row (files up to the 20 MB read limit)")
+    p.add_argument("--fleet", action="store_true",
+                   help="every machine's rows from the fleet database's runs table (fleet mode)")
 
 
 def _row(r: TimingRow) -> dict:
@@ -89,8 +92,37 @@ def _print_plain(as_json: bool, data: bytes) -> None:
         write("".join(line.rstrip() + "\n" for line in map(fmt.__mod__, cells[lo:lo + 4096])))
 
 
+_FLEET_COLUMNS = ["machine", "event", "at", "task_id", "mode", "status", "duration_s", "name"]
+
+
+def _fleet_list(args: argparse.Namespace) -> int:
+    from orchestrator_gui.fleet.link import FleetOffline
+    from orchestrator_gui.workspace.runs import fleet_timing
+
+    if getattr(args, "all", False):
+        raise UsageError("orchestrator-gui: --fleet pages with --limit/--offset (--all is for the local file)")
+    limit, offset = getattr(args, "limit", DEFAULT_LIMIT), getattr(args, "offset", 0)
+    if not 1 <= limit <= MAX_PAGE_ROWS or not 0 <= offset <= MAX_PAGE_OFFSET:
+        raise UsageError(f"orchestrator-gui: --limit must be between 1 and {MAX_PAGE_ROWS}, "
+                         f"--offset between 0 and {MAX_PAGE_OFFSET}")
+    try:
+        rows = fleet_timing(workspace(args).root, limit=limit, offset=offset)
+    except FleetOffline as exc:
+        raise CliError(f"fleet database unreachable: {exc}") from None
+    if rows is None:
+        raise CliError("not in fleet mode: add [fleet] database = \"postgresql://user@host/db\" to "
+                       ".orchestrator/config.toml (or set ORCHESTRATOR_FLEET_DSN)")
+    if args.json:
+        emit_json(rows)
+    else:
+        table(rows, _FLEET_COLUMNS, {"task_id": 30, "name": 40})
+    return 0
+
+
 def cmd_timing_list(args: argparse.Namespace) -> int:
     """List a page of timing rows, oldest first (JSON: an array of row objects)."""
+    if getattr(args, "fleet", False):
+        return _fleet_list(args)
     path = workspace(args).timing
     more = False
     if getattr(args, "all", False):

@@ -37,6 +37,13 @@ Example
     [todos."<todo item id>"]          # same keys for TODO items
     no_timeout = true
 
+    [fleet]                           # several machines, one PostgreSQL (engine/fleet_config.py)
+    database = "postgresql://loop@db.example/loop"   # no password here: ~/.pgpass or PGPASSWORD
+    machine = "build-box-2"           # default: the host name
+    dead_after_s = 60                 # 5..3600: silence after which a machine's claims are lost
+    heartbeat_s = 5                   # 0.5..60
+    offline = "pause"                 # "pause" | "local": due slots while the database is down
+
     [dynamics]                        # suppression and adaptive concurrency (engine/config_dynamics.py)
     suppress_below = 0.05             # 0..1: activation under which a node is idle (0 = never suppress)
     suppress_after_s = 600            # 1..2592000: idle this long -> suppressed (dimmed, out of `next`)
@@ -73,9 +80,9 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orchestrator_gui.engine.config_dynamics import DynamicsConfig
 from orchestrator_gui.engine.config_thinkers import (
@@ -84,6 +91,7 @@ from orchestrator_gui.engine.config_thinkers import (
     ThinkersConfig,
 )
 from orchestrator_gui.engine.config_toml import key_lines, line_of, toml_error
+from orchestrator_gui.engine.fleet_config import dsn_has_password
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy
 from orchestrator_gui.engine.runner_shell import find_code_placeholder
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
@@ -196,6 +204,72 @@ class SubjectConfig(_Section):
     check_off_on_success: bool | None = None  # TODO items: check off after a successful run
 
 
+#: Range of ``[fleet] dead_after_s`` and ``heartbeat_s`` (seconds).
+DEAD_AFTER_RANGE_S, HEARTBEAT_RANGE_S = (5.0, 3600.0), (0.5, 60.0)
+#: A machine name: what ``fleet status`` and the runs table show; no spaces or control characters.
+_MACHINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class FleetConfig(_Section):
+    """``[fleet]``: run this loop on several machines that share one PostgreSQL database.
+
+    The resolved settings (environment variables included) come from
+    :func:`orchestrator_gui.engine.fleet_config.fleet_settings`.
+
+    Attributes
+    ----------
+    database : str or None
+        A libpq connection string or ``postgresql://`` URI, without a password
+        (libpq's ``passfile``/``PGPASSWORD`` supply it); ``ORCHESTRATOR_FLEET_DSN`` wins.
+    machine : str or None
+        This machine's name (default: the host name; ``ORCHESTRATOR_MACHINE`` wins).
+    dead_after_s : float
+        Silence after which a machine's running claims are marked lost.
+    heartbeat_s : float
+        How often a machine writes its heartbeat.
+    offline : {"pause", "local"}
+        What the engine does with a due slot while the database is unreachable.
+    """
+
+    database: str | None = Field(None, min_length=1, max_length=4096)
+    machine: str | None = None
+    dead_after_s: float = Field(60.0, ge=DEAD_AFTER_RANGE_S[0], le=DEAD_AFTER_RANGE_S[1])
+    heartbeat_s: float = Field(5.0, ge=HEARTBEAT_RANGE_S[0], le=HEARTBEAT_RANGE_S[1])
+    offline: Literal["pause", "local"] = "pause"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(str(k).lower() in ("password", "passwd") for k in data):
+            raise ValueError("a password may not be stored in config.toml; use libpq's passfile "
+                             "(~/.pgpass) or the PGPASSWORD environment variable")
+        return data
+
+    @model_validator(mode="after")
+    def _beats_before_death(self) -> FleetConfig:
+        if self.dead_after_s < 2 * self.heartbeat_s:
+            # One late heartbeat must not make a live machine look dead and lose its running claims.
+            raise ValueError(f"dead_after_s ({self.dead_after_s:g}) must be at least twice heartbeat_s "
+                             f"({self.heartbeat_s:g})")
+        return self
+
+    @field_validator("database")
+    @classmethod
+    def _no_password(cls, value: str | None) -> str | None:
+        if value is not None and dsn_has_password(value):
+            raise ValueError("a password may not be stored in config.toml; use libpq's passfile "
+                             "(~/.pgpass) or the PGPASSWORD environment variable")
+        return value
+
+    @field_validator("machine")
+    @classmethod
+    def _machine(cls, value: str | None) -> str | None:
+        if value is not None and not _MACHINE_NAME.match(value):
+            raise ValueError("a machine name is 1 to 64 letters, digits, '.', '_' or '-', starting "
+                             "with a letter or digit")
+        return value
+
+
 class EngineConfig(_Section):
     """The whole ``config.toml``; every key is optional.
 
@@ -215,6 +289,8 @@ class EngineConfig(_Section):
         Keyed by schedule id / TODO item id.
     thinkers : ThinkersConfig
         Named thinker backends and the default thinker.
+    fleet : FleetConfig or None
+        ``[fleet]``: the shared PostgreSQL database; None without the table.
     """
 
     runner: list[str] | None = None
@@ -230,6 +306,7 @@ class EngineConfig(_Section):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     todo: TodoSettings = Field(default_factory=TodoSettings)
     dynamics: DynamicsConfig = Field(default_factory=DynamicsConfig)  # engine/config_dynamics.py
+    fleet: FleetConfig | None = None  # None: no [fleet] table, the machine runs alone
 
     @field_validator("runner")
     @classmethod
@@ -383,6 +460,8 @@ class ConfigFile:
                     where = _dotted(tuple(e["loc"]))
                     got = e.get("input")
                     shown = f" (got {type(got).__name__} {got!r})" if not isinstance(got, dict) else ""
+                    if tuple(e["loc"])[:1] == ("fleet",):
+                        shown = ""  # the rejected value may hold a password: never echo it
                     msg = str(e["msg"]).removeprefix("Value error, ")
                     raise FormatError(self.name, f"{where}: {msg}{shown}", line=self.line_of(tuple(e["loc"]))) \
                         from None
@@ -455,6 +534,7 @@ __all__ = [
     "RUNS_DIR",
     "ConfigFile",
     "EngineConfig",
+    "FleetConfig",
     "LimitsConfig",
     "ModeConfig",
     "OFFLINE_THINKER",

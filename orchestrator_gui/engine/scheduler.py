@@ -38,7 +38,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy, due_slots, planned_runs
 from orchestrator_gui.formats.nextrun import expiration_ms, iso_ms, next_execution_ms, parse_js_iso
@@ -133,6 +133,119 @@ class Decision:
             "updates": dict(self.updates), "interrupt": self.interrupt, "runs": self.runs,
             "missed": self.missed, "dropped": self.dropped,
         }
+
+
+# -- the start gate ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StartRequest:
+    """A run the scheduler is about to start, as a :class:`StartGate` sees it.
+
+    Attributes
+    ----------
+    schedule_id, name : str
+    due_ms : int or None
+        The slot (the armed time that came due).
+    task_id : str
+        The id the run will have.
+    now_ms : int
+        When it starts (the scheduler's clock).
+    attempt : int
+        0 for the slot's own run; more for a slot offered again (:meth:`StartGate.offers`).
+    updates : dict
+        The runtime fields the start writes back into ``schedules.json`` (Roo's semantics).
+    """
+
+    schedule_id: str
+    name: str
+    due_ms: int | None
+    task_id: str
+    now_ms: int
+    attempt: int = 0
+    updates: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Allow:
+    """The gate lets the run start; ``note`` (if any) is logged."""
+
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Deny:
+    """The gate refuses the run.
+
+    Attributes
+    ----------
+    reason : str
+        One sentence for the log and the summary.
+    fields : dict or None
+        Runtime fields to write back instead (``None`` value = remove the key), e.g. the
+        fleet's shared record after another machine ran the slot; None: write nothing.
+    retry : bool
+        Ask again at the next tick (the slot stays armed), e.g. while a database is unreachable.
+    by : str or None
+        Who has the slot, when someone does (another machine's name).
+    """
+
+    reason: str
+    fields: Mapping[str, Any] | None = None
+    retry: bool = False
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Runtime fields a gate hands over to adopt (:meth:`StartGate.sync`).
+
+    Attributes
+    ----------
+    fields : dict
+        Roo's runtime fields to write back (``None`` value = remove the key).
+    by : str or None
+        Who wrote them last (another machine's name).
+    slot_ms : int or None
+        The newest slot they account for: a slot due here at or before it was taken by ``by``.
+    """
+
+    fields: Mapping[str, Any]
+    by: str | None = None
+    slot_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A slot offered (again) to this scheduler by its gate: run it as ``attempt`` of ``due_ms``."""
+
+    schedule_id: str
+    due_ms: int
+    attempt: int
+    reason: str
+
+
+class StartGate(Protocol):
+    """Asked before every scheduled run starts; the engine knows nothing of who answers.
+
+    The fleet's claims (one machine per slot) are one gate; any later rule
+    (an approval step) can be another. Every method must be safe to call
+    from the scheduler's thread; :meth:`after_finish` runs in a worker thread.
+    """
+
+    def sync(self, schedule_ids: list[str]) -> dict[str, Shared]:
+        """Runtime fields to adopt now per schedule (written back before deciding); {} for none."""
+        ...
+
+    def before_start(self, request: StartRequest) -> Allow | Deny:
+        """Allow or refuse the run about to start."""
+        ...
+
+    def after_finish(self, request: StartRequest, result: Any) -> None:
+        """The run allowed for ``request`` ended with ``result`` (a ``RunResult``, or None when unknown)."""
+        ...
+
+    def offers(self, now_ms: int) -> list[Offer]:
+        """Slots to start now besides the due ones (a dead machine's lost claims); [] for none."""
+        ...
 
 
 # -- small rules ---------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ the runtime fields back (:mod:`.writeback`), and submits due runs to the
   extension and the agents, which read them, never see a rehearsal as a run.
   A scheduler made with ``dry_run=True`` (``run --dry-run``, or no runner at
   all) writes no runtime field at all, not even to arm or expire a schedule.
+* A start gate (:class:`~orchestrator_gui.engine.scheduler.StartGate`, optional)
+  is asked before every run starts and told when it ends; it may hand runtime
+  fields to adopt before deciding (the fleet's shared record of each schedule)
+  and slots to run again (a dead machine's lost claims). A refused run is
+  logged, kept in :attr:`Scheduler.denied` and writes back what the gate says.
+  A dry run never asks the gate (a rehearsal claims nothing).
 * What the scheduler did (missed runs, skips, waits, expirations, write-back
   failures) goes to the ``log`` callable (stderr for ``run``) and is appended
   to ``.orchestrator/scheduler.log``, and every decision is kept in
@@ -50,7 +56,10 @@ from typing import Any
 from orchestrator_gui.engine.scheduler import (
     Action,
     Decision,
+    Deny,
     RunningTask,
+    StartGate,
+    StartRequest,
     decide,
     expired_updates,
     rearm_updates,
@@ -59,6 +68,7 @@ from orchestrator_gui.engine.scheduler import (
     stored_next_ms,
     waiting_updates,
 )
+from orchestrator_gui.engine.scheduler_gate import GatedStarts
 from orchestrator_gui.engine.scheduler_settings import EngineSettings, load_settings, run_log_activity
 from orchestrator_gui.engine.tasks import RunResult, new_task_id, schedule_task
 from orchestrator_gui.engine.writeback import WriteResult, write_runtime_fields
@@ -93,7 +103,7 @@ class Fired:
                 "result": res.model_dump(mode="json") if res is not None else None}
 
 
-class Scheduler:
+class Scheduler(GatedStarts):
     """Fires due Roo schedules of one workspace through an engine.
 
     Parameters
@@ -115,13 +125,18 @@ class Scheduler:
     dry_run : bool
         A rehearsal: write no runtime field to ``schedules.json`` at all (what
         would be written is logged and kept in memory).
+    gate : StartGate, optional
+        Asked before every run starts (the fleet's slot claims); None: every run starts.
     """
 
     def __init__(self, root: str | os.PathLike[str], engine: Any, *, settings: EngineSettings | None = None,
                  tz: tzinfo = UTC, clock: Callable[[], int] | None = None,
                  log: Callable[[str], None] | None = None, on_due: Callable[[str], None] | None = None,
-                 dry_run: bool = False) -> None:
+                 dry_run: bool = False, gate: StartGate | None = None) -> None:
         self.root = Path(root)
+        self.gate = gate
+        self.denied: list[tuple[Decision, Deny]] = []  # runs the gate refused (each slot once)
+        self._deny_noted: dict[tuple[str, int | None, int], str] = {}
         self.dry_run = dry_run
         self.path = self.root / ".roo" / "schedules.json"
         self.engine = engine
@@ -231,6 +246,12 @@ class Scheduler:
         if doc.foreign:
             self._problem(f"{self.path}: not a Roo Scheduler file; nothing is scheduled")
             return []
+        if self.gate is not None and not self.dry_run and self._adopt(doc, now):
+            try:
+                doc = load_schedules(self.path)  # re-read: the adopted fields were written into it
+            except FormatError as exc:
+                self._problem(str(exc))
+                return []
         with self._lock:
             waiting_to_start = {s for tid, s in self._pending.items() if self._queued(tid)} | set(self._chains)
         seen: set[str] = set()
@@ -252,6 +273,8 @@ class Scheduler:
                 continue
             if d is not None:
                 acted.append(d)
+        if self.gate is not None and not self.dry_run:
+            acted.extend(self._offered({s.id: s for s in doc.schedules}, now, waiting_to_start))
         self.decisions.extend(acted)
         return acted
 
@@ -338,10 +361,9 @@ class Scheduler:
         if d.action is Action.FIRE:
             if self.on_due is not None:
                 self.on_due(sid)
-            if d.interrupt is not None:
-                self.engine.cancel(d.interrupt, f"cancelled: schedule {sid} ({d.name}) takes over")
             self.note(f"{label}: fire: {d.reason}")
-            self._start(raw, d, now, interrupted=d.interrupt)
+            if not self._start(raw, d, now, interrupted=d.interrupt):
+                return
             if d.runs > 1:
                 with self._lock:
                     self._chains[sid] = (d, d.runs - 1, raw)
@@ -357,13 +379,24 @@ class Scheduler:
         self.note(f"{label}: {d.action.value}: {d.reason}")
         self._write(sid, stored, updates)
 
-    def _start(self, raw: dict[str, Any], d: Decision, now: int, *, interrupted: str | None = None) -> None:
+    def _start(self, raw: dict[str, Any], d: Decision, now: int, *, interrupted: str | None = None,
+               attempt: int = 0) -> bool:
+        """Start one run of ``d``; False when the gate refused it (nothing started)."""
         sid = d.schedule_id
         task_id = new_task_id()
         task = schedule_task(sid, str(raw.get("name") or sid), str(raw.get("mode") or "code"),
                              str(raw.get("taskInstructions") or ""), task_id=task_id,
                              meta={"due": iso_ms(d.due_ms) if d.due_ms is not None else None,
                                    "missed": d.missed, "dropped": d.dropped})
+        dry_run_for = getattr(self.engine, "dry_run_for", None)
+        request: StartRequest | None = None
+        if self.gate is not None and not self.dry_run and not (dry_run_for and dry_run_for(task)):
+            request = StartRequest(sid, d.name, d.due_ms, task_id, now, attempt,
+                                   started_updates(raw, now, task_id, self.tz))
+            if self._ask_gate(raw, d, request) is not None:
+                return False  # refused: the task it would interrupt goes on
+        if interrupted is not None:
+            self.engine.cancel(interrupted, f"cancelled: schedule {sid} ({d.name}) takes over")
         fired = Fired(sid, d.name, task_id, None, d, interrupted=interrupted)
         try:
             handle = self.engine.submit(task)
@@ -371,19 +404,23 @@ class Scheduler:
             self._problem(f"schedule {sid}: run not started: {exc}")
             fired.writeback = self._write(sid, stored_next_ms(raw), lambda cur: rearm_updates(cur, now, self.tz))
             self.fired.append(fired)
-            return
+            if request is not None:
+                self._finished_for_gate(request, None)
+            return True
         fired.handle = handle
         with self._lock:
             self._pending[task_id] = sid
-        handle.add_done_callback(lambda _r, tid=task_id: self._done(tid))
-        dry_run_for = getattr(self.engine, "dry_run_for", None)
+        handle.add_done_callback(lambda r, tid=task_id, req=request: self._done(tid, req, r))
         fired.writeback = self._write(sid, stored_next_ms(raw),
                                       lambda cur: started_updates(cur, now, task_id, self.tz),
                                       dry=bool(dry_run_for and dry_run_for(task)))
         self.fired.append(fired)
         self.note(f"schedule {d.name!r} ({sid}): started task {task_id}", persist=False)
+        return True
 
-    def _done(self, task_id: str) -> None:
+    def _done(self, task_id: str, request: StartRequest | None = None, result: Any = None) -> None:
+        if request is not None:
+            self._finished_for_gate(request, result)  # before pending() drops: run --once waits for it
         with self._lock:
             self._pending.pop(task_id, None)
         self.wake.set()
@@ -407,7 +444,10 @@ class Scheduler:
             fresh = doc_raw.get(sid, raw)
             try:
                 self.note(f"schedule {d.name!r} ({sid}): catch-up run ({left - 1} more to go)")
-                self._start(fresh, d, self.clock())
+                # attempt: catch-up run k of one slot is its own claim (a gate keys runs by slot and attempt)
+                if not self._start(fresh, d, self.clock(), attempt=d.runs - left):
+                    with self._lock:
+                        self._chains.pop(sid, None)  # refused: the rest of the chain is not ours either
             except Exception as exc:  # noqa: BLE001 - the other chains go on
                 self._problem(f"schedule {sid!r}: catch-up run not started: {type(exc).__name__}: {exc}")
 

@@ -52,6 +52,7 @@ from orchestrator_gui.model.graph import ThoughtGraph
 from orchestrator_gui.model.transactions import Transaction
 from orchestrator_gui.problems import ConflictError, Problem, ReadOnlyError
 from orchestrator_gui.store import recovery, sidecar
+from orchestrator_gui.store.base import StoreEvents
 from orchestrator_gui.store.diff import diff_to_transaction
 from orchestrator_gui.store.records import Row, decode_tx, reset_row, tx_row
 from orchestrator_gui.store.schema import connect, reading, store_error, store_path
@@ -68,7 +69,9 @@ _INSERT_SNAPSHOT = (
 class GraphStore:
     """A thought graph persisted in an SQLite journal with periodic snapshots.
 
-    Open it with :meth:`open` or :meth:`open_workspace`, not the constructor.
+    Implements :class:`~orchestrator_gui.store.base.GraphStoreAPI` (the embedded
+    default: never offline, never any remote transactions).  Open it with
+    :meth:`open` or :meth:`open_workspace`, not the constructor.
 
     Attributes
     ----------
@@ -88,6 +91,8 @@ class GraphStore:
         A snapshot is written after this many journaled transactions.
     keep_snapshots : int
         Periodic snapshots kept (newest first); ``base`` snapshots are always kept.
+    events : StoreEvents
+        Never emitted by this store (it has no remote writers and no database to lose).
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, loaded: recovery.Loaded, *, readonly: bool,
@@ -109,6 +114,7 @@ class GraphStore:
         # (seq, transaction, graph revision right after its edits) of the newest row, until the graph confirms it.
         self._pending: tuple[int, Transaction, int] | None = None
         self._seq_file = sidecar.SeqFile(path)
+        self.events = StoreEvents()
         self.graph = loaded.graph
         self._attach(self.graph)
 
@@ -203,6 +209,15 @@ class GraphStore:
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._conn is None
+
+    @property
+    def offline(self) -> bool:
+        """Always False: the database is a local file."""
+        return False
+
+    def pull(self) -> int:
+        """Nothing to pull: only this process writes the file (see the module docstring); returns 0."""
+        return 0
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -413,6 +428,10 @@ class GraphStore:
         """
         with reading(str(self.path)):
             return recovery.history(self._db(), limit)
+
+    def own_history(self) -> list[recovery.HistoryEntry]:
+        """The records the undo history is built from: all of them (one writer owns the file)."""
+        return self.history()
 
     def graph_at(self, tx: str | int) -> recovery.Loaded:
         """The graph as it was right after transaction ``tx``.

@@ -84,6 +84,7 @@ class RunControl(QObject):
         self.executor = executor
         self.settings = settings
         self.reporter = reporter
+        self._fleet_offline = False  # said once when the fleet's database goes away, once when it is back
         from orchestrator_gui.formats.timezones import local_zone
 
         self.runs = Runs(session.root, executor.engine, session=session.core, tz=local_zone(), clock=clock,
@@ -141,6 +142,14 @@ class RunControl(QObject):
     def turn(self) -> None:
         """One pass of the loop (the same :meth:`Runs.turn` the ``run`` command uses)."""
         self.runs.turn()
+        state = self.runs.fleet_state()
+        offline = state is not None and not state.online
+        if offline and not self._fleet_offline:
+            self.news.append(state.message)
+            self.reporter.info(state.message, 0)  # stays until something else is said: it is a state, not news
+        elif self._fleet_offline and not offline:
+            self._say("Fleet database reachable again")
+        self._fleet_offline = offline
 
     def run_now(self, schedule_id: str) -> Any:
         """Start a schedule's task now; returns its handle."""

@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self.session = session
         session.files_changed.connect(self._on_files_changed)
         session.graph_synced.connect(self._on_synced)
+        session.offline_changed.connect(self._on_fleet_offline)
         session.undo.changed.connect(self._update_undo)
         self.executor = None
         if self._executor_factory is not None:
@@ -457,6 +458,13 @@ class MainWindow(QMainWindow):
         parts = [_count_text(params[k], k) for k in params if k != "workspace" and params[k]]
         self.reporter.info("Graph updated from the files" + (f": {', '.join(map(str, parts))}" if parts else ""))
         self._dynamics_timer.start()  # an edited line re-activates its suppressed node now
+
+    def _on_fleet_offline(self, offline: bool) -> None:
+        if offline:  # a state, not news: it stays until something else is said
+            self.reporter.info("Fleet database unreachable: graph changes are kept in .orchestrator/fleet-journal.db "
+                               "and sent when it is back", 0)
+        else:
+            self.reporter.info("Fleet database reachable again: offline changes sent")
 
     def _on_applied(self, tx: Any) -> None:
         self._update_counts()

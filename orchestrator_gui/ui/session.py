@@ -60,6 +60,11 @@ class WorkspaceSession(QObject):
 
     files_changed = Signal(list)
     graph_synced = Signal(object)
+    #: Fleet mode: another machine committed (emitted from the store's listener thread, so the
+    #: connection to :meth:`_pull_remote` is queued onto this object's, the GUI, thread).
+    remote_wake = Signal()
+    #: Fleet mode: the shared database went away (True) or came back (False).
+    offline_changed = Signal(bool)
 
     def __init__(self, root: str | os.PathLike[str], reporter: ErrorReporter, *, readonly: bool = False,
                  in_memory: bool = False, parent: QObject | None = None) -> None:
@@ -79,6 +84,9 @@ class WorkspaceSession(QObject):
         self.undo.file_written.connect(self._on_written)
         self.watcher = WorkspaceWatcher(self.root, parent=self)
         self.watcher.changed.connect(self._on_changed)
+        self.remote_wake.connect(self._pull_remote)
+        self.core.events.remote_pending.connect(self._on_remote_pending)
+        self.core.events.offline_changed.connect(self._on_offline_changed)
         self.sync_graph()
 
     # ------------------------------------------------------------------ graph
@@ -124,8 +132,22 @@ class WorkspaceSession(QObject):
         return self.core.nodes_of_file(file)
 
     # ------------------------------------------------------------------ closing
+    def _on_remote_pending(self) -> None:  # the store's listener thread
+        self.remote_wake.emit()
+
+    def _on_offline_changed(self, offline: bool) -> None:  # any thread
+        self.offline_changed.emit(bool(offline))
+
+    def _pull_remote(self) -> None:
+        # Applies the other machines' transactions on this thread, the graph's: the view then
+        # updates through the graph's own events, as for a local change.
+        with self.reporter.guard("Fleet graph"):
+            self.core.pull_remote()
+
     def close(self) -> None:
         """Stop watching and close the store (writing a snapshot when something changed)."""
+        self.core.events.remote_pending.disconnect(self._on_remote_pending)
+        self.core.events.offline_changed.disconnect(self._on_offline_changed)
         self.watcher.stop()
         self.undo.close()
         with self.reporter.guard("Closing the graph store"):

@@ -13,6 +13,12 @@ with ``dry_run=True``), the loop is a rehearsal and writes nothing to
 a single dry run (no runner for its mode) writes nothing there either.
 :meth:`Runs.dry_run_reason` tells a face beforehand, so it can ask.
 
+Fleet mode: with ``[fleet]`` configured, :meth:`Runs.start_loop` also opens
+the fleet wiring (:mod:`orchestrator_gui.workspace.fleet_mode`): every due
+slot is claimed in the shared database before it runs, so one machine of the
+fleet runs it; :meth:`Runs.fleet_state` is the status bar's text and
+:func:`fleet_run_rows` lists every machine's runs. A rehearsal claims nothing.
+
 Pauses: :meth:`Runs.sync_pauses` marks the graph's paused schedules and TODO
 items (see :mod:`orchestrator_gui.workspace.pauses` for where a pause is
 stored) and :meth:`Runs.resume` clears one.
@@ -63,12 +69,17 @@ class Runs:
     dry_run : bool, optional
         Make the loop a rehearsal (no write-back at all); default: when every
         run of the engine is a dry run (``engine.always_dry``).
+    fleet : bool
+        Join the fleet when ``[fleet]`` is configured (default); False runs alone whatever the config.
     """
 
     def __init__(self, root: Any, engine: Any, *, session: Any = None, settings: EngineSettings | None = None,
                  tz: tzinfo = UTC, clock: Callable[[], int] | None = None,
-                 log: Callable[[str], None] | None = None, dry_run: bool | None = None) -> None:
+                 log: Callable[[str], None] | None = None, dry_run: bool | None = None,
+                 fleet: bool = True) -> None:
         self.root = root
+        self._join_fleet = fleet
+        self.fleet: Any = None  # FleetMode while the loop runs in fleet mode
         self.engine = engine
         self.session = session
         self.settings = settings
@@ -90,14 +101,36 @@ class Runs:
         return self.scheduler is not None
 
     def start_loop(self) -> Scheduler:
-        """Switch the scheduler loop on (idempotent); call :meth:`turn` to let it act."""
+        """Switch the scheduler loop on (idempotent); call :meth:`turn` to let it act.
+
+        Raises
+        ------
+        FormatError
+            A bad ``[fleet]`` table: the loop does not start (running alone could fire a slot twice).
+        """
         if self.scheduler is None:
             self.settings = self.settings or load_settings(self.root)
             rehearsal = self.dry_run if self.dry_run is not None else bool(getattr(self.engine, "always_dry", False))
+            if self._join_fleet and not rehearsal and self.fleet is None:
+                from orchestrator_gui.workspace.fleet_mode import open_fleet
+
+                self.fleet = open_fleet(self.root, self.engine, policy=self.settings.scheduler.missed.value,
+                                        log=self._fleet_log)
             self.scheduler = Scheduler(self.root, self.engine, settings=self.settings, tz=self.tz, clock=self.clock,
                                        log=self.log, on_due=lambda sid: self.nodes.subject_due("schedule", sid),
-                                       dry_run=rehearsal)
+                                       dry_run=rehearsal, gate=self.fleet.gate if self.fleet is not None else None)
         return self.scheduler
+
+    def _fleet_log(self, line: str) -> None:
+        # The fleet reports through the scheduler (stderr and .orchestrator/scheduler.log) once it exists.
+        if self.scheduler is not None:
+            self.scheduler.note(line)
+        elif self.log is not None:
+            self.log(line)
+
+    def fleet_state(self) -> Any:
+        """The fleet's :class:`~orchestrator_gui.fleet.claims.FleetState` (status bar), None when not in a fleet."""
+        return self.fleet.state() if self.fleet is not None else None
 
     def stop_loop(self) -> None:
         """Switch the loop off: nothing more is fired; runs already started go on."""
@@ -254,12 +287,61 @@ class Runs:
         return list(dict.fromkeys(sched + self.nodes.problems))
 
     def close(self) -> None:
-        """Stop the loop and stop listening to the engine (the session stays open)."""
+        """Stop the loop, leave the fleet and stop listening to the engine (the session stays open)."""
         self.stop_loop()
+        if self.fleet is not None:
+            self.fleet.close()
+            self.fleet = None
         self.process()
         if self._detach is not None:
             self._detach()
             self._detach = None
 
 
-__all__ = ["Runs"]
+def fleet_timing(root: Any, *, limit: int = 100, offset: int = 0) -> list[dict[str, Any]] | None:
+    """The newest rows of the fleet's ``runs`` table (every machine's started/finished rows), oldest first.
+
+    None when the workspace is not in a fleet. Raises as :func:`fleet_run_rows`.
+    """
+    from orchestrator_gui.engine.fleet_config import fleet_settings
+    from orchestrator_gui.fleet.status import fleet_runs
+
+    settings = fleet_settings(root)
+    return None if settings is None else fleet_runs(settings, limit=limit, offset=offset)
+
+
+def fleet_run_rows(root: Any, *, limit: int = 1000) -> list[dict[str, Any]] | None:
+    """Every machine's runs from the fleet's ``runs`` table, one row per run, oldest first.
+
+    Each row: ``machine``, ``task_id``, ``kind``, ``subject_id``, ``name``,
+    ``mode``, ``started``, ``finished`` (ISO or None), ``status`` (None while
+    running), ``duration_s``. None when the workspace is not in a fleet.
+
+    Raises
+    ------
+    FormatError
+        A bad ``[fleet]`` table.
+    FleetOffline
+        The database cannot be reached.
+    """
+    from orchestrator_gui.engine.fleet_config import fleet_settings
+    from orchestrator_gui.fleet.status import fleet_runs
+
+    settings = fleet_settings(root)
+    if settings is None:
+        return None
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in fleet_runs(settings, limit=max(1, min(limit, 10_000)) * 2):
+        row = runs.setdefault((r["machine"], r["task_id"]), {
+            "machine": r["machine"], "task_id": r["task_id"], "kind": r["kind"], "subject_id": r["subject_id"],
+            "name": r["name"], "mode": r["mode"], "started": None, "finished": None, "status": None,
+            "duration_s": None})
+        if r["event"] == "started":
+            row["started"] = r["at"]
+        else:
+            row.update(finished=r["at"], status=r["status"], duration_s=r["duration_s"])
+            row["name"] = row["name"] or r["name"]
+    return list(runs.values())[-limit:]
+
+
+__all__ = ["Runs", "fleet_run_rows", "fleet_timing"]

@@ -26,6 +26,7 @@ from typing import Any
 
 from psygnal import Signal, SignalGroup
 
+from orchestrator_gui.engine.fleet_config import ENV_DSN, fleet_settings
 from orchestrator_gui.formats.workspace import Workspace
 from orchestrator_gui.migration import MIGRATION_FILES, build_graph, update_graph
 from orchestrator_gui.migration.extract import READERS, read_workspace, readers_for
@@ -34,6 +35,46 @@ from orchestrator_gui.model.nodes import Node
 from orchestrator_gui.model.transactions import Transaction
 from orchestrator_gui.workspace.history import UndoHistory, Undone, not_undoable, store_reset_change
 from orchestrator_gui.workspace.thinking import Thinking
+
+
+def _fleet_target(root: str | os.PathLike[str]) -> Any:
+    """The fleet settings when ``[fleet]`` (or its environment variable) asks for fleet mode, else ``None``.
+
+    A config file that is broken elsewhere (not in ``[fleet]``) keeps the embedded store as
+    before fleet mode existed; a fleet that is asked for but misconfigured raises, so a machine
+    never drifts off on a private graph unnoticed.
+    """
+    from orchestrator_gui.engine.config import config_path
+    from orchestrator_gui.problems import FormatError
+
+    try:
+        return fleet_settings(root)
+    except FormatError:
+        path = config_path(root)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+        except OSError:
+            text = ""
+        if os.environ.get(ENV_DSN, "").strip() or any(line.strip().startswith("[fleet")
+                                                       for line in text.splitlines()):
+            raise
+        return None
+
+
+def open_store(root: str | os.PathLike[str], *, readonly: bool = False) -> Any:
+    """The workspace's graph store as its config chooses it: the fleet's shared store with ``[fleet]``, else SQLite.
+
+    For commands that work on the store without a whole :class:`Session` (``graph history``,
+    ``graph stats``); the result is used through the store interface only.
+
+    Raises
+    ------
+    FormatError
+        The store cannot be opened, or ``[fleet]`` is asked for but misconfigured.
+    """
+    from orchestrator_gui.store import open_graph_store
+
+    return open_graph_store(root, readonly=readonly, fleet=_fleet_target(root))
 
 
 class NoGraphError(ValueError):
@@ -47,10 +88,17 @@ class SessionEvents(SignalGroup):
         The graph was brought up to date with the files (the committed sync).
     applied(Transaction)
         A transaction was committed through :meth:`Session.apply`.
+    remote_pending()
+        Another machine of the fleet committed: call :meth:`Session.pull_remote` on the thread that
+        owns the graph. Emitted on the store's listener thread (a face hops to its own thread).
+    offline_changed(bool)
+        The fleet database became unreachable (True) or reachable again (False); any thread.
     """
 
     synced = Signal(object)
     applied = Signal(object)
+    remote_pending = Signal()
+    offline_changed = Signal(bool)
 
 
 class Session:
@@ -62,8 +110,9 @@ class Session:
     ----------
     root : pathlib.Path
     workspace : Workspace
-    store : GraphStore or None
-        ``None`` when the graph lives in memory only.
+    store : GraphStoreAPI or None
+        ``None`` when the graph lives in memory only. The embedded SQLite store, or the fleet's
+        shared one when ``[fleet]`` is configured; used only through the store interface.
     store_problem : str or None
         Why there is no store, when one was wanted.
     graph : ThoughtGraph
@@ -89,7 +138,10 @@ class Session:
         self.history = UndoHistory(self._commit, store.transaction if store is not None else None,
                                    reset_change=store_reset_change(store) if store is not None else None)
         if store is not None:
-            self.history.seed(store.history())
+            # Only this writer's records: a fleet's other machines' transactions are theirs to undo.
+            self.history.seed(store.own_history())
+            store.events.remote_pending.connect(self.events.remote_pending.emit)
+            store.events.offline_changed.connect(self.events.offline_changed.emit)
         self._items: dict[str, list[Any]] | None = None
         self._stale: set[str] = set()
         self._index_rev = -1
@@ -127,18 +179,18 @@ class Session:
         FormatError
             A workspace file cannot be read while building or syncing the graph.
         """
-        from orchestrator_gui.store import GraphStore, store_path
+        from orchestrator_gui.store import store_path
 
         root = Path(root)
         ws = Workspace.at(root)  # a folder that is missing or not a folder fails here, before a store is made in it
         if in_memory:
             return cls._built(root, ws)
         path = store_path(root)
-        if not create and not path.is_file():
+        if not create and not path.is_file() and _fleet_target(root) is None:
             raise NoGraphError(f"no thought graph in {Path(root).resolve()} yet: "
                                "run 'orchestrator-gui graph build' first")
         try:
-            store = GraphStore.open_workspace(root, readonly=readonly)
+            store = open_store(root, readonly=readonly)
         except Exception as exc:  # noqa: BLE001 - an unusable store must not stop the files from opening
             if not create:
                 raise
@@ -211,6 +263,19 @@ class Session:
     def redo(self) -> Undone:
         """Redo the newest undone step (see :meth:`UndoHistory.redo`)."""
         return self.history.redo()
+
+    def pull_remote(self) -> int:
+        """Apply the fleet's other machines' new transactions to the graph (0 without a shared store).
+
+        Call on the thread that owns the graph, after :attr:`SessionEvents.remote_pending`;
+        the graph emits the same events as for a local commit.
+        """
+        return self.store.pull() if self.store is not None and not self.store.closed else 0
+
+    @property
+    def offline(self) -> bool:
+        """True while the fleet database is unreachable (commits go to the local journal)."""
+        return self.store is not None and self.store.offline
 
     # ------------------------------------------------------------------ files
     def path(self, rel: str) -> Path:
@@ -321,4 +386,4 @@ class Session:
         self.close()
 
 
-__all__ = ["NoGraphError", "Session", "SessionEvents"]
+__all__ = ["NoGraphError", "Session", "SessionEvents", "open_store"]

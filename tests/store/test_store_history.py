@@ -24,9 +24,16 @@ def _reference_states(count: int) -> list[dict]:
     return states
 
 
-@pytest.fixture
-def store_30(tmp_path: Path):
-    store = GraphStore.open(tmp_path / "graph.db", snapshot_every=7, keep_snapshots=2)
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_30(request, tmp_path: Path):
+    """30 journaled transactions, in the embedded store and in the fleet's shared one (same interface)."""
+    if request.param == "postgres":
+        from orchestrator_gui.store.postgres import PostgresGraphStore
+
+        store = PostgresGraphStore.open(request.getfixturevalue("fleet_db"), local_path=tmp_path / "graph.db",
+                                        machine="m1", snapshot_every=7, keep_snapshots=2)
+    else:
+        store = GraphStore.open(tmp_path / "graph.db", snapshot_every=7, keep_snapshots=2)
     g = store.graph
     for i in range(30):
         g.apply(make_tx(i, g))

@@ -76,7 +76,8 @@ class DynamicsDriver(QObject):
             return
         core = self.session.core
         if self.suppressor is not None and not core.readonly:
-            self.suppressor.update(core)
+            # The engine's, not the user's: journaled (History shows it) but off the Ctrl+Z history.
+            self.suppressor.update(core, undoable=False)
         else:
             from orchestrator_gui.workspace.dynamics import refresh
 
@@ -94,4 +95,4 @@ class DynamicsDriver(QObject):
         nid = subject_node(self.session.graph, kind, info.get("subject_id"))
         if nid:
             with self.window.reporter.guard("Re-activating"):
-                self.suppressor.update(self.session.core, run_ids=[nid])
+                self.suppressor.update(self.session.core, run_ids=[nid], undoable=False)

@@ -145,7 +145,8 @@ class Suppressor:
         ctx = next_context(session, datetime.fromtimestamp(now, UTC), tz=self.tz)
         return [nid for nid, until in ctx.due_in_s.items() if until <= 0]
 
-    def tick(self, session: Any, now: float | None = None, *, due_ids: Any = (), run_ids: Any = ()) -> TickResult:
+    def tick(self, session: Any, now: float | None = None, *, due_ids: Any = (), run_ids: Any = (),
+             undoable: bool = True) -> TickResult:
         """Suppress idle nodes and re-activate used ones at ``now``; commit through ``session``.
 
         Parameters
@@ -158,6 +159,11 @@ class Suppressor:
         due_ids, run_ids : iterable of str
             Schedules known due now and nodes with a run starting now (see
             :func:`~orchestrator_gui.model.suppression.plan_suppression`).
+        undoable : bool
+            Put the transactions on the undo history (a user's ``suppressed --update``). The app's
+            automatic ticks pass False: they are the engine's, journaled and shown in History, and
+            must not take over the user's Ctrl+Z (after a Generate, Ctrl+Z must undo the Generate,
+            not the re-activation the Generate caused).
             The schedules ``schedules.json`` says are due (as ``next`` reads
             them) are added to ``due_ids``.
         """
@@ -178,7 +184,7 @@ class Suppressor:
         for build in (reactivate_transaction, suppress_transaction):
             tx = build(graph, plan)  # both read the graph as the plan saw it: rows do not move
             if tx is not None:
-                out.transactions.append(session.apply(tx).id)
+                out.transactions.append(session.apply(tx, undoable=undoable).id)
         self._remember(list(reactivated), False)
         self._remember(suppressed, True)
         out.suppressed.extend(suppressed)

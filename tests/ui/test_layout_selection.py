@@ -67,7 +67,7 @@ def test_the_canvas_holds_most_of_the_window_by_default(qtbot, tmp_path, size, l
     assert canvas_fraction(w) >= least, canvas_fraction(w)
     # the Inspector and Search are seen together (not tabs of one dock), and every panel has a visible dock
     inspector, search = w.docks["Inspector"], w.docks["Search"]
-    assert not w.tabifiedDockWidgets(inspector) and not w.tabifiedDockWidgets(search)
+    assert not w.tabifiedDockWidgets(inspector) and inspector not in w.tabifiedDockWidgets(search)
     assert not inspector.visibleRegion().isEmpty() and not search.visibleRegion().isEmpty()
     assert all(d.isVisible() and not d.isFloating() for d in w.docks.values())
     assert not w.docks["TODO"].visibleRegion().isEmpty() and not w.docks["Runs"].visibleRegion().isEmpty()

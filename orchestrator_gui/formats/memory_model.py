@@ -134,6 +134,11 @@ class MemoryEntries(Sequence[MemoryEntry]):
         """How many entries start after ``line``."""
         return len(self._cols.line) - bisect.bisect_right(self._cols.line, line)
 
+    def body(self, k: int) -> list[str]:
+        """``self[k].body`` without making the entry: the body lines of entry ``k`` (no terminators)."""
+        line, end = self._cols.line[k], self._cols.end_line[k]
+        return list(iter_contents(self._table, line, end)) if end > line else []
+
     def _make(self, k: int) -> MemoryEntry:
         c = self._cols
         line, end = c.line[k], c.end_line[k]
@@ -143,5 +148,5 @@ class MemoryEntries(Sequence[MemoryEntry]):
         return construct_unchecked(MemoryEntry, {
             "line": line, "end_line": end, "form": FORMS[c.form[k]], "timestamp_raw": raw,
             "timestamp": parse_timestamp(raw), "mode": c.mode[k], "id": c.id[k], "summary": c.summary[k],
-            "body": list(iter_contents(self._table, line, end)) if end > line else [], "section": c.section[k],
+            "body": self.body(k), "section": c.section[k],
         })

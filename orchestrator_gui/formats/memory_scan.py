@@ -13,6 +13,7 @@ models only when they are read.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ class MemoryColumns:
         Shared strings (a log repeats them).
     section : list of str or None
         Title of the enclosing ``#`` section.
+    stamp : array of float
+        The parsed timestamp in Unix seconds (``MemoryEntry.timestamp.timestamp()``).
     """
 
     line: array = field(default_factory=lambda: array("i"))
@@ -64,6 +67,7 @@ class MemoryColumns:
     id: list[str | None] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     section: list[str | None] = field(default_factory=list)
+    stamp: array = field(default_factory=lambda: array("d"))
 
     def __len__(self) -> int:
         return len(self.line)
@@ -137,17 +141,7 @@ def scan_memory(text: str, raw: bytes | None = None) -> MemoryScan:
     open_entry: tuple[int, int, EntryMatch, str | None] | None = None
     add_line, add_form, add_level = cols.line.append, cols.form.append, cols.level.append
     add_ts, add_mode, add_id = cols.timestamp_raw.append, cols.mode.append, cols.id.append
-    add_summary, add_section = cols.summary.append, cols.section.append
-
-    def open_(i: int, em: EntryMatch, sec: str | None) -> None:
-        add_line(i + 1)
-        add_form(_FORM_CODE[em.form])
-        add_level(em.level)
-        add_ts(em.timestamp_raw)
-        add_mode(shared(em.mode, em.mode))
-        add_id(shared(em.id, em.id))
-        add_summary(em.summary if len(em.summary) > 32 else shared(em.summary, em.summary))
-        add_section(sec)
+    add_summary, add_section, add_stamp = cols.summary.append, cols.section.append, cols.stamp.append
 
     ends: list[int] = []  # (index of the line after the entry) per entry; trimmed at the end
 
@@ -167,7 +161,18 @@ def scan_memory(text: str, raw: bytes | None = None) -> MemoryScan:
                 if open_entry is not None:
                     ends.append(i)
                 open_entry = (i, em.level, em, section_title)
-                open_(i, em, section_title)
+                # The entry's columns (written out here, not in a helper: once per entry of a log of 10^5).
+                add_line(i + 1)
+                add_form(_FORM_CODE[em.form])
+                add_level(em.level)
+                add_ts(em.timestamp_raw)
+                add_mode(shared(em.mode, em.mode))
+                add_id(shared(em.id, em.id))
+                summary = em.summary
+                add_summary(summary if len(summary) > 32 else shared(summary, summary))
+                add_section(section_title)
+                ts = em.timestamp  # match_entry returns an entry only when its timestamp parsed
+                add_stamp(ts.timestamp() if ts is not None else math.nan)
                 continue
             if why is not None:
                 rejected.append((i + 1, why))

@@ -44,17 +44,19 @@ import numpy as np
 from orchestrator_gui.formats.todo_model import construct_unchecked
 from orchestrator_gui.formats.workspace import Workspace
 from orchestrator_gui.migration.continuity import continued_ids
-from orchestrator_gui.migration.extract import MIGRATION_FILES, Item, read_workspace
-from orchestrator_gui.migration.place import ShellPlanner
+from orchestrator_gui.migration.extract import MIGRATION_FILES, Item, paused_gc, read_workspace
 from orchestrator_gui.migration.relate import BY, EdgeKey, derive_edges
+from orchestrator_gui.model.bulk import build as bulk_build
+from orchestrator_gui.model.bulk import check_spherical_array
 from orchestrator_gui.model.coords import to_cartesian, to_spherical
+from orchestrator_gui.model.errors import DuplicateError, NodeNotFound
 from orchestrator_gui.model.graph import ThoughtGraph
-from orchestrator_gui.model.layout import arrange_directions
 from orchestrator_gui.model.nodes import (
     EDGE_TYPE_INDEX,
     KIND_INDEX,
     LAYER_INDEX,
     SHELL_RADII,
+    STATUS_INDEX,
     ContentVersion,
     Edge,
     EdgeType,
@@ -63,8 +65,12 @@ from orchestrator_gui.model.nodes import (
     NodeKind,
 )
 from orchestrator_gui.model.pruning import PRUNED_KEY
-from orchestrator_gui.model.shell_placement import patch_lattice
 from orchestrator_gui.model.transactions import AddEdge, AddNode, RemoveEdge, RemoveNode, Transaction, UpdateNode
+
+# The placement and layout modules (.place, model.shell_placement, model.layout) are imported in the
+# functions that place nodes, not here: they load scipy.spatial (some 40 MB of memory), and every
+# command that imports the application layer imports this module, while only builds and syncs that
+# add nodes place any.
 
 #: ``Provenance.actor`` of migration transactions.
 ACTOR = "migration"
@@ -72,15 +78,17 @@ ACTOR = "migration"
 #: Metadata keys that other parts of the app write on file-backed nodes and the files know nothing
 #: of: what the engine recorded about a run (workspace/run_nodes.py) and prune marks (model/pruning.py).
 PRESERVED_METADATA_KEYS = frozenset({"log", "exit_code", "duration_s", "result", "dry_run", PRUNED_KEY})
-SYNCED_FIELDS = ("title", "content", "status", "metadata", "tags", "source")
+SYNCED_FIELDS = ("title", "content", "status", "metadata", "tags", "source", "kind")
 _CONTENT_FIELDS = frozenset({"title", "content", "status", "metadata", "tags"})
 _VERSIONED_FIELDS = frozenset({"title", "content"})
 #: A fresh build of more nodes than this gets the linear-time layout of :func:`_bulk_placed` instead of the
 #: per-node planner and the force-directed layout (about 4 s for 20 000 nodes on one core, growing faster).
 BULK_LAYOUT_NODES = 20_000
-#: Order in which new nodes are placed: link targets before the nodes linking to them.
+#: Order in which new nodes are placed: link targets before the nodes linking to them. Goal headings
+#: rank with the other headings (a heading's parent, plan or goal, comes before it in line order).
 _PLACE_ORDER = {k: i for i, k in enumerate((NodeKind.MODE, NodeKind.SCHEDULE, NodeKind.PLAN, NodeKind.TODO,
                                              NodeKind.RUN, NodeKind.MEMORY))}
+_PLACE_ORDER[NodeKind.GOAL] = _PLACE_ORDER[NodeKind.PLAN]
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,10 @@ def _node_updates(old: Node, new: Node, actor: str) -> list[UpdateNode]:
     edits: list[UpdateNode] = []
     changed: set[str] = set()
     for name in SYNCED_FIELDS:
+        if getattr(old, name) == getattr(new, name):
+            # Equal values have equal JSON forms: no dump needed (a sync of a 300 000-node graph
+            # compares 2 million fields, nearly all unchanged). Unequal ones are compared as JSON below.
+            continue
         before, after = _json(old, name), _json(new, name)
         if name == "metadata":
             # The engine records what a run did (log path, exit code, ...) and pruning marks
@@ -182,7 +194,13 @@ def _edge_changes(
     """``RemoveEdge`` edits for stale derived edges and ``AddEdge`` edits for missing ones."""
     removals: list[RemoveEdge] = []
     present: set[EdgeKey] = set()
+    # Only nodes with outgoing edges have any to check: found once from the edge columns rather than
+    # by asking every kept node (a 300 000-entry log mostly has none).
+    ea = graph.edge_arrays()
+    sources = set(graph.ids_of(np.unique(ea.src))) if len(ea.src) else set()
     for node_id in keep:
+        if node_id not in sources:
+            continue
         for e in graph.edges_of(node_id, "out"):
             if e.metadata.get("by") != BY:
                 present.add(e.key)  # a user's edge of the same type: never duplicated, never removed
@@ -214,6 +232,10 @@ def _renamed(plan: WorkspacePlan, rename: dict[str, str]) -> WorkspacePlan:
 
 def _placed(graph: ThoughtGraph, plan: WorkspacePlan, new_ids: list[str]) -> list[Node]:
     """The new nodes with positions chosen by a :class:`ShellPlanner` (existing nodes never move)."""
+    if not new_ids:
+        return []  # nothing to place: no planner (it indexes every node of the graph)
+    from orchestrator_gui.migration.place import ShellPlanner  # imported here: see the note on imports above
+
     if len(graph) == 0 and len(new_ids) > BULK_LAYOUT_NODES:
         return _bulk_placed(plan, new_ids)
     adding: dict[Layer, int] = {}
@@ -250,21 +272,29 @@ def _bulk_placed(plan: WorkspacePlan, new_ids: list[str]) -> list[Node]:
     schedule's steps) together, so they still form patches, in linear time.
     A later "relayout" gives the full force-directed layout.
     """
-    by_layer: dict[Layer, list[str]] = {}
-    for i in new_ids:
-        by_layer.setdefault(plan.nodes[i].layer, []).append(i)
-    placed: dict[str, Node] = {}
-    for layer, ids in by_layer.items():
-        sph = to_spherical(patch_lattice(len(ids)))
+    from orchestrator_gui.model.shell_placement import patch_lattice  # imported here: see the note on imports above
+
+    nodes = [plan.nodes[i] for i in new_ids]
+    by_layer: dict[Layer, list[int]] = {}
+    for k, node in enumerate(nodes):
+        by_layer.setdefault(node.layer, []).append(k)
+    placed: list[Node] = nodes[:]
+    make = construct_unchecked
+    for layer, rows in by_layer.items():
+        sph = to_spherical(patch_lattice(len(rows)))
         radius = SHELL_RADII[layer]
-        for i, (t, p, _) in zip(ids, sph.tolist(), strict=True):
+        for k, t, p in zip(rows, sph[:, 0].tolist(), sph[:, 1].tolist(), strict=True):
             # What model_copy(update=...) makes (no validation either), without its per-call overhead.
-            placed[i] = construct_unchecked(Node, {**plan.nodes[i].__dict__, "theta": t, "phi": p, "r": radius})
-    return [placed[i] for i in new_ids]
+            values = nodes[k].__dict__.copy()
+            values["theta"], values["phi"], values["r"] = t, p, radius
+            placed[k] = make(Node, values)
+    return placed
 
 
 def _arranged(plan: WorkspacePlan, placed: dict[str, Node]) -> dict[str, Node]:
     """``placed`` moved to :func:`~orchestrator_gui.model.layout.arrange_directions` (rows in file order)."""
+    from orchestrator_gui.model.layout import arrange_directions  # imported here: see the note on imports above
+
     ids = [i for i in plan.nodes if i in placed]
     row = {i: r for r, i in enumerate(ids)}
     nodes = [placed[i] for i in ids]
@@ -368,7 +398,56 @@ def build_graph(workspace: Workspace | str | os.PathLike[str], *, now: float | N
     FormatError
         When a workspace file exists but cannot be read or parsed.
     """
-    graph = ThoughtGraph()
-    edits, _ = _diff(graph, plan_workspace(workspace, now=now, items=items), actor=ACTOR)
-    graph.apply(Transaction.create("build_graph", edits, actor=ACTOR, now=now or 0.0, tx_id="build"), record=False)
-    return graph
+    with paused_gc():
+        plan = plan_workspace(workspace, now=now, items=items)
+        return _assembled(_placed(ThoughtGraph(), plan, list(plan.nodes)), plan.edges.values())
+
+
+def _assembled(nodes: list[Node], edges: Iterable[Edge]) -> ThoughtGraph:
+    """The graph that adding ``nodes`` and then ``edges`` to an empty graph, in order, makes.
+
+    Loaded as columns (:func:`orchestrator_gui.model.bulk.build`, as a
+    snapshot is) rather than applied as one ``AddNode``/``AddEdge`` edit per
+    item: the same rows, handles, models and edge metadata, without a
+    validated edit model, a resolved copy and a ``node_added`` event per node
+    (a 300 000-entry memory log: seconds). Nothing can be listening to a
+    graph that does not exist yet, and a fresh build is not undoable.
+
+    Raises
+    ------
+    NodeNotFound
+        An edge names a node that is not in ``nodes``.
+    DuplicateError
+        Two nodes share an id, or two edges their ``(src, dst, type)``.
+    """
+    n = len(nodes)
+    row = {node.id: k for k, node in enumerate(nodes)}
+    if len(row) != n:
+        raise DuplicateError("node ids must be unique")
+    edges = list(edges)
+    try:
+        src = np.fromiter((row[e.src] for e in edges), dtype=np.int64, count=len(edges))
+        dst = np.fromiter((row[e.dst] for e in edges), dtype=np.int64, count=len(edges))
+    except KeyError as exc:
+        raise NodeNotFound(f"no node {exc.args[0]!r}") from None
+    sph = np.array([(node.theta, node.phi, node.r) for node in nodes], dtype=np.float64).reshape(n, 3)
+    check_spherical_array(sph)
+    # The enums are StrEnums, which hash and compare as their values: the *_INDEX tables (keyed by value)
+    # take the members directly, without an Enum.value property call per node.
+    return bulk_build(
+        nodes,
+        sph=sph,
+        kind=np.fromiter((KIND_INDEX[node.kind] for node in nodes), dtype=np.int8, count=n),
+        layer=np.fromiter((LAYER_INDEX[node.layer] for node in nodes), dtype=np.int8, count=n),
+        status=np.fromiter((STATUS_INDEX[node.status] for node in nodes), dtype=np.int8, count=n),
+        created=np.fromiter((node.created for node in nodes), dtype=np.float64, count=n),
+        updated=np.fromiter((node.updated for node in nodes), dtype=np.float64, count=n),
+        activation=np.zeros(n, dtype=np.float64),
+        attention=np.zeros(n, dtype=np.float64),
+        flags=np.zeros(n, dtype=np.uint32),
+        edge_src=src,
+        edge_dst=dst,
+        edge_type=np.fromiter((EDGE_TYPE_INDEX[e.type] for e in edges), dtype=np.int8, count=len(edges)),
+        edge_weight=np.fromiter((e.weight for e in edges), dtype=np.float64, count=len(edges)),
+        edge_metadata={k: e.metadata for k, e in enumerate(edges) if e.metadata},
+    )

@@ -61,11 +61,13 @@ What is not linked
 Goal-level headings
 -------------------
 :func:`goal_heading` tells whether a TODO heading *is* a goal (``## Goal: Ship
-0.1``, ``### 🎯 Goals — Q3``).  Its sections and items below it already roll
-up into it along ``parent`` edges, so it needs no ``serves`` edge: it needs
-to be a ``goal`` node, which :mod:`.extract` decides (calling
-:func:`goal_heading` there for the kind of a TODO heading is the hook).  Until
-then such a heading is a goal once an item names it in a ``Goal:`` line.
+0.1``, ``### 🎯 Goals — Q3``); :mod:`.extract` makes such a heading a ``goal``
+node.  The sections and items below it roll up into it along their ``parent``
+edges, so they get no ``serves`` edge to it: the roll-up counts a contributor
+once per edge (:mod:`orchestrator_gui.model.planning`), and a ``serves`` edge
+beside the ``parent`` edge would count every item below the goal twice.  A
+goal heading is still a target of the rules above (by title, label, or the
+text after its ``Goal:``), like any heading.
 
 Every rule is linear in the size of the texts it scans; values of ``Goal:``
 and owner lines are cut to :data:`MAX_VALUE_CHARS` and :data:`MAX_TARGETS`.
@@ -95,6 +97,8 @@ MAX_TARGETS = 16
 NUMBERED_LABEL_CHARS = 6
 #: Deepest TODO nesting walked when looking for an ancestor (headings and nested items).
 MAX_DEPTH = 64
+#: Kinds of the TODO nodes made from headings: ``plan``, and ``goal`` for a :func:`goal_heading`.
+HEADING_KINDS = frozenset({NodeKind.PLAN, NodeKind.GOAL})
 
 _LABEL_SPLIT = re.compile(r"\s+[—–-]\s+|:\s+|\s+\|\s+")
 _GOAL_PREFIX = re.compile(r"^[\W_]*goals?\s*(?::|[—–-](?=\s))\s*(.*)$", re.IGNORECASE | re.DOTALL)
@@ -232,7 +236,7 @@ class _Todo:
         self.parent: dict[str, str] = {}
         self.roots: list[str] = []
         for t in todo:
-            if t.node.kind is NodeKind.PLAN:
+            if t.node.kind in HEADING_KINDS:
                 self.headings.append(t)
             if t.parent is None:
                 self.roots.append(t.node.id)
@@ -256,7 +260,7 @@ def _item_links(todo: list[Item], headings: list[Item], schedules: list[Item], t
                 if firsts else None)
     slug_re = _slug_pattern(modes)
     for t in todo:  # one pass: a TODO list may hold a million lines
-        text, tid, heading = t.text, t.node.id, t.node.kind is NodeKind.PLAN
+        text, tid, heading = t.text, t.node.id, t.node.kind in HEADING_KINDS
         if not heading and _may_name_goal(text):  # a heading's own "Goal:" makes it a goal (goal_heading)
             for m in _GOAL_LINE.finditer(text):
                 goal.extend((tid, dst, EdgeType.SERVES, "goal") for dst in targets.resolve(m.group(1)))

@@ -106,6 +106,10 @@ class PhraseIndex:
         self._by_start[(ws[0], ws[1])].append((ws, target))
         return True
 
+    def __bool__(self) -> bool:
+        """False while no phrase is registered (nothing can be found then)."""
+        return bool(self._by_start)
+
     def find(self, text: str | list[str]) -> list[Hashable]:
         """Targets whose phrase occurs in ``text`` (a string or its :func:`words`), each once, in order."""
         ws = words(text) if isinstance(text, str) else text

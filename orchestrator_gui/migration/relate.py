@@ -69,6 +69,38 @@ class _Edges:
             self.add(src, dst, type, via)
 
 
+def _memory_edges(out: _Edges, memory: list[Item], modes: dict[str, str], by_ref: dict[str, list],
+                  titles: PhraseIndex, names: PhraseIndex, runs: dict[str, str]) -> None:
+    """The ``mentions`` edges of memory entries (mode, slug, ref, title, name, task_id, in that order).
+
+    A log may hold hundreds of thousands of entries, so a scan whose targets
+    do not exist is not run: with no modes and no runs no token can match,
+    with no reference ids no ref can, with no TODO titles and no schedule
+    names no phrase can. The edges are the ones the full scans would give.
+    """
+    want_tokens = bool(modes) or bool(runs)
+    want_words = bool(titles) or bool(names)
+    mention = EdgeType.MENTIONS
+    add, add_all = out.add, out.add_all
+    for m in memory:
+        mid, text = m.node.id, m.text
+        mode = m.info["mode"]
+        if mode in modes:
+            add(mid, modes[mode], mention, "mode")
+        tokens = id_tokens(text) if want_tokens else ()
+        if modes:
+            add_all(mid, (modes[tok] for tok in tokens if tok in modes), mention, "slug")
+        if by_ref:
+            for ref in refs(text):
+                add_all(mid, by_ref.get(ref, ()), mention, f"ref:{ref}")
+        if want_words:
+            ws = words(text)
+            add_all(mid, titles.find(ws), mention, "title")
+            add_all(mid, names.find(ws), mention, "name")
+        if runs:
+            add_all(mid, (runs[tok] for tok in tokens if tok in runs), mention, "task_id")
+
+
 def derive_edges(items: dict[str, list[Item]]) -> dict[EdgeKey, Edge]:
     """All derived edges for the items returned by :func:`~orchestrator_gui.migration.extract.read_workspace`."""
     out = _Edges()
@@ -104,17 +136,7 @@ def derive_edges(items: dict[str, list[Item]]) -> dict[EdgeKey, Edge]:
             if ref != t.info["ref"]:
                 out.add_all(t.id, by_ref.get(ref, ()), EdgeType.MENTIONS, f"ref:{ref}")
 
-    for m in items["memory"]:
-        if m.info["mode"] in modes:
-            out.add(m.id, modes[m.info["mode"]], EdgeType.MENTIONS, "mode")
-        tokens = id_tokens(m.text)
-        out.add_all(m.id, (modes[tok] for tok in tokens if tok in modes), EdgeType.MENTIONS, "slug")
-        for ref in refs(m.text):
-            out.add_all(m.id, by_ref.get(ref, ()), EdgeType.MENTIONS, f"ref:{ref}")
-        ws = words(m.text)
-        out.add_all(m.id, titles.find(ws), EdgeType.MENTIONS, "title")
-        out.add_all(m.id, names.find(ws), EdgeType.MENTIONS, "name")
-        out.add_all(m.id, (runs[tok] for tok in tokens if tok in runs), EdgeType.MENTIONS, "task_id")
+    _memory_edges(out, items["memory"], modes, by_ref, titles, names, runs)
 
     instructions = [(s, WordPositions(s.info["instructions"])) for s in schedules]
     for r in items["timing"]:

@@ -98,6 +98,23 @@ def _rerun_under_xvfb(argv: Sequence[str], size: tuple[int, int]) -> int | None:
     return subprocess.call(cmd, env=env)
 
 
+def start_local_api(live):
+    """Serve ``live`` with the local API on a thread of this process; returns the server's handle.
+
+    What Tools ▸ Local API calls. It lives here, above the faces, because
+    ``ui`` and ``api`` must not import each other; the API package is
+    imported only when the user starts the server, not at start-up.
+    """
+    from orchestrator_gui.api.embedded import start_local_server
+
+    return start_local_server(live)
+
+
+def wire_local_api(window) -> None:
+    """Give ``window`` the callable its Tools ▸ Local API starts the server with (:func:`start_local_api`)."""
+    window.local_api_factory = start_local_api
+
+
 class OrchestratorApp:
     """The application's objects, created once per process and passed to whoever needs them.
 
@@ -119,6 +136,7 @@ class OrchestratorApp:
         self.settings = settings or AppSettings()
         theme.apply_theme(qapp, self.settings.theme)
         self.window = MainWindow(self.settings, restore_layout=restore_layout)
+        wire_local_api(self.window)
 
     def open_initial(self, options: GuiOptions) -> bool:
         """Open what the options ask for: a folder, the demo, or the last workspace (else the demo)."""
@@ -244,4 +262,5 @@ def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
 
 
 __all__ = ["DEFAULT_SCREENSHOT_SIZE", "FOCUS_DEPTHS", "GUI_SWITCH_INTERVAL_S", "GuiOptions", "OrchestratorApp",
-           "ScreenshotError", "has_display", "parse_size", "run_gui", "tune_interpreter_for_gui"]
+           "ScreenshotError", "has_display", "parse_size", "run_gui", "start_local_api", "tune_interpreter_for_gui",
+           "wire_local_api"]

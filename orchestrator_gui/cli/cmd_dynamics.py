@@ -205,13 +205,13 @@ def _report(args: argparse.Namespace, what: str, result: dict[str, Any], titles:
 
 # -- activation, attention, goals ----------------------------------------------------------
 def cmd_active(args: argparse.Namespace) -> int:
-    from orchestrator_gui.model.activation import active_report
+    from orchestrator_gui.workspace import graph_read
     from orchestrator_gui.workspace.dynamics import refresh
 
     now = _time_arg(args.now)
     with open_session(args, readonly=True) as session:
         result = refresh(session.graph, now, attention=False)
-        rows = active_report(session.graph, result, args.limit)
+        rows = graph_read.active(session.graph, result, args.limit, cap=None)
     if args.json:
         emit_json(rows)
     elif not rows:
@@ -223,7 +223,7 @@ def cmd_active(args: argparse.Namespace) -> int:
 
 
 def cmd_attention(args: argparse.Namespace) -> int:
-    from orchestrator_gui.model.attention import top_attention
+    from orchestrator_gui.workspace import graph_read
     from orchestrator_gui.workspace.dynamics import refresh
 
     if args.top < 1:
@@ -231,11 +231,8 @@ def cmd_attention(args: argparse.Namespace) -> int:
     with open_session(args, readonly=True) as session:
         g = session.graph
         refresh(g, _time_arg(args.now))
-        rows = []
-        for node_id, value in top_attention(g, args.top):
-            node = g.node(node_id)
-            rows.append({"id": node_id, "title": node.title, "kind": node.kind.value, "attention": value,
-                         "activation": float(g.activation[g.row_of(node_id)])})
+        keys = ("id", "title", "kind", "attention", "activation")
+        rows = [{k: r[k] for k in keys} for r in graph_read.attention(g, args.top, cap=None)]
     if args.json:
         emit_json(rows)
     else:
@@ -289,13 +286,10 @@ def _goal_text(goal: dict) -> list[str]:
 
 
 def cmd_goals(args: argparse.Namespace) -> int:
-    from orchestrator_gui.model.epistemic import goal_report
+    from orchestrator_gui.workspace import graph_read
 
     with open_session(args, readonly=True) as session:
-        g = session.graph
-        goals = [info.to_dict() for info in goal_report(g)]
-        for goal in goals:
-            goal["open_questions"] = [{"id": q, "title": g.node(q).title} for q in goal["open_questions"]]
+        goals = graph_read.goals(session.graph)
     if args.json:
         emit_json(goals)
         return 0
@@ -309,17 +303,13 @@ def cmd_goals(args: argparse.Namespace) -> int:
 # -- undo / redo ------------------------------------------------------------------------------
 def _undo_redo(args: argparse.Namespace, which: str) -> int:
     from orchestrator_gui.model.transforms import changes
-    from orchestrator_gui.store.records import RecordError
+    from orchestrator_gui.workspace.live_actions import ActionError, step
 
     with open_session(args) as session:
-        history = session.history
-        if not (history.can_undo if which == "undo" else history.can_redo):
-            raise CliError(f"nothing to {which}")
-        text = history.undo_text if which == "undo" else history.redo_text
         try:
-            done = session.undo() if which == "undo" else session.redo()
-        except (GraphError, KeyError, ValueError, RecordError) as exc:
-            raise CliError(f"cannot {which} {text!r}: {_message(exc)}") from None
+            text, done = step(session, which)
+        except ActionError as exc:
+            raise CliError(str(exc)) from None
         result = changes(done.committed)
         result["undone" if which == "undo" else "redone"] = done.step.tx_id
         g = session.graph

@@ -9,11 +9,9 @@ a restore, a link and an unlink are each one step that ``graph undo`` undoes.
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from typing import Any
 
 from orchestrator_gui.cli.output import CliError, emit_json, table, workspace
-from orchestrator_gui.formats.nextrun import iso_ms
 from orchestrator_gui.model.nodes import EdgeType, NodeKind
 
 _EXCHANGE_FORMATS = ["json", "graphml", "gexf"]
@@ -69,10 +67,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def _store(args: argparse.Namespace, *, readonly: bool = False):
-    from orchestrator_gui.store import GraphStore
+    # The store the config chooses: the fleet's shared one with [fleet], else .orchestrator/graph.db.
+    from orchestrator_gui.workspace.session import open_store
 
     ws = workspace(args)
-    store = GraphStore.open_workspace(ws.root, readonly=readonly)
+    store = open_store(ws.root, readonly=readonly)
     return ws, store
 
 
@@ -83,14 +82,11 @@ def _warn_problems(store) -> None:
         print(p.format(), file=sys.stderr)
 
 
-def counts(graph) -> dict[str, Any]:
-    """The ``nodes``/``edges``/``kinds`` summary shared by ``build`` and ``stats``."""
-    kinds = Counter(_value(n.kind) for n in graph.nodes())
-    return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(), "kinds": dict(sorted(kinds.items()))}
+def counts(graph: Any) -> dict[str, Any]:
+    """The ``nodes``/``edges``/``kinds`` summary of build, stats, export, import and restore."""
+    from orchestrator_gui.workspace import graph_read
 
-
-def _value(v: Any) -> str:
-    return getattr(v, "value", v)
+    return graph_read.counts(graph)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -103,9 +99,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     # 300k-node build journaled as one transaction of 300k edits costs more than the build itself.
     with Session.open(workspace(args).root, build=True, sync=False) as session:
         if session.store is None:  # the store exists but cannot be opened (damaged): never build in memory here
-            from orchestrator_gui.store import GraphStore
+            from orchestrator_gui.workspace.session import open_store
 
-            GraphStore.open_workspace(session.root).close()  # raises the store's own error naming 'graph recover'
+            open_store(session.root).close()  # raises the store's own error naming 'graph recover'
             raise CliError(session.store_problem or "the graph store cannot be opened")
         for line in session.problems:
             print(line, file=sys.stderr)
@@ -131,19 +127,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from orchestrator_gui.workspace import graph_read
+
     ws, store = _store(args, readonly=True)
     with store:
         _warn_problems(store)
-        g = store.graph
-        result = {
-            **counts(g),
-            "layers": dict(sorted(Counter(_value(n.layer) for n in g.nodes()).items())),
-            "statuses": dict(sorted(Counter(_value(n.status) for n in g.nodes()).items())),
-            "edge_types": dict(sorted(Counter(_value(e.type) for e in g.edges()).items())),
-            "transactions": store.last_seq,
-            "store": str(store.path),
-            "store_bytes": store.stats()["store_bytes"],
-        }
+        st = graph_read.stats(store.graph, store)
+        keys = ("nodes", "edges", "kinds", "layers", "statuses", "edge_types", "transactions")
+        result = {**{k: st[k] for k in keys}, "store": store.name, "store_bytes": st["store_bytes"]}
     if args.json:
         emit_json(result)
     else:
@@ -185,9 +176,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from orchestrator_gui.workspace import graph_read
+
     _, store = _store(args, readonly=True)
     with store:
-        entries = [{**e.to_dict(), "time_iso": iso_ms(int(e.time * 1000))} for e in store.history(args.limit)]
+        entries = graph_read.history(store, args.limit, cap=None)  # all that was asked for, printed as it comes
     if args.json:
         emit_json(entries)
     else:
@@ -215,18 +208,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from orchestrator_gui.model.queries import search
+    from orchestrator_gui.workspace import graph_read
 
     _, store = _store(args, readonly=True)
     with store:
         g = store.graph
-        ids = search(g, args.text, kind=args.kind, limit=args.limit)
-        rows = []
-        for node_id in ids:
-            node = g.node(node_id)
-            src = node.source
-            rows.append({"id": node_id, "kind": _value(node.kind), "layer": _value(node.layer),
-                         "title": node.title, "status": _value(node.status),
-                         "file": getattr(src, "file", None), "line": getattr(src, "line", None)})
+        keys = ("id", "kind", "layer", "title", "status", "file", "line")
+        rows = [{k: r[k] for k in keys} for r in graph_read.summaries(g, search(g, args.text, kind=args.kind,
+                                                                                  limit=args.limit))]
     if args.json:
         emit_json(rows)
     else:

@@ -1,4 +1,7 @@
-"""``memory`` and ``timing`` commands (``modes`` is :mod:`orchestrator_gui.cli.cmd_modes`)."""
+"""``memory`` and ``timing`` commands (``modes`` is :mod:`orchestrator_gui.cli.cmd_modes`).
+
+The appends are the application layer's (:mod:`orchestrator_gui.workspace.logs`), the same the API makes.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,7 @@ from datetime import UTC, datetime
 from orchestrator_gui.cli import memory_list, timing_list
 from orchestrator_gui.cli.cmd_schedules import parse_now
 from orchestrator_gui.cli.output import UsageError, done, workspace
-from orchestrator_gui.formats.memory_append import append_entry
-from orchestrator_gui.formats.timing import NewTimingRow, append_row
+from orchestrator_gui.workspace import logs
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -42,17 +44,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def cmd_memory_add(args: argparse.Namespace) -> int:
     # Appended in one locked O_APPEND write, never rewritten: lines an agent
     # appends meanwhile are kept (docs/write-protocol.md).
-    entry = append_entry(workspace(args).memory, args.mode, args.entry_id, args.text, now=datetime.now(UTC))
-    return done(args, f"appended entry at line {entry.line}", {"line": entry.line, "timestamp": entry.timestamp_raw})
+    got = logs.append_memory(workspace(args).root, args.mode, args.entry_id, args.text, now=datetime.now(UTC))
+    return done(args, f"appended entry at line {got['line']}", got)
 
 
 def cmd_timing_add(args: argparse.Namespace) -> int:
     start = parse_now(args.start, "--start")
     end = parse_now(args.end, "--end") if args.end else None
-    if end is not None and end < start:
+    if end is not None and end < start:  # said in the options' words (a usage error) before the use case refuses it
         raise UsageError("orchestrator-gui: --end is before --start")
-    row = append_row(workspace(args).timing, NewTimingRow(
-        mode=args.mode, task_id=args.task_id, task=args.task, start_time=start, end_time=end,
-        result=args.result, priority=args.priority))
-    return done(args, f"appended row at line {row.line}", {"line": row.line})
-
+    got = logs.append_timing(workspace(args).root, mode=args.mode, task_id=args.task_id, task=args.task, start=start,
+                             end=end, result=args.result, priority=args.priority)
+    return done(args, f"appended row at line {got['line']}", got)

@@ -2,7 +2,9 @@
 
 ``list`` shows whether a schedule is paused (3-strike escalation, or by hand)
 with the reason and the time; ``resume`` clears the pause. Where a pause is
-stored: :mod:`orchestrator_gui.workspace.pauses`.
+stored: :mod:`orchestrator_gui.workspace.pauses`. Listing and edits are the
+application layer's (:mod:`orchestrator_gui.workspace.schedule_edits`), the
+same the app's panel and the API use; here they are not undo steps.
 """
 
 from __future__ import annotations
@@ -15,22 +17,15 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from orchestrator_gui.cli.output import CliError, UsageError, done, emit_json, table, workspace
-from orchestrator_gui.formats.nextrun import expiration_ms, from_ms, iso_ms, next_execution_ms, to_ms
-from orchestrator_gui.formats.schedules import (
-    UI_KEY_ORDER,
-    ScheduleDocument,
-    coerce_value,
-    empty_schedules,
-    load_schedules,
-    validate_values,
-)
+from orchestrator_gui.formats.nextrun import from_ms
+from orchestrator_gui.formats.schedules import coerce_value, load_schedules
 from orchestrator_gui.formats.timezones import local_zone, named_zone, parse_instant
-from orchestrator_gui.problems import FormatError
+from orchestrator_gui.workspace import schedule_edits
+from orchestrator_gui.workspace.file_edits import PlainWrites
+from orchestrator_gui.workspace.schedule_edits import SETTABLE, next_run
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(m|min|mins|minute|minutes|h|hr|hour|hours|d|day|days)\s*$", re.I)
 _UNITS = {"m": "minute", "h": "hour", "d": "day"}
-#: Keys a user may set; ids and timestamps are the extension's business.
-SETTABLE = tuple(k for k in UI_KEY_ORDER if k not in ("id", "createdAt", "updatedAt"))
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -91,46 +86,20 @@ def parse_now(value: str | None, option: str = "--now") -> datetime:
                          f"such as 2025-11-01T06:00:00Z, not {value!r}") from None
 
 
-def next_run(raw: dict, now: datetime, tz: tzinfo) -> str | None:
-    """When the extension would run this schedule next; ``None`` if never (inactive, expired, invalid)."""
-    if raw.get("active") is False or raw.get("scheduleType") != "time":
-        return None
-    ms = next_execution_ms(raw, to_ms(now), tz)
-    exp = expiration_ms(raw, tz)
-    if ms is None or (exp is not None and ms > exp):
-        return None
-    return iso_ms(ms)
-
-
-def _open(args: argparse.Namespace, *, create: bool = False) -> ScheduleDocument:
+def _root(args: argparse.Namespace) -> Path:
+    """The workspace, whose schedules file must exist (only ``add`` starts one)."""
     ws = workspace(args)
-    if create and not os.path.lexists(ws.schedules):
-        return empty_schedules(ws.schedules)
-    return load_schedules(ws.schedules)
+    if not os.path.lexists(ws.schedules):
+        load_schedules(ws.schedules)  # raises the reader's "cannot read" error, FILE first
+    return ws.root
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     now, tz = parse_now(args.now), parse_zone(args.tz)
-    ws = workspace(args)
-    if not os.path.lexists(ws.schedules):
-        rows: list[dict] = []
-    else:
-        doc = load_schedules(ws.schedules)
-        if doc.foreign:
-            for p in doc.problems():
-                print(p.format(), file=sys.stderr)
-        from orchestrator_gui.workspace.pauses import PauseWatch
-
-        pauses = PauseWatch(ws.root)
-        paused = pauses.of("schedule")
-        if pauses.problem:
-            print(f"{pauses.problem} (paused flags of the config not shown)", file=sys.stderr)
-        rows = [
-            {"id": s.id, "name": s.name, "mode": s.mode, "active": s.active,
-             "interval": s.time_interval, "unit": s.time_unit, "next_run": next_run(s.raw, now, tz),
-             "paused": s.id in paused, "pause": paused[s.id].to_dict() if s.id in paused else None}
-            for s in doc.schedules
-        ]
+    listed, _etag, notes = schedule_edits.list_schedules(workspace(args).root, now, tz)
+    for note in notes:  # a file in a foreign schema; pauses that could not be read
+        print(note, file=sys.stderr)
+    rows = [{k: v for k, v in r.items() if k != "line"} for r in listed]
     if args.json:
         emit_json(rows)
     else:
@@ -183,9 +152,7 @@ def _graph_session(root: Path):
 
 
 def cmd_toggle(args: argparse.Namespace) -> int:
-    doc = _open(args)
-    doc.set_active(args.id, args.active)
-    doc.save()
+    schedule_edits.set_active(PlainWrites, _root(args), args.id, args.active)
     word = "enabled" if args.active else "disabled"
     return done(args, f"{word} schedule {args.id}", {"id": args.id, "active": args.active})
 
@@ -202,15 +169,7 @@ def cmd_set(args: argparse.Namespace) -> int:
             updates[key] = coerce_value(key, value)
         except ValueError as exc:
             raise CliError(str(exc)) from None
-    doc = _open(args)
-    current = doc.get(args.id)
-    merged = {**current.raw, **updates}
-    problems = validate_values(merged)
-    if problems:
-        raise FormatError(doc.name, "refused, the schedule would be invalid: " + "; ".join(problems),
-                          line=current.line)
-    doc.set_values(args.id, updates)
-    doc.save()
+    schedule_edits.set_fields(PlainWrites, _root(args), args.id, updates)
     return done(args, f"updated schedule {args.id}: {', '.join(updates)}", {"id": args.id, "changed": list(updates)})
 
 
@@ -227,18 +186,16 @@ def parse_every(text: str) -> tuple[str, str]:
 
 def cmd_add(args: argparse.Namespace) -> int:
     interval, unit = parse_every(args.every)
-    doc = _open(args, create=True)
-    sched = doc.add(name=args.name, mode=args.mode, instructions=args.instructions,
-                    interval=interval, unit=unit, now=datetime.now(UTC))
-    doc.save()
-    return done(args, f"added schedule {sched.id} ({sched.name}, every {interval} {unit})",
-                {"id": sched.id, "file": str(Path(doc.name))})
+    ws = workspace(args)
+    got = schedule_edits.add_schedule(PlainWrites, ws.root, name=args.name, mode=args.mode,
+                                      instructions=args.instructions, interval=interval, unit=unit,
+                                      now=datetime.now(UTC)).value
+    return done(args, f"added schedule {got['id']} ({got['name']}, every {interval} {unit})",
+                {"id": got["id"], "file": str(Path(ws.schedules))})
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    doc = _open(args)
-    doc.remove(args.id)
-    doc.save()
+    schedule_edits.remove_schedule(PlainWrites, _root(args), args.id)
     return done(args, f"removed schedule {args.id}", {"id": args.id})
 
 

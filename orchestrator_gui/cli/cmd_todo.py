@@ -1,27 +1,40 @@
 """``todo`` commands: list, check, uncheck, add, edit, remove.
 
 Every command that names an item takes ITEM: a line number or the item's id
-(``item/<hash>``, see :mod:`orchestrator_gui.cli.todo_ids`), which stays the
-same while other items are added, edited or removed. ``todo list --json``
-gives each item's id; add and edit print the id of the item they wrote.
+(``item/<hash>``, see :mod:`orchestrator_gui.workspace.todo_ids`), which stays
+the same while other items are added, edited or removed. ``todo list --json``
+gives each item's id; add and edit print the id of the item they wrote. The
+edits are the application layer's (:mod:`orchestrator_gui.workspace.todo_edits`),
+the same the app's panel and the API make; here they are not undo steps.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from itertools import compress
+from pathlib import Path
 
 from orchestrator_gui.cli.output import done, emit_json_batches, json_str, workspace
-from orchestrator_gui.cli.todo_ids import id_at, item_keys, item_ref, key_tails, resolve
 from orchestrator_gui.formats.todo import TodoDocument, load_todo
-from orchestrator_gui.formats.todo_markup import edit_title
 from orchestrator_gui.formats.todo_model import item_state
+from orchestrator_gui.workspace import todo_edits
+from orchestrator_gui.workspace.file_edits import PlainWrites
+from orchestrator_gui.workspace.todo_ids import item_keys, key_tails, parse_item_ref
 
 _ITEM_HELP = "line number, or item id (item/<hash>) from `todo list --json`"
 #: Items per output batch.
 _CHUNK = 1 << 14
+
+
+def item_ref(value: str) -> int | str:
+    """Parse an ITEM argument (argparse ``type``); anything else is a usage error (exit 2)."""
+    try:
+        return parse_item_ref(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -120,43 +133,38 @@ def _list_json(doc: TodoDocument, state: str) -> None:
     emit_json_batches(batches())
 
 
+def _root(args: argparse.Namespace) -> Path:
+    """The workspace, whose TODO.md must exist: the command line edits a checklist, it does not start one."""
+    ws = workspace(args)
+    if not os.path.lexists(ws.todo):
+        load_todo(ws.todo)  # raises the reader's "cannot read" error, FILE first
+    return ws.root
+
+
 def cmd_toggle(args: argparse.Namespace) -> int:
-    doc = _open(args)
-    line = resolve(doc, args.item)
-    (doc.check if args.done_state else doc.uncheck)(line)
-    doc.save()
-    item = doc.item_at(line)
-    message = f"{'checked' if args.done_state else 'unchecked'} line {line}: {item.text}"
-    if not args.json:  # the id costs a hash of every item above: only JSON reports it
+    # The id costs a hash of every item above: only JSON reports it.
+    got = todo_edits.set_done(PlainWrites, _root(args), args.item, args.done_state, with_id=args.json).value
+    line = got["line"]
+    message = f"{'checked' if args.done_state else 'unchecked'} line {line}: {got['text']}"
+    if not args.json:
         print(message)
         return 0
-    return done(args, message, {"line": line, "id": id_at(doc, line), "state": item.state})
+    return done(args, message, {"line": line, "id": got["id"], "state": got["state"]})
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    doc = _open(args)
-    under = None if args.under is None else resolve(doc, args.under)
-    line = doc.add(args.text, section=args.section, under=under)
-    doc.save()
-    key = id_at(doc, line)
+    got = todo_edits.add_item(PlainWrites, _root(args), args.text, section=args.section, under=args.under).value
+    line, key = got["line"], got["id"]
     return done(args, f"added line {line} ({key}): {args.text}", {"line": line, "id": key})
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
-    doc = _open(args)
-    line = resolve(doc, args.item)
-    title = edit_title(doc.item_at(line).text, args.text, as_given=args.raw)
-    doc.edit(line, title)
-    doc.save()
-    key = id_at(doc, line)
+    got = todo_edits.edit_item(PlainWrites, _root(args), args.item, args.text, raw=args.raw).value
+    line, key, title = got["line"], got["id"], got["text"]
     return done(args, f"edited line {line} ({key}): {title}", {"line": line, "id": key, "text": title})
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    doc = _open(args)
-    line = resolve(doc, args.item)
-    item = doc.item_at(line)
-    key = id_at(doc, line)
-    doc.remove(line)
-    doc.save()
-    return done(args, f"removed line {line} ({key}): {item.text}", {"line": line, "id": key})
+    got = todo_edits.remove_item(PlainWrites, _root(args), args.item).value
+    line, key = got["line"], got["id"]
+    return done(args, f"removed line {line} ({key}): {got['text']}", {"line": line, "id": key})

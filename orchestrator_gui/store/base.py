@@ -80,6 +80,10 @@ class GraphStoreAPI(Protocol):
     events: StoreEvents
 
     @property
+    def name(self) -> str:
+        """Where the graph lives, as shown to people (a file, or ``postgresql://host:port/db``; never a password)."""
+
+    @property
     def closed(self) -> bool:
         """True after :meth:`close`."""
 

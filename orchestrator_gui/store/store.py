@@ -206,6 +206,11 @@ class GraphStore:
         self.close()
 
     @property
+    def name(self) -> str:
+        """Where the store is, as shown to people (the database file; the shared store names its database)."""
+        return str(self.path)
+
+    @property
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._conn is None

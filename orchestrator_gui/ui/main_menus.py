@@ -167,9 +167,32 @@ def build_menus(win: MainWindow) -> dict[str, QAction]:
                              "(remembered per workspace)")
     a["run_loop"].setCheckable(True)
     m.addAction(a["run_loop"])
+    a["local_api"] = _act(win, "Local &API", lambda on: _toggle_local_api(win, a["local_api"], bool(on)),
+                          tip="Serve this workspace's live graph to agents and scripts on 127.0.0.1 "
+                              "(REST, events, MCP; bearer token). Their actions land on Edit ▸ Undo",
+                          checkable=True)
+    m.addAction(a["local_api"])
 
     a.update(build_help_menu(win, mb.addMenu("&Help"), _act))  # User Guide, Shortcuts, Tour, About
     return a
+
+
+def _toggle_local_api(win: MainWindow, action: QAction, on: bool) -> None:
+    """Tools ▸ Local API: start or stop the in-app server (made on first use; the app injects how to serve)."""
+    from orchestrator_gui.ui.local_api import LocalApi
+
+    api = win.findChild(LocalApi)
+    if api is None:
+        start_server = getattr(win, "local_api_factory", None)
+        if start_server is None:  # a window made without the app (no API installed with it)
+            win.reporter.info("The local API is not available in this window")
+            action.setChecked(False)
+            return
+        api = LocalApi(win, start_server)
+        api.running_changed.connect(action.setChecked)
+    if on and win.session is None:
+        win.reporter.info("Open a workspace first: the local API serves the open workspace")
+    action.setChecked(api.set_running(on))
 
 
 def build_toolbar(win: MainWindow) -> QToolBar:

@@ -25,11 +25,11 @@ from shared_fixtures import fixture_files
 from orchestrator_gui.cli import memory_list, timing_list
 from orchestrator_gui.cli.main import main
 from orchestrator_gui.cli.output import emit_json, table
-from orchestrator_gui.cli.todo_ids import id_at, item_ids, resolve
 from orchestrator_gui.formats.memory import load_memory
 from orchestrator_gui.formats.timing import parse_timing
 from orchestrator_gui.formats.todo import TodoDocument
 from orchestrator_gui.model.identity import todo_item_keys
+from orchestrator_gui.workspace.todo_ids import id_at, item_ids, resolve
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.text(max_size=8),
                     st.floats(allow_nan=True, allow_infinity=True))

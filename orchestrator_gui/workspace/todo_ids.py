@@ -1,20 +1,24 @@
-"""TODO items on the command line: a line number, or an id that survives edits elsewhere in the file.
+"""TODO item ids: a line number, or an id that survives edits elsewhere in the file (every face uses these).
 
 The id is the item's identity key, the one the graph uses
 (:func:`orchestrator_gui.model.identity.todo_item_keys`): ``item/<hash of the
 title>``, with ``~n`` for the n-th repeat of a title. The graph node id
 ``TODO.md::item/<hash>`` is accepted too. Adding, removing or moving other
-items shifts line numbers but leaves ids alone, so a script can keep the id
-``todo add --json`` returned and use it after later adds.
+items shifts line numbers but leaves ids alone, so a script (or an agent
+through the API) can keep the id an add returned and use it after later adds.
 
-An argument made only of digits is a line; one shaped like an id is an id;
-anything else is a usage error (exit 2). A well-formed id that names no item
-is refused like a wrong line: ``TODO.md: error: no item with id …``, exit 1.
+:func:`parse_item_ref` turns text into a line (``int``) or a key (``str``),
+raising ``ValueError`` for anything else; :func:`resolve` finds the item's
+line in a document (``FormatError`` when there is none).
+
+Every face uses this one module (the CLI wraps :func:`parse_item_ref` as an
+argparse type, the API as a path parameter). An argument made only of digits
+is a line; one shaped like an id is an id; a well-formed id that names no
+item is refused like a wrong line: ``TODO.md: error: no item with id …``.
 """
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import hashlib
 import re
@@ -36,23 +40,25 @@ _KEY = re.compile(r"item/([0-9a-f]{10})(?:~([1-9][0-9]{0,8}))?")
 _BATCH = 1 << 16
 
 
-def item_ref(value: str) -> int | str:
-    """Parse an ITEM argument (argparse ``type``): a line number (int) or an item key (str).
+def parse_item_ref(value: str) -> int | str:
+    """Parse an item reference: a line number (``int``) or an item key (``str``, without the file prefix).
 
     Raises
     ------
-    argparse.ArgumentTypeError
-        ``value`` is neither (a usage error, exit 2).
+    ValueError
+        ``value`` is neither, or the line is out of range (the CLI makes it a usage error, the API a 422).
     """
+    shown = value if len(value) <= 60 else value[:60] + "..."  # messages stay short for any input
     if value.isascii() and value.isdigit():
-        line = int(value)
-        if not 1 <= line <= MAX_LINE:
-            raise argparse.ArgumentTypeError(f"line {value} is out of range (1 to {MAX_LINE})")
-        return line
+        digits = value.lstrip("0") or "0"
+        # Length first: int() of thousands of digits is slow, and refused past 4300.
+        if len(digits) > 10 or not 1 <= int(digits) <= MAX_LINE:
+            raise ValueError(f"line {shown} is out of range (1 to {MAX_LINE})")
+        return int(digits)
     m = _ID.fullmatch(value)
     if m is None:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is neither a line number nor an item id (item/<hash> or {TODO_FILE}::item/<hash>)")
+        raise ValueError(
+            f"{shown!r} is neither a line number nor an item id (item/<hash> or {TODO_FILE}::item/<hash>)")
     return m.group(1)
 
 
@@ -122,7 +128,7 @@ def item_ids(doc: TodoDocument) -> dict[int, str]:
 
 
 def resolve(doc: TodoDocument, ref: int | str) -> int:
-    """The line of the item ``ref`` (a line number or an id from :func:`item_ref`) in ``doc``.
+    """The line of the item ``ref`` (a line number or an id from :func:`parse_item_ref`) in ``doc``.
 
     Raises
     ------
@@ -153,3 +159,6 @@ def id_at(doc: TodoDocument, line: int) -> str:
     raw, start, end = title_spans(doc.titles)
     keys = _hash_keys(raw, start[:k + 1], end[:k + 1])
     return format_key(int(keys[k]), int(np.count_nonzero(keys[:k] == keys[k])))
+
+
+__all__ = ["MAX_LINE", "format_key", "id_at", "item_ids", "item_keys", "key_tails", "parse_item_ref", "resolve"]

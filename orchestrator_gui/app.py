@@ -138,6 +138,20 @@ class OrchestratorApp:
         self.window = MainWindow(self.settings, restore_layout=restore_layout)
         wire_local_api(self.window)
 
+    def prepare_initial(self, options: GuiOptions) -> None:
+        """Start what :meth:`open_initial` will wait for, before the window is shown: the demo's first graph build.
+
+        The build then runs on a worker while the window draws its first frames (see ``ui/graph_prebuild.py``).
+        """
+        if not options.demo and (options.workspace or self.settings.last_workspace()):
+            return
+        from orchestrator_gui.demo import demo_workspace
+
+        try:
+            self.window.start_graph_build(demo_workspace())
+        except OSError:
+            pass  # open_demo meets it again and reports it
+
     def open_initial(self, options: GuiOptions) -> bool:
         """Open what the options ask for: a folder, the demo, or the last workspace (else the demo)."""
         win = self.window
@@ -237,6 +251,11 @@ def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
     install_excepthook(app.window.reporter)
     if options.screenshot:
         out = Path(options.screenshot)
+        # Shown first, as for a user: the window draws (and compiles its shaders) while the graph builds.
+        app.window.persist_layout = False
+        app.window.resize(*size)
+        app.prepare_initial(options)
+        app.window.show()
         if not app.open_initial(options):
             print(f"error: {app.window.reporter.last or 'cannot open the workspace'}", file=sys.stderr)
             app.window.close()
@@ -253,6 +272,7 @@ def run_gui(options: GuiOptions, argv: Sequence[str] = ()) -> int:
             return 1
         print(f"screenshot saved to {out}")
         return 0
+    app.prepare_initial(options)
     app.window.show()
     app.open_initial(options)
     from orchestrator_gui.ui.tour import start_on_first_run

@@ -29,6 +29,7 @@ from orchestrator_gui.ui.docks import LAYOUT_VERSION, DockLayout
 from orchestrator_gui.ui.dynamics_driver import DynamicsDriver
 from orchestrator_gui.ui.errors import ErrorReporter
 from orchestrator_gui.ui.graph_actions import GraphActions, plural
+from orchestrator_gui.ui.graph_prebuild import GraphPrebuild, start_build
 from orchestrator_gui.ui.main_menus import (
     build_context_menu,
     build_menus,
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         #: ``clock() -> epoch ms`` for the loop's scheduler (tests); None: the system clock.
         self.loop_clock: Callable[[], int] | None = None
         self._executor_factory = executor_factory
+        #: Graph builds started ahead of their workspace's first open (:meth:`start_graph_build`).
+        self._graph_builds: dict[Path, GraphPrebuild] = {}
         #: The guided tour while it runs (Help ▸ Take the Tour; see ui/tour.py).
         self.tour: Any = None
         self.theme = settings.theme
@@ -211,6 +214,11 @@ class MainWindow(QMainWindow):
         self.close_workspace()
         self.statusBar().showMessage(f"Opening {path}…")
         QApplication.processEvents()
+        if not in_memory:
+            # A first open builds the graph on a worker while this thread draws the window (see graph_prebuild).
+            build = self._graph_builds.pop(Path(path).resolve(), None) or start_build(path)
+            if build is not None:
+                build.wait()
         try:
             session = WorkspaceSession(path, self.reporter, in_memory=in_memory, parent=self)
         except Exception as exc:  # noqa: BLE001 - shown to the user; the window stays usable
@@ -250,11 +258,12 @@ class MainWindow(QMainWindow):
             except Exception:  # noqa: BLE001 - a stale camera from another version: fit instead
                 self.view.fit()
         self._hook_graph(session.graph)
+        self.update_dynamics()
+        self._paint_view_now()
         for p in self.panels:
             p.set_session(session)
         self._on_selection(list(session.graph.selected_ids()))  # the store keeps the last selection
         self.settings.add_recent(session.root)
-        self.update_dynamics()
         self._period.start()
         if self.run_control is not None and self.run_control.remembered():
             self.run_control.set_looping(True, remember=False)
@@ -263,6 +272,23 @@ class MainWindow(QMainWindow):
         where = " (in memory: nothing is kept when you close it)" if in_memory else ""
         self.reporter.info(f"Opened {session.root} — {g.number_of_nodes()} nodes, {g.number_of_edges()} edges{where}")
         return True
+
+    def start_graph_build(self, path: str | os.PathLike[str]) -> None:
+        """Start building ``path``'s graph on a worker when its first open will need it; :meth:`open_workspace` waits.
+
+        Call it before showing the window: the build then runs while the window draws its first frames.
+        """
+        key = Path(path).resolve()
+        if key not in self._graph_builds:
+            build = start_build(key)
+            if build is not None:
+                self._graph_builds[key] = build
+
+    def _paint_view_now(self) -> None:
+        # The graph, with its activation, reaches the screen before the panels fill (they follow within
+        # ~0.1 s): on a first start the user sees it that much sooner.
+        if self.isVisible():
+            self.view.repaint()
 
     def _create_workspace(self, path: Path) -> bool:
         """Write the ``init`` files into ``path`` (the user asked for it) and open it, graph kept there."""
@@ -618,6 +644,9 @@ class MainWindow(QMainWindow):
         """Save layout and camera, stop the workers, close the store; the graph has no unsaved work."""
         if self.persist_layout:
             self.settings.save_window(self, self.dock_layout.state(), LAYOUT_VERSION)
+        for build in self._graph_builds.values():  # a build started ahead is let finish: its store stays whole
+            build.wait(events=False)
+        self._graph_builds.clear()
         self.close_workspace()
         self.settings.sync()
         try:

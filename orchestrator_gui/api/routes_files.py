@@ -164,7 +164,7 @@ def files_router(live: Any) -> APIRouter:
     @r.post("/schedules/{schedule_id}/resume", response_model=m.Resumed, tags=["schedules"],
             summary="Clear a pause (after three failed runs, or set by hand)")
     def schedule_resume(schedule_id: str = ScheduleId) -> m.Resumed:
-        from orchestrator_gui.workspace.pauses import resume
+        from orchestrator_gui.workspace.approvals import resume
 
         def do() -> bool:
             if live.runs is not None:

@@ -248,10 +248,16 @@ def _run_todo(args: argparse.Namespace, runs: Any, summary: dict[str, Any]) -> i
             raise CliError("next: nothing open to work on in TODO.md")
         line, ranked = picked
         _err(f"next: TODO line {line}: " + "; ".join(ranked.reasons))
+    from orchestrator_gui.workspace.approvals import ApprovalPending
+
     try:
         run = runs.run_todo(line, mode=args.mode, check_off=args.check_off, wait=False)
     except PermissionError as exc:
         raise CliError(str(exc)) from None
+    except ApprovalPending as exc:
+        _err(f"TODO line {line}: not started: {exc}")
+        summary["pending_approval"] = exc.approval.to_dict()
+        return 3
     _err(f"TODO line {run.line}: {run.text!r}: started task {run.task.task_id}")
     run = runs.run_todo_wait(run)
     result = run.handle.result(0)

@@ -117,7 +117,8 @@ def _pause_cell(pause: dict | None) -> str:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from orchestrator_gui.workspace.pauses import paused, resume
+    from orchestrator_gui.workspace.approvals import resume
+    from orchestrator_gui.workspace.pauses import paused
 
     ws = workspace(args)
     known = os.path.lexists(ws.schedules) and any(s.id == args.id for s in load_schedules(ws.schedules).schedules)

@@ -27,6 +27,7 @@ from orchestrator_gui.cli import (
     cmd_modes,
     cmd_next,
     cmd_run,
+    cmd_runs,
     cmd_schedules,
     cmd_serve,
     cmd_suppressed,
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in (cmd_files, cmd_schedules, cmd_todo, cmd_logs, cmd_modes, cmd_graph, cmd_run, cmd_next,
-                   cmd_serve, cmd_fleet, cmd_suppressed):
+                   cmd_serve, cmd_fleet, cmd_suppressed, cmd_runs):
         module.register(sub, common)
     return parser
 

@@ -33,6 +33,7 @@ Example
     timeout_s = 900                   # per-schedule override; 0 = no limit
     no_timeout = false                # explicit opt-out of any limit
     paused = false                    # set to true by 3-strike escalation
+    approve = true                    # its runs wait for approval (runs pending / approve / skip)
 
     [todos."<todo item id>"]          # same keys for TODO items
     no_timeout = true
@@ -193,6 +194,7 @@ class TodoSettings(BaseModel):
 
     check_off_on_success: bool = False
     mode: str = "code"
+    approve: bool = False  # every TODO run waits in the pending-approval list (engine/approvals.py)
 
 
 class SubjectConfig(_Section):
@@ -202,6 +204,7 @@ class SubjectConfig(_Section):
     no_timeout: bool = False
     paused: bool = False
     check_off_on_success: bool | None = None  # TODO items: check off after a successful run
+    approve: bool | None = None  # its runs wait for the user's approval (engine/approvals.py)
 
 
 #: Range of ``[fleet] dead_after_s`` and ``heartbeat_s`` (seconds).

@@ -361,7 +361,8 @@ class Scheduler(GatedStarts):
         if d.action is Action.FIRE:
             if self.on_due is not None:
                 self.on_due(sid)
-            self.note(f"{label}: fire: {d.reason}")
+            if (sid, d.due_ms, 0) not in self._deny_noted:  # a slot the gate holds back (approval) is said once
+                self.note(f"{label}: fire: {d.reason}")
             if not self._start(raw, d, now, interrupted=d.interrupt):
                 return
             if d.runs > 1:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QPixmap, QShowEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 from orchestrator_gui.ui import export
 from orchestrator_gui.ui import theme as themes
@@ -117,6 +117,11 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel(ctx)
         self.memory = MemoryPanel(ctx)
         self.runs = RunsPanel(ctx)
+        self._approval_label = QLabel()
+        self._approval_label.setToolTip("Runs waiting for your approval: Runs panel ▸ Pending approval")
+        self.statusBar().addPermanentWidget(self._approval_label)
+        self.runs.approvals.changed.connect(lambda: self._approval_label.setText(self.runs.approvals.status_text()))
+        self.runs.approvals.approved.connect(self._on_approved)
         self.search = SearchPanel(ctx)
         self.modes = ModesPanel(ctx)
         self.next_panel = NextPanel(ctx)
@@ -576,6 +581,11 @@ class MainWindow(QMainWindow):
             self._on_looping(False)
             return
         control.set_looping(on)
+
+    def _on_approved(self, _approval_id: str) -> None:
+        """An approved run starts now, not at the loop's next tick (the loop's gate finds the approval)."""
+        if self.run_control is not None and self.run_control.looping:
+            self.run_control.turn()
 
     def _on_looping(self, on: bool) -> None:
         act = self.acts["run_loop"]

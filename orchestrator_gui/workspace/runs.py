@@ -41,8 +41,8 @@ from orchestrator_gui.engine.scheduler_settings import EngineSettings, load_sett
 from orchestrator_gui.engine.tasks import schedule_task
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.problems import FormatError
+from orchestrator_gui.workspace.approvals import resume as resume_item
 from orchestrator_gui.workspace.pauses import PauseWatch
-from orchestrator_gui.workspace.pauses import resume as resume_item
 from orchestrator_gui.workspace.run_nodes import GraphSync
 
 
@@ -116,9 +116,14 @@ class Runs:
 
                 self.fleet = open_fleet(self.root, self.engine, policy=self.settings.scheduler.missed.value,
                                         log=self._fleet_log)
-            self.scheduler = Scheduler(self.root, self.engine, settings=self.settings, tz=self.tz, clock=self.clock,
-                                       log=self.log, on_due=lambda sid: self.nodes.subject_due("schedule", sid),
-                                       dry_run=rehearsal, gate=self.fleet.gate if self.fleet is not None else None)
+            from orchestrator_gui.engine.approvals import ApprovalGate
+            from orchestrator_gui.engine.gate_chain import chain_gates
+
+            approvals = ApprovalGate(self.root)  # before the fleet's claim: a slot is claimed once approved
+            self.scheduler = Scheduler(self.root, approvals.engine(self.engine), settings=self.settings, tz=self.tz,
+                                       clock=self.clock, log=self.log,
+                                       on_due=lambda sid: self.nodes.subject_due("schedule", sid), dry_run=rehearsal,
+                                       gate=chain_gates(approvals, self.fleet.gate if self.fleet is not None else None))
         return self.scheduler
 
     def _fleet_log(self, line: str) -> None:
@@ -258,6 +263,11 @@ class Runs:
         if self.engine.is_paused("todo", run.key):
             raise PermissionError(f"TODO item on line {line} is paused in .orchestrator/config.toml "
                                   f"([todos.\"{run.key}\"] paused = true); clear it first")
+        from orchestrator_gui.workspace.approvals import ApprovalPending, gate_todo
+
+        waiting = gate_todo(self.root, run)
+        if waiting is not None:
+            raise ApprovalPending(waiting)
         self.nodes.subject_due("todo", run.key)
         run.handle = self.engine.submit(run.task)
         return self.run_todo_wait(run) if wait else run

@@ -90,6 +90,12 @@ def test_three_failing_cron_processes_escalate_and_resume_clears_it(tmp_path):
     doc = load_schedules(ws / ".roo" / "schedules.json")
     doc.set_values(sid, {"nextExecutionTime": "2026-03-02T12:00:00.000Z"})
     doc.save()
+    # The resumed schedule's next run waits for approval (issue 15), then runs once approved.
+    waiting = cron_run(ws, HOURS[3])
+    assert waiting["fired"] == [] and "waits for approval" in waiting["not_started"][0]["reason"]
+    [row] = json.loads(cli("runs", "pending", "--json", "-w", str(ws)).stdout)["pending"]
+    assert "resumed after escalation" in row["reasons"][0]
+    assert cli("runs", "approve", row["id"], "-w", str(ws)).returncode == 0
     [fired] = cron_run(ws, HOURS[3])["fired"]
     assert fired["result"]["status"] == "failed" and listed(ws, sid)["paused"] is False
 

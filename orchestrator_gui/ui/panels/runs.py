@@ -12,6 +12,11 @@ every second: **dry runs**, which write no timing row, are listed with the
 status *dry run* in their own colour (never *completed*, and not on the
 duration chart); and a run that passed 80 % of its time limit gets a ⚠ and
 the warning in its Result cell.
+
+Above the table, the *Pending approval* section
+(:class:`~orchestrator_gui.ui.panels.approvals_box.PendingApprovalsBox`) lists
+the runs that wait for the user, with Approve / Skip / Edit & approve, and the
+"Ask before running" switch of the schedule or TODO item selected in the graph.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from orchestrator_gui.formats.timing import TimingDocument, parse_instant, parse_timing
 from orchestrator_gui.formats.workspace import TIMING, TIMING_CSV
+from orchestrator_gui.ui.panels.approvals_box import PendingApprovalsBox
 from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
 from orchestrator_gui.ui.theme import displayable, status_color
 from orchestrator_gui.workspace.recorded_runs import DRY_RUN, RecordedRuns
@@ -214,6 +220,7 @@ class RunsPanel(Panel):
         self.chart.picked.connect(self._on_activated)
         self.status = QLabel()
         self.status.setProperty("role", "muted")
+        self.approvals = PendingApprovalsBox(ctx.reporter)
         split = self.split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(self.chart)
@@ -222,6 +229,7 @@ class RunsPanel(Panel):
         split.setSizes([900, 500])
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.approvals)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
         for col, width in ((0, 185), (1, 115), (2, 80), (4, 80), (5, 75), (6, 200), (7, 65)):
@@ -239,6 +247,8 @@ class RunsPanel(Panel):
 
     def set_session(self, session) -> None:
         self.recorded = RecordedRuns(session.root) if session is not None else None
+        self.approvals.set_root(session.root if session is not None else None,
+                                session.graph if session is not None else None)
         super().set_session(session)
         if session is not None:
             self._poll.start()
@@ -323,9 +333,22 @@ class RunsPanel(Panel):
 
     def mirror_selection(self, nodes: list) -> None:
         """Highlight the rows of every selected run (the last one current, and marked on the chart)."""
+        self._ask_about(nodes)
         mine = [n for n in nodes if self.owns(n) and (n.source.key or "").startswith("run/")]
         tids = [n.source.key[4:] for n in mine]
         self.table.highlight(tids, tids[-1] if tids else None)
         self.chart.set_selected(tids[-1] if tids else None)
         if mine:
             self._remember_rows(mine[-1].id)
+
+    def _ask_about(self, nodes: list) -> None:
+        """Point "Ask before running" at the last selected schedule or TODO item (none: switched off)."""
+        for n in reversed(nodes):
+            key = (n.source.key or "") if n.source is not None else ""
+            if n.kind.value == "schedule" and key.startswith("schedule/"):
+                self.approvals.set_subject(("schedule", key[len("schedule/"):]), n.title)
+                return
+            if n.kind.value == "todo" and key.startswith("item/"):
+                self.approvals.set_subject(("todo", key), n.title)
+                return
+        self.approvals.set_subject(None)

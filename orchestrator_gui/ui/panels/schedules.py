@@ -47,7 +47,8 @@ from orchestrator_gui.ui.panels.base import Panel, PanelContext
 from orchestrator_gui.ui.panels.form_merge import merge_form_changes
 from orchestrator_gui.ui.panels.schedule_form import ScheduleForm, describe_delta
 from orchestrator_gui.ui.theme import displayable
-from orchestrator_gui.workspace.pauses import Pause, PauseWatch, resume
+from orchestrator_gui.workspace.approvals import resume  # a resumed schedule's next run waits for approval
+from orchestrator_gui.workspace.pauses import Pause, PauseWatch
 
 FILE = SCHEDULES.as_posix()
 NOTICE_FLAG = "told/reload_window"

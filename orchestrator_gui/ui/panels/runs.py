@@ -40,7 +40,11 @@ from orchestrator_gui.workspace.recorded_runs import DRY_RUN, RecordedRuns
 FILE = TIMING.as_posix()
 #: Narrower than this, the chart goes below the table instead of beside it.
 WIDE_PX = 620
-COLUMNS = ["Started", "Mode", "Task id", "Task", "Duration", "Status", "Result", "Priority"]
+COLUMNS = ["Started", "Mode", "Task id", "Task", "Duration", "Status", "Result", "Priority", "Machine"]
+#: The Machine column (last, so the others keep their places); shown in fleet mode only.
+MACHINE_COLUMN = len(COLUMNS) - 1
+#: How often, in fleet mode, the other machines' runs are fetched (they change no local file).
+FLEET_POLL_MS = 5000
 #: Colour of a dry run's status (its own: a rehearsal is neither a success nor a failure).
 DRY_RUN_COLOR = "#9b7fd4"
 #: How often the run records are looked at (one ``stat`` when nothing changed).
@@ -62,6 +66,7 @@ class Run:
     result: str
     priority: str
     line: int
+    machine: str = ""
 
 
 def fold_runs(doc: TimingDocument) -> list[Run]:
@@ -192,6 +197,20 @@ def dry_run_rows(recorded: RecordedRuns) -> list[Run]:
             for d in recorded.dry_runs()]
 
 
+def fleet_rows(rows: list[dict], known: set[str]) -> list[Run]:
+    """The other machines' runs (``workspace.runs.fleet_run_rows``) as table rows, leaving out ``known`` task ids."""
+    out = []
+    for r in rows:
+        if r["task_id"] in known:
+            continue  # this machine's own run: its task_timing.tsv row is shown already
+        started = r.get("started") or ""
+        out.append(Run(task_id=r["task_id"], start=parse_instant(started) if started else None, start_raw=started,
+                       mode=r.get("mode") or "", task=r.get("name") or r.get("subject_id") or "",
+                       duration_s=r.get("duration_s"), status=r.get("status") or "running", result="",
+                       priority=r.get("kind") or "", line=0, machine=r.get("machine") or ""))
+    return out
+
+
 def status_colour(status: str):
     """The table's colour of a status word (a dry run has its own)."""
     from PySide6.QtGui import QColor
@@ -212,6 +231,11 @@ class RunsPanel(Panel):
         self._poll = QTimer(self)
         self._poll.setInterval(RECORDS_POLL_MS)
         self._poll.timeout.connect(self._check_records)
+        self._fleet_poll = QTimer(self)
+        self._fleet_poll.setInterval(FLEET_POLL_MS)
+        self._fleet_poll.timeout.connect(self._check_fleet)
+        self.machine: str | None = None  # this machine's fleet name; None when not in a fleet
+        self._fleet_cache: list[dict] | None = None  # the fleet's runs as last fetched
         self.table = FilterTable(COLUMNS, choice_column=5, choice_label="All statuses", stretch_column=3)
         self.table.activated.connect(self._on_activated)
         self.table.filtered.connect(self._on_filtered)
@@ -232,8 +256,9 @@ class RunsPanel(Panel):
         lay.addWidget(self.approvals)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
-        for col, width in ((0, 185), (1, 115), (2, 80), (4, 80), (5, 75), (6, 200), (7, 65)):
+        for col, width in ((0, 185), (1, 115), (2, 80), (4, 80), (5, 75), (6, 200), (7, 65), (8, 110)):
             self.table.view.setColumnWidth(col, width)
+        self.table.view.setColumnHidden(MACHINE_COLUMN, True)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         """Chart beside the table when the panel is wide, below it when it is a narrow column."""
@@ -254,6 +279,7 @@ class RunsPanel(Panel):
             self._poll.start()
         else:
             self._poll.stop()
+            self._fleet_poll.stop()
 
     def _check_records(self) -> None:
         """Reload when our run records changed (a dry run or a warning: no workspace file tells)."""
@@ -286,16 +312,17 @@ class RunsPanel(Panel):
                 self.warnings = self.recorded.warnings()
             except OSError as exc:  # shown in the status bar; the timing rows still show
                 self.ctx.reporter.report(exc, context="Reading the run records")
+        self._add_fleet_runs()
         rows = []
         for r in self.runs:
             warning = self.warnings.get(r.task_id)
             result = f"{WARNING_MARK} {warning} · {r.result}" if warning else r.result
             rows.append((r.task_id,
                          [r.start or 0.0, r.mode, r.task_id, r.task.lower(), r.duration_s or -1.0, r.status,
-                          result.lower(), r.priority],
+                          result.lower(), r.priority, r.machine],
                          [shown_time(r.start, r.start_raw), r.mode, r.task_id, displayable(r.task),
                           format_duration(r.duration_s), r.status,
-                          displayable(result), r.priority]))
+                          displayable(result), r.priority, r.machine]))
         self.table.set_rows(rows)
         for i in range(self.table.model.rowCount()):
             self.table.model.item(i, 5).setForeground(status_colour(self.table.model.item(i, 5).text()))
@@ -303,6 +330,52 @@ class RunsPanel(Panel):
             if tid in self.warnings:
                 self.table.model.item(i, 6).setToolTip(f"Time-limit warning: {self.warnings[tid]}")
         self._on_filtered()
+
+    def _add_fleet_runs(self) -> None:
+        """In fleet mode: name this machine on its rows and add every other machine's runs (the Machine column)."""
+        if self.session is None:
+            return
+        from orchestrator_gui.engine.fleet_config import fleet_settings
+
+        try:
+            settings = fleet_settings(self.session.root)
+        except Exception as exc:  # noqa: BLE001 - a bad [fleet] is reported; the local runs still show
+            self.ctx.reporter.report(exc, context="Fleet runs")
+            settings = None
+        self.machine = settings.machine if settings is not None else None
+        self.table.view.setColumnHidden(MACHINE_COLUMN, self.machine is None)
+        if self.machine is None:
+            self._fleet_poll.stop()
+            return
+        if not self._fleet_poll.isActive():
+            self._fleet_poll.start()
+        for r in self.runs:
+            r.machine = r.machine or self.machine
+        rows = self._fleet_cache if self._fleet_cache is not None else self._fetch_fleet()
+        self._fleet_cache = None
+        self.runs += fleet_rows(rows or [], {r.task_id for r in self.runs})
+
+    def _fetch_fleet(self) -> list[dict] | None:
+        from orchestrator_gui.workspace.runs import fleet_run_rows
+
+        try:
+            return fleet_run_rows(self.session.root) or []
+        except Exception as exc:  # noqa: BLE001 - the database is away: this machine's runs still show
+            self.ctx.reporter.info(f"Fleet runs unavailable: {exc}")
+            return None
+
+    def _check_fleet(self) -> None:
+        """Every few seconds in fleet mode: show the table again only when another machine's runs changed."""
+        if self.session is None or self.machine is None:
+            return
+        rows = self._fetch_fleet()
+        if rows is None:
+            return
+        shown = {(r.machine, r.task_id, r.status) for r in self.runs}
+        if any((r["machine"], r["task_id"], r.get("status") or "running") not in shown
+               for r in rows if r["machine"] != self.machine):
+            self._fleet_cache = rows
+            self.reload()
 
     def row_of(self, task_id: str) -> dict[str, str] | None:
         """The shown cells of a run's row by column name (tests, the status line), None when absent."""

@@ -52,10 +52,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from orchestrator_gui.model.coords import (
     check_spherical,
@@ -84,6 +83,14 @@ RESOLVE_BATCHES = 16
 _PARENT = EDGE_TYPE_INDEX[EdgeType.PARENT.value]
 
 Point = Sequence[float]
+
+
+def _kdtree(points: np.ndarray) -> Any:
+    """scipy's cKDTree of ``points``, imported on first use: scipy.spatial costs ~16 MB and ~0.1 s
+    at start-up, and most commands (and the app's first frame) never place a node."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree(points)
 
 
 def min_separation(count: int) -> float:
@@ -372,7 +379,7 @@ def separate(directions: np.ndarray, layer: np.ndarray, *, fixed: np.ndarray | N
         target = (_chord(sep * 1.02))
         last = None
         for _ in range(PUSH_ROUNDS):
-            pairs = cKDTree(u[rows]).query_pairs(target, output_type="ndarray")
+            pairs = _kdtree(u[rows]).query_pairs(target, output_type="ndarray")
             if len(pairs) == 0 or (last is not None and len(pairs) > 0.9 * last):
                 break  # done, or pushing no longer helps: the spiral fix-up below takes the rest
             last = len(pairs)
@@ -393,7 +400,7 @@ def separate(directions: np.ndarray, layer: np.ndarray, *, fixed: np.ndarray | N
 
 def _resolve(u: np.ndarray, free: np.ndarray, sep: float) -> np.ndarray:
     """Give every free node still within ``sep`` of another the nearest free spiral spot (in row order)."""
-    pairs = cKDTree(u).query_pairs((_chord(sep)) * (1 + 1e-9), output_type="ndarray")
+    pairs = _kdtree(u).query_pairs((_chord(sep)) * (1 + 1e-9), output_type="ndarray")
     if len(pairs) == 0:
         return u
     a, b = pairs[:, 0], pairs[:, 1]
@@ -408,7 +415,7 @@ def _resolve(u: np.ndarray, free: np.ndarray, sep: float) -> np.ndarray:
     # Only nodes the spiral walks can reach need to be in the hash (it reaches about
     # sqrt(BATCH * RESOLVE_BATCHES) / 2 separations): cheap even on a shell of 100k nodes.
     reach = (_chord((0.5 * math.sqrt(BATCH * RESOLVE_BATCHES) + 2.0) * sep))
-    tree = cKDTree(u)
+    tree = _kdtree(u)
     near = np.zeros(len(u), dtype=bool)
     for hits in tree.query_ball_point(u[moving], reach):
         near[hits] = True
@@ -434,7 +441,7 @@ def _open_spot(u: np.ndarray, i: int, sep: float) -> np.ndarray:
     """
     others = np.delete(u, i, axis=0)
     grid = fibonacci_sphere(max(4 * len(u), 1024))
-    dist, _ = cKDTree(others).query(grid, distance_upper_bound=(_chord(sep)) * 1.001)
+    dist, _ = _kdtree(others).query(grid, distance_upper_bound=(_chord(sep)) * 1.001)
     open_ = grid[np.isinf(dist)]
     if len(open_) == 0:  # pragma: no cover - cannot happen at the separations of min_separation
         return u[i]

@@ -47,9 +47,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from orchestrator_gui.model.coords import fibonacci_sphere
 from orchestrator_gui.model.nodes import EDGE_TYPE_INDEX, EDGE_TYPES, KIND_INDEX, EdgeType, NodeKind
@@ -98,6 +98,14 @@ EDGE_WEIGHTS: dict[EdgeType, float] = {EdgeType.PARENT: 1.0, EdgeType.SCHEDULED_
 #: Kinds that head a group when they have children: headings and plans, schedules, goals.
 SECTION_KINDS = (NodeKind.GOAL, NodeKind.PLAN, NodeKind.SCHEDULE)
 _PARENT = EDGE_TYPE_INDEX[EdgeType.PARENT.value]
+
+
+def _kdtree(points: np.ndarray) -> Any:
+    """scipy's cKDTree of ``points``, imported on first use: scipy.spatial costs ~16 MB and ~0.1 s
+    at start-up, and most commands (and the app's first frame) never place a node."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree(points)
 
 
 @dataclass(frozen=True)
@@ -203,7 +211,7 @@ def _repulsion(u: np.ndarray, k: np.ndarray, shells: list[np.ndarray], f: np.nda
             continue
         ks = float(k[rows[0]])
         reach = float(_chord(CUTOFF * ks))
-        tree = cKDTree(u[rows])
+        tree = _kdtree(u[rows])
         pairs = tree.query_pairs(reach, output_type="ndarray")
         if len(pairs) > NEIGHBOURS * m:
             # Crowded: only the nearest neighbours of each node, so the cost stays bounded.
@@ -228,7 +236,7 @@ def _repulsion(u: np.ndarray, k: np.ndarray, shells: list[np.ndarray], f: np.nda
         stiff += np.bincount(a, weights=c, minlength=n) + np.bincount(b, weights=c, minlength=n)
 
 
-def _far_field(u: np.ndarray, k: np.ndarray, shells: list[np.ndarray], lattice: cKDTree, f: np.ndarray,
+def _far_field(u: np.ndarray, k: np.ndarray, shells: list[np.ndarray], lattice: Any, f: np.ndarray,
                stiff: np.ndarray) -> None:
     """Add a softened ``k² d / (d² + eps²)`` from every node of the shell, through :data:`FAR_CELLS` cells.
 
@@ -332,7 +340,7 @@ def refine(directions: np.ndarray, layer: np.ndarray, forces: Forces, *, fixed: 
     keep = forces.src != forces.dst
     forces = Forces(forces.src[keep], forces.dst[keep], np.asarray(forces.weight, float)[keep], forces.group)
     k, shells = _spacing(layer)
-    lattice = cKDTree(fibonacci_sphere(FAR_CELLS))
+    lattice = _kdtree(fibonacci_sphere(FAR_CELLS))
     start = u.copy()
     rng = np.random.default_rng(seed)
     u[free] += rng.normal(scale=_JITTER, size=(int(free.sum()), 3))

@@ -13,9 +13,31 @@ runs       Runs: run now, the scheduler loop and the run-node sync on an engine
 run_nodes  GraphSync: a run node per engine run, linked to its schedule or TODO item, with live activation
 """
 
-from orchestrator_gui.workspace.history import UndoHistory, not_undoable, undo_position
-from orchestrator_gui.workspace.session import NoGraphError, Session
-from orchestrator_gui.workspace.thinking import Thinking, TransformOutcome, TransformRequest
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Where each export lives. Imported on first use: a command such as ``schedules set`` reaches one use
+#: case module of this package and must not pay for the session, the store and scipy (~35 MB) with it.
+_EXPORTS = {
+    "UndoHistory": "history", "not_undoable": "history", "undo_position": "history",
+    "NoGraphError": "session", "Session": "session",
+    "Thinking": "thinking", "TransformOutcome": "thinking", "TransformRequest": "thinking",
+}
 
 __all__ = ["NoGraphError", "Session", "Thinking", "TransformOutcome", "TransformRequest", "UndoHistory",
            "not_undoable", "undo_position"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -292,3 +292,25 @@ class Cancelled(BaseModel):
     task_id: str
     cancelled: bool
 
+
+class PendingApproval(BaseModel):
+    """A run waiting for approval (``orchestrator-gui runs pending``)."""
+
+    id: str
+    kind: str
+    subject_id: str
+    name: str
+    mode: str
+    instructions: str
+    reasons: list[str]
+    due: str | None = None
+    requested: str
+    state: str
+    edited: str | None = None
+
+
+class ApproveBody(BaseModel):
+    """Approve, optionally with one-off instructions (``schedules.json`` keeps its own)."""
+
+    instructions: str | None = Field(None, min_length=1, max_length=200_000)
+

@@ -18,6 +18,7 @@ from orchestrator_gui.workspace.thinking import OPERATIONS, TransformRequest
 
 NodeId = Path(min_length=1, max_length=1000, description="A node id (they may contain '/' and '::').")
 TaskId = Path(min_length=1, max_length=100)
+ApprovalId = Path(pattern=r"^[a-z]-[0-9a-f]{10}$")
 KINDS = "^(" + "|".join(k.value for k in NodeKind) + ")$"
 LAYERS = "^(" + "|".join(k.value for k in Layer) + ")$"
 STATUSES = "^(" + "|".join(k.value for k in NodeStatus) + ")$"
@@ -139,6 +140,28 @@ def graph_router(live: Any) -> APIRouter:
     @r.post("/runs/{task_id}/cancel", response_model=m.Cancelled, tags=["runs"], summary="Cancel a run")
     def cancel(task_id: str = TaskId) -> m.Cancelled:
         return m.Cancelled(**live_actions.cancel_run(live, task_id))
+
+    # -- approvals: the same use cases as `runs pending|approve|skip` and the Runs panel -------------------
+    @r.get("/approvals", response_model=list[m.PendingApproval], tags=["runs"],
+           summary="Runs waiting for approval, with their instructions, mode and reasons")
+    def approvals_pending() -> list[m.PendingApproval]:
+        from orchestrator_gui.workspace import approvals
+
+        return [m.PendingApproval(**a.to_dict()) for a in approvals.pending(live.root)]
+
+    @r.post("/approvals/{approval_id}/approve", response_model=m.PendingApproval, tags=["runs"],
+            summary="Approve a waiting run (it starts at the loop's next turn), optionally with edited instructions")
+    def approvals_approve(body: m.ApproveBody, approval_id: str = ApprovalId) -> m.PendingApproval:
+        from orchestrator_gui.workspace import approvals
+
+        return m.PendingApproval(**approvals.approve(live.root, approval_id, body.instructions).to_dict())
+
+    @r.post("/approvals/{approval_id}/skip", response_model=m.PendingApproval, tags=["runs"],
+            summary="Skip a waiting run (Roo's lastSkippedTime for a schedule)")
+    def approvals_skip(approval_id: str = ApprovalId) -> m.PendingApproval:
+        from orchestrator_gui.workspace import approvals
+
+        return m.PendingApproval(**approvals.skip(live.root, approval_id).to_dict())
 
     return r
 

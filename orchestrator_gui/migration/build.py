@@ -189,7 +189,8 @@ def _node_updates(old: Node, new: Node, actor: str) -> list[UpdateNode]:
 
 
 def _edge_changes(
-    graph: ThoughtGraph, plan: WorkspacePlan, keep: Iterable[str], removed: set[str]
+    graph: ThoughtGraph, plan: WorkspacePlan, keep: Iterable[str], removed: set[str],
+    kept: set[str] = frozenset(),
 ) -> tuple[list, list]:
     """``RemoveEdge`` edits for stale derived edges and ``AddEdge`` edits for missing ones."""
     removals: list[RemoveEdge] = []
@@ -207,6 +208,9 @@ def _edge_changes(
                 continue
             if e.dst in removed:
                 continue  # goes with the node
+            if e.dst in kept:
+                present.add(e.key)  # to a node another machine's file holds: its edge stays with it
+                continue
             wanted = plan.edges.get(e.key)
             if wanted is not None and wanted.weight == e.weight and wanted.metadata == e.metadata:
                 present.add(e.key)
@@ -314,10 +318,13 @@ def _arranged(plan: WorkspacePlan, placed: dict[str, Node]) -> dict[str, Node]:
             for i, n, (t, p, _) in zip(ids, nodes, sph.tolist(), strict=True)}
 
 
-def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list, dict[str, int]]:
+def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str,
+          keep_files: frozenset[str] = frozenset()) -> tuple[list, dict[str, int]]:
     current = {n.id: n for n in graph.nodes() if _is_migrated(n)}
     plan = _renamed(plan, continued_ids(graph, current, plan.nodes))
-    removed = [i for i in current if i not in plan.nodes]
+    missing = [i for i in current if i not in plan.nodes]
+    kept = {i for i in missing if current[i].source is not None and current[i].source.file in keep_files}
+    removed = [i for i in missing if i not in kept]
     removed_set = set(removed)
     new_ids = [i for i in plan.nodes if i not in graph]
     updates: list[UpdateNode] = []
@@ -325,7 +332,7 @@ def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list
         if i in graph:
             updates.extend(_node_updates(graph.node(i), node, actor))
     keep = [i for i in plan.nodes if i in graph]  # every node whose derived edges may already exist
-    edge_removals, edge_additions = _edge_changes(graph, plan, keep, removed_set)
+    edge_removals, edge_additions = _edge_changes(graph, plan, keep, removed_set, kept)
     added = _placed(graph, plan, new_ids)
     edits: list = [*edge_removals, *(RemoveNode(node_id=i) for i in removed), *updates,
                    *(AddNode(node=n) for n in added), *edge_additions]
@@ -341,7 +348,7 @@ def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str) -> tuple[list
 
 def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[str], *, now: float | None = None,
                  actor: str = ACTOR, tx_id: str | None = None,
-                 items: dict[str, list[Item]] | None = None) -> Transaction:
+                 items: dict[str, list[Item]] | None = None, keep_files: Iterable[str] = ()) -> Transaction:
     """The transaction that brings the file-backed nodes and derived edges of ``graph`` up to date.
 
     Parameters
@@ -357,6 +364,10 @@ def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[s
         Transaction id (default: a fresh UUID).
     items : dict, optional
         The workspace items already read (see :func:`plan_workspace`).
+    keep_files : iterable of str
+        Workspace files (``"task_timing.tsv"``) whose nodes are added and updated but never removed
+        when this copy of the file lacks them: in a fleet every machine syncs its own copy into one
+        shared graph, and another machine's runs are not in this machine's log.
 
     Returns
     -------
@@ -372,7 +383,8 @@ def update_graph(graph: ThoughtGraph, workspace: Workspace | str | os.PathLike[s
         so a half-read workspace never deletes nodes.
     """
     ws = _workspace(workspace)
-    edits, stats = _diff(graph, plan_workspace(ws, now=now, items=items), actor=actor)
+    edits, stats = _diff(graph, plan_workspace(ws, now=now, items=items), actor=actor,
+                         keep_files=frozenset(keep_files))
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in stats.items() if v) or "no changes"
     return Transaction.create("sync_workspace", edits, params={"workspace": str(ws.root), **stats},
                               description=f"Update from workspace files ({summary})", actor=actor, now=now,

@@ -69,6 +69,9 @@ class GraphStoreAPI(Protocol):
         Seq of the newest journal record reflected in :attr:`graph`.
     readonly : bool
         Applying a transaction is refused (:class:`~orchestrator_gui.problems.ReadOnlyError`).
+    shared : bool
+        Other processes (a fleet's machines, each with its own copy of the workspace files) commit
+        to the same graph.
     events : StoreEvents
     """
 
@@ -77,6 +80,7 @@ class GraphStoreAPI(Protocol):
     problems: list[Problem]
     last_seq: int
     readonly: bool
+    shared: bool
     events: StoreEvents
 
     @property

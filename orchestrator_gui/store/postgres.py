@@ -106,6 +106,9 @@ class PostgresGraphStore(PgSyncSide, PgReadSide):
         This store's origin id (machine, pid and a random part).
     """
 
+    #: Every machine of the fleet commits to this graph (see GraphStoreAPI.shared).
+    shared = True
+
     def __init__(self, pool: ConnectionPool, conninfo: str, path: Path, loaded: recovery.Loaded, *,
                  machine: str, readonly: bool, snapshot_every: int, keep_snapshots: int) -> None:
         if snapshot_every < 1 or keep_snapshots < 1:

@@ -205,6 +205,9 @@ class GraphStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    #: Other processes (a fleet's machines) commit to the same graph: False, this file is one machine's.
+    shared = False
+
     @property
     def name(self) -> str:
         """Where the store is, as shown to people (the database file; the shared store names its database)."""

@@ -27,7 +27,7 @@ from typing import Any
 from psygnal import Signal, SignalGroup
 
 from orchestrator_gui.engine.fleet_config import ENV_DSN, fleet_settings
-from orchestrator_gui.formats.workspace import Workspace
+from orchestrator_gui.formats.workspace import MEMORY, TIMING, TIMING_CSV, Workspace
 from orchestrator_gui.migration import MIGRATION_FILES, build_graph, update_graph
 from orchestrator_gui.migration.extract import READERS, read_workspace, readers_for
 from orchestrator_gui.model.graph import ThoughtGraph
@@ -309,7 +309,15 @@ class Session:
             self._stale |= set(only) if only is not None else {name for name, _ in READERS}
             raise
         self._items, self._stale = items, set()
-        return update_graph(self.graph, self.workspace, items=items)
+        return update_graph(self.graph, self.workspace, items=items, keep_files=self._shared_logs())
+
+    def _shared_logs(self) -> tuple[str, ...]:
+        # In a fleet every machine syncs its own copy of the files into the one shared graph. The logs
+        # differ per machine (each has its own task_timing.tsv; memory entries reach the others only
+        # through git), so a sync must not remove the nodes another machine's copy holds.
+        if self.store is None or not self.store.shared:
+            return ()
+        return (TIMING.as_posix(), TIMING_CSV.as_posix(), MEMORY.as_posix())
 
     def sync(self, changed: Iterable[str] | None = None, *, undoable: bool = False) -> Transaction | None:
         """Bring the graph up to date with the files; returns the committed transaction, if any.

@@ -70,3 +70,24 @@ def test_two_machines_share_one_graph_and_each_undoes_only_its_own_steps(fleet_w
     again = fleet_ws("m1")
     assert again.history.redo_text == mine.description
     assert not again.history.can_undo or again.history.undo_text != theirs.description
+
+
+def test_a_machines_sync_keeps_the_runs_of_the_others_in_the_shared_graph(fleet_ws):
+    """Each machine has its own task_timing.tsv; syncing one copy must not delete the others' run nodes."""
+    s1 = fleet_ws("m1")
+    s2 = fleet_ws("m2")
+    timing = s1.root / "task_timing.tsv"
+    before = timing.read_bytes()
+    row = "2026-11-06T23:00:00.000Z\tcode\tm1-only-task\tA run only m1 made\tstarted\t\t\t\n"
+    timing.write_bytes(before + row.encode())
+    s1.sync(["task_timing.tsv"])
+    run_id = next(n.id for n in s1.graph.nodes() if n.source and n.source.key.endswith("m1-only-task"))
+    until(lambda: _caught_up(s2, s1.store.last_seq), what="m2 to see m1's run")
+    assert run_id in s2.graph
+    # m2's own log has no such row: its sync keeps m1's run (and its edges) instead of deleting it.
+    edges = {(e.src, e.dst, e.type.value) for e in s2.graph.edges_of(run_id, "out")}
+    touched = s2.sync(None)
+    assert run_id in s2.graph and {(e.src, e.dst, e.type.value) for e in s2.graph.edges_of(run_id, "out")} == edges
+    assert touched is None or not any(getattr(e, "node_id", None) == run_id for e in touched.edits)
+    until(lambda: _caught_up(s1, s2.store.last_seq), what="m1 to see m2's syncs")
+    assert run_id in s1.graph

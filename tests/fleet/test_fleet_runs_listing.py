@@ -82,7 +82,10 @@ def test_runs_loop_joins_the_fleet_and_reports_its_state(tmp_path, fleet_dsn, mo
     alone = Runs(ws, ThreadExecutor(ws, load_config(ws)), tz=UTC, clock=lambda: FIRST_MS + 500, fleet=False)
     try:
         alone.start_loop()
-        assert alone.fleet is None and alone.scheduler.gate is None
+        # no fleet claim gate: only the approval gate every loop has (engine/approvals.py)
+        from orchestrator_gui.engine.approvals import ApprovalGate
+
+        assert alone.fleet is None and isinstance(alone.scheduler.gate, ApprovalGate)
     finally:
         alone.engine.shutdown(wait=True, cancel=True)
         alone.close()

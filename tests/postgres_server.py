@@ -48,6 +48,19 @@ def find_pg_bin() -> Path:
     )
 
 
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited: no such process, or a zombie nobody reaped yet (the postmaster is
+    the child of ``runuser``, which exits first; a subreaper test process may inherit it)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (ProcessLookupError, FileNotFoundError):
+        return True
+    except OSError:
+        return False
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -173,9 +186,7 @@ class PostgresServer:
             proc.send_signal(signal.SIGINT)
         deadline = time.monotonic() + 30
         while pid is not None and time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if _gone(pid):
                 break
             time.sleep(0.02)
         else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,18 +64,6 @@ def stop(served: Served) -> None:
     served.server.stop()
     served.host.close()
 
-
-
-def poll(check, timeout: float = 10.0, what: str = "condition"):
-    """Call ``check()`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def recv_json(ws: Any, timeout: float = 10.0) -> dict:

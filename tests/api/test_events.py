@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api_helpers import TOKEN, poll, recv_json
+from api_helpers import TOKEN, recv_json
+from polling import until as poll
 from websockets.sync.client import connect
 
 from orchestrator_gui.workspace.live_events import EventJournal

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from api_helpers import poll
+from polling import until as poll
 
 from orchestrator_gui.model.queries import search
 

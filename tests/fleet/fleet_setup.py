@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -101,33 +100,3 @@ def timing_pairs(ws: Path) -> tuple[int, int]:
     rows = load_timing(path).data_rows()
     finished = sum(1 for r in rows if r.end_time)
     return len(rows) - finished, finished
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-def stop_server(server) -> None:
-    """Stop the test PostgreSQL for real: signal the postmaster itself and wait until it is gone.
-
-    ``PostgresServer.stop`` signals ``runuser`` when the tests run as root, and runuser does not pass
-    SIGINT on, so the server would keep running (and a partition test would test nothing).
-    """
-    pid = int((server.data / "postmaster.pid").read_text().split()[0])
-    os.kill(pid, 2)  # SIGINT: fast shutdown
-    wait_for(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), 60, "the server to stop")
-    server.stop()  # reaps the runuser wrapper
-    assert not server.running
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except OSError:
-        return True

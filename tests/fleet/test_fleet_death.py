@@ -9,7 +9,8 @@ import os
 import signal
 
 import pytest
-from fleet_setup import FIRST_MS, PY, SID, cli, copies, fleet_init, query, runtime_fields, wait_for
+from fleet_setup import FIRST_MS, PY, SID, cli, copies, fleet_init, query, runtime_fields
+from polling import until as wait_for
 from test_fleet_engines import set_clock, start_engines, stop_engines
 
 DEAD_AFTER_S = 5

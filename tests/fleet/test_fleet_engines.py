@@ -22,8 +22,8 @@ from fleet_setup import (
     query,
     runtime_fields,
     timing_pairs,
-    wait_for,
 )
+from polling import until as wait_for
 
 SLOTS = 30
 

@@ -19,10 +19,9 @@ from fleet_setup import (
     make_workspace,
     query,
     runtime_fields,
-    stop_server,
     timing_pairs,
-    wait_for,
 )
+from polling import until as wait_for
 from test_fleet_engines import set_clock, start_engines, stop_engines
 
 
@@ -86,7 +85,7 @@ def test_partition_then_back(tmp_path, fleet_dsn, postgres, policy):
     log = ws / ".orchestrator" / "scheduler.log"
     try:
         wait_for(lambda: query(fleet_dsn, "SELECT 1 FROM machines"), 60, "the heartbeat")
-        stop_server(postgres)
+        postgres.stop()
         assert _refused(fleet_dsn)  # really partitioned
         try:
             set_clock(clock, FIRST_MS + 500)
@@ -115,7 +114,7 @@ def test_run_once_offline_local_is_recorded_by_the_next_run(tmp_path, fleet_dsn,
     """A ``run --once`` fires alone while the database is down; the next one records it (the journal on disk)."""
     [ws] = copies(tmp_path, fleet_dsn, n=1, fleet_extra='offline = "local"\n')
     fleet_init(ws)
-    stop_server(postgres)
+    postgres.stop()
     try:
         assert _refused(fleet_dsn)
         summary, err = _once(ws)

@@ -5,17 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _reap_postgres_after_the_session(request):
-    """As root, the session fixture's ``stop()`` leaves postgres running (``runuser`` does not pass the
-    signal on; see ``pg_wait.stop_server``): a test that uses the server has it stopped for real at the end."""
-    config = request.config
-    if "postgres" in request.fixturenames and not getattr(config, "_fleet_pg_reaper", False):
-        server = request.getfixturevalue("postgres")
-        config._fleet_pg_reaper = True
-        config.add_cleanup(lambda: _reap(server))
-
-
 @pytest.fixture
 def fleet_db(fleet_dsn):
     """A fresh database on the session's real PostgreSQL server, with the fleet schema."""
@@ -42,13 +31,3 @@ def open_pg(fleet_db, tmp_path):
     for store in opened:
         store.close()
 
-
-def _reap(server) -> None:
-    import os
-    import signal
-
-    pid_file = server.data / "postmaster.pid"
-    try:
-        os.kill(int(pid_file.read_text().split("\n", 1)[0]), signal.SIGINT)
-    except (OSError, ValueError):
-        pass  # stopped already

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import psycopg
-from pg_wait import pulled_to, until
+from pg_wait import pulled_to
+from polling import until
 
 from orchestrator_gui.model import operations
 from orchestrator_gui.store.postgres import PostgresGraphStore

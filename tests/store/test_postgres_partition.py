@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 
 import psycopg
-from pg_wait import pulled_to, start_server, stop_server, until
+from pg_wait import pulled_to
 from pg_worker import content
+from polling import until
 
 from orchestrator_gui.model import operations
 from orchestrator_gui.store.postgres import LOCAL_JOURNAL, PostgresGraphStore
@@ -28,7 +29,7 @@ def test_commits_during_an_outage_go_to_the_local_journal_and_are_replayed_in_or
     a.events.offline_changed.connect(went.append)
     before = [_add(a, f"thought-before-{i}") for i in range(3)]
     pulled_to(b, 3)
-    stop_server(postgres)
+    postgres.stop()
     try:
         offline_a = [_add(a, f"thought-a-offline-{i}") for i in range(5)]
         offline_b = [_add(b, f"thought-b-offline-{i}") for i in range(2)]
@@ -37,7 +38,7 @@ def test_commits_during_an_outage_go_to_the_local_journal_and_are_replayed_in_or
         assert (tmp_path / "m1" / LOCAL_JOURNAL).is_file()
         assert "thought-a-offline-4" in a.graph  # the app keeps working on its graph meanwhile
     finally:
-        start_server(postgres)
+        postgres.start()
     until(lambda: _online(a) and _online(b), timeout=30, what="both stores back online")
     assert went == [True, False]
     pulled_to(a, 10)
@@ -57,13 +58,13 @@ def test_a_process_that_closed_offline_replays_its_local_journal_on_the_next_ope
                                                                                   tmp_path):
     a = open_pg("m1")
     _add(a, "thought-first")
-    stop_server(postgres)
+    postgres.stop()
     try:
         lost = _add(a, "thought-made-offline")
         assert a.offline, (a.waiting, a.last_seq, a.problems)
         a.close()
     finally:
-        start_server(postgres)
+        postgres.start()
     again = PostgresGraphStore.open(fleet_db, local_path=tmp_path / "m1" / "graph.db", machine="m1")
     try:
         assert sorted(again.graph.node_ids()) == ["thought-first", "thought-made-offline"]
@@ -77,12 +78,12 @@ def test_the_offline_event_reaches_a_listener_from_the_listener_thread_too(postg
     a = open_pg("m1")
     changed = threading.Event()
     a.events.offline_changed.connect(lambda flag: flag and changed.set())
-    stop_server(postgres)
+    postgres.stop()
     try:
         assert changed.wait(10), "an idle store did not notice the database going away"
         assert a.offline
     finally:
-        start_server(postgres)
+        postgres.start()
     until(lambda: _online(a), timeout=30, what="the store back online")
 
 
@@ -90,12 +91,12 @@ def test_the_same_field_changed_on_both_sides_of_an_outage_keeps_both_in_the_jou
     a, b = open_pg("m1"), open_pg("m2")
     _add(a, "thought-x")
     pulled_to(b, 1)
-    stop_server(postgres)
+    postgres.stop()
     try:
         a.graph.apply(operations.edit(a.graph, "thought-x", title="offline m1"))
         assert a.offline
     finally:
-        start_server(postgres)
+        postgres.start()
     until(lambda: _online(b), timeout=30, what="m2 back online")
     b.graph.apply(operations.edit(b.graph, "thought-x", title="online m2"))  # m2 commits first
     until(lambda: _online(a), timeout=30, what="m1 back online")

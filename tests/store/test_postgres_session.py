@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from pg_wait import until
+from polling import until
 
 from orchestrator_gui.demo import BUNDLED_DEMO
 from orchestrator_gui.model import operations

@@ -129,7 +129,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script wrapper."""
-    sys.exit(main())
+    code = main()
+    _leave(code)
+    sys.exit(code)
+
+
+def _leave(code: int) -> None:
+    """End a finished command without tearing the interpreter down, when nothing else is running.
+
+    Why: a command that loaded a large graph leaves millions of objects, some in reference
+    cycles; the interpreter's teardown collects and frees each one (1.5-2.5 s after syncing a
+    300k-entry log) although the process is about to end. Every file a command writes is
+    closed by its own ``with`` block before :func:`main` returns, so once the exit handlers
+    have run there is nothing left for the teardown to do. It is skipped only when no other
+    thread runs (nothing in flight that the threading exit hooks would wait for or cancel) and
+    Qt was never loaded (the GUI keeps its own teardown: settings are saved there).
+    """
+    import threading
+
+    if threading.active_count() != 1 or any(name.startswith("PySide6") for name in sys.modules):
+        return
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()  # logging.shutdown, weakref finalizers: what a normal exit runs
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader went away / a stream was closed: nothing to flush to
+        return
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ one change).
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -161,7 +162,14 @@ def _is_migrated(node: Node) -> bool:
     return node.source is not None and node.source.file in MIGRATION_FILES
 
 
+#: The synced fields of a node as one tuple: comparing two tuples is one C call, where comparing
+#: field by field is seven Python-level getattr/compare pairs per node (1.5 s of a 300k-node sync).
+_synced = operator.attrgetter(*SYNCED_FIELDS)
+
+
 def _node_updates(old: Node, new: Node, actor: str) -> list[UpdateNode]:
+    if _synced(old) == _synced(new):
+        return []  # the usual case of a sync: the file says what the node already holds
     edits: list[UpdateNode] = []
     changed: set[str] = set()
     for name in SYNCED_FIELDS:
@@ -326,12 +334,18 @@ def _diff(graph: ThoughtGraph, plan: WorkspacePlan, *, actor: str,
     kept = {i for i in missing if current[i].source is not None and current[i].source.file in keep_files}
     removed = [i for i in missing if i not in kept]
     removed_set = set(removed)
-    new_ids = [i for i in plan.nodes if i not in graph]
+    new_ids: list[str] = []
+    keep: list[str] = []  # every node whose derived edges may already exist
     updates: list[UpdateNode] = []
     for i, node in plan.nodes.items():
-        if i in graph:
-            updates.extend(_node_updates(graph.node(i), node, actor))
-    keep = [i for i in plan.nodes if i in graph]  # every node whose derived edges may already exist
+        old = current.get(i)
+        if old is None and i in graph:
+            old = graph.node(i)  # a file-backed id held by a node the files did not make (rare)
+        if old is None:
+            new_ids.append(i)
+            continue
+        keep.append(i)
+        updates.extend(_node_updates(old, node, actor))
     edge_removals, edge_additions = _edge_changes(graph, plan, keep, removed_set, kept)
     added = _placed(graph, plan, new_ids)
     edits: list = [*edge_removals, *(RemoveNode(node_id=i) for i in removed), *updates,

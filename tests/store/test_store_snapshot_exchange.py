@@ -128,3 +128,34 @@ def test_graphml_and_gexf_exports_load_back_in_networkx(tmp_path: Path):
     with pytest.raises(ValueError, match="unknown export format"):
         export_graph(g, tmp_path / "g.dot", "dot")
     assert EXPORT_FORMATS == ("json", "graphml", "gexf")
+
+
+def test_snapshot_keeps_layers_and_radii_that_differ_from_their_defaults():
+    # The snapshot leaves default-valued fields out; layer and r have defaults that depend on the
+    # kind and the layer, so a node moved off its kind's shell must come back where it was.
+    g = ThoughtGraph()
+    g.apply(ops.add_thought(g, "todo on the inner shell", kind="todo", layer="navigation", node_id="t", now=1.0))
+    g.apply(ops.add_thought(g, "goal on the middle shell", kind="goal", layer="navigation", node_id="p", now=1.0))
+    g.apply(ops.add_thought(g, "thought off its shell", node_id="r", now=1.0))
+    g.apply(ops.move(g, {"r": (0.5, 1.0, 2.75), "p": (1.0, -0.5, 2.0)}))
+    g.apply(ops.add_thought(g, "plain", node_id="d", now=0.0))
+    before = {n.id: (n.kind, n.layer, n.r) for n in g.nodes()}
+    assert before["t"][1] == "navigation" and before["p"][2] == 2.0  # really off their defaults
+    back = decode_graph(encode_graph(g)[0])
+    assert {n.id: (n.kind, n.layer, n.r) for n in back.nodes()} == before
+    assert back.to_dict() == g.to_dict()
+    assert np.array_equal(back.layer_index, g.layer_index)
+
+
+def test_a_snapshot_written_with_every_field_still_loads():
+    # Snapshots written before defaults were left out hold every field; they load unchanged.
+    import orchestrator_gui.store.snapshot as codec
+
+    g = _rich_graph()
+    _, parts = codec._split(zlib.decompress(encode_graph(g)[0]))
+    sections = {**{k: bytes(b) for k, (_, b) in parts.items()},
+                "nodes": codec._NODES.dump_json(list(g.nodes()))}
+    specs = [[k, parts[k][0], len(b)] for k, b in sections.items()]
+    header = json.dumps({"n": g.number_of_nodes(), "m": g.number_of_edges(), "sections": specs}).encode()
+    v1 = zlib.compress(codec.MAGIC + len(header).to_bytes(4, "little") + header + b"".join(sections.values()))
+    assert decode_graph(v1).to_dict() == g.to_dict()

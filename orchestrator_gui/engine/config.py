@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -91,12 +90,11 @@ from orchestrator_gui.engine.config_thinkers import (
     ThinkerBackendConfig,
     ThinkersConfig,
 )
-from orchestrator_gui.engine.config_toml import key_lines, line_of, toml_error
+from orchestrator_gui.engine.config_toml import key_lines, line_of, load_toml
 from orchestrator_gui.engine.fleet_config import dsn_has_password
 from orchestrator_gui.engine.missed import DEFAULT_GRACE_MS, MAX_BACKFILL, MissedPolicy
 from orchestrator_gui.engine.runner_shell import find_code_placeholder
 from orchestrator_gui.formats.fileio import decode_text, read_bytes
-from orchestrator_gui.formats.limits import MAX_DEPTH, toml_nesting_offset
 from orchestrator_gui.problems import FormatError, Problem
 
 if TYPE_CHECKING:
@@ -428,16 +426,9 @@ class ConfigFile:
         self.name = str(path)
         self.data = data
         self.text, _ = decode_text(data, self.name)
-        too_deep = toml_nesting_offset(self.text)
-        if too_deep is not None:
-            # tomllib recurses per level of arrays and inline tables; refuse before it overflows the stack.
-            raise FormatError(self.name, f"invalid TOML: nesting is deeper than {MAX_DEPTH} levels",
-                              line=self.text.count("\n", 0, too_deep) + 1)
-        try:
-            raw = tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
-            msg, line = toml_error(exc, self.text)
-            raise FormatError(self.name, f"invalid TOML: {msg}", line=line) from None
+        # Every limit (size, nesting, key parts, integer digits) lives in load_toml: tomllib alone is
+        # quadratic in a key's parts and recursive per nesting level.
+        raw = load_toml(self.text, self.name)
         self.raw: dict[str, Any] = raw
         self._lines = key_lines(self.text)
         self.warnings: list[Problem] = []

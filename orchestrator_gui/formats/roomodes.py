@@ -42,9 +42,10 @@ from orchestrator_gui.formats.roomodes_values import MAX_MODES, check_groups, ne
 from orchestrator_gui.problems import FormatError, Problem
 
 #: Largest ``.roomodes`` read. Real files are under 100 KB (77 KB the largest seen). Files with many
-#: nodes stop at ``MAX_NODES``; this bounds the rest, long scalars, which ruamel scans at about
-#: 0.3 microseconds a character (a 20 MB one would freeze the editor for several seconds).
-MAX_MODES_BYTES = 4 * 1024 * 1024
+#: nodes stop at ``MAX_NODES``; this bounds the rest, long scalars, which ruamel scans at 0.3 to 1.5
+#: microseconds a character (the slow end: a quoted scalar broken every other character, found by
+#: benchmarks/fuzz.py; 2 MB of it took 3.1 s, so the limit is 1 MB: every command on it stays under 2 s).
+MAX_MODES_BYTES = 1024 * 1024
 
 #: What a new ``.roomodes`` starts as (Roo's own writer makes YAML).
 NEW_FILE = b"customModes: []\n"

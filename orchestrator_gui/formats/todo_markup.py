@@ -34,25 +34,29 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from orchestrator_gui.formats.markup_spans import LinkPattern, PairPattern
+
 __all__ = ["MAX_MERGE_CHARS", "Rendering", "edit_title", "has_markup", "merge_plain_edit", "plain_text", "render"]
 
-#: Longer titles are not merged (the markup patterns and the diff are quadratic at worst); the text is used as given.
+#: Longer titles are not merged (the word diff is quadratic at worst); the text is used as given.
 MAX_MERGE_CHARS = 4000
 
 # Markdown, in the order it is undone: links keep their text, emphasis and code lose their markers.
 # (model/display.py's strip_markdown, what every view shows, uses these same patterns.)
-LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+LINK = LinkPattern()
 PAIRS = (
-    re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"),
-    re.compile(r"(?<![\w])__(?=\S)(.+?)(?<=\S)__(?![\w])"),
-    re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"),
+    PairPattern(r"\*\*(?=\S)", r"(?<=\S)\*\*", "**"),
+    PairPattern(r"(?<![\w])__(?=\S)", r"(?<=\S)__(?![\w])", "__"),
+    PairPattern(r"~~(?=\S)", r"(?<=\S)~~", "~~"),
     # Single markers only around a word group: ``2 * 3 * 4`` and ``snake_case_name`` stay.
-    re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"),
-    re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"),
+    PairPattern(r"(?<![\w*])\*(?=[^\s*])", r"(?<=[^\s*])\*(?![\w*])", "*"),
+    PairPattern(r"(?<![\w_])_(?=[^\s_])", r"(?<=[^\s_])_(?![\w_])", "_"),
 )
-# Markers left unpaired (a title cut in the middle of ``**bold**``) are dropped too.
-STRAY = re.compile(r"\*\*+|(?<![\w])__+|__+(?![\w])|`+")
-CODE = re.compile(r"`+([^`]+)`+")
+# Markers left unpaired (a title cut in the middle of ``**bold**``) are dropped too. A run of
+# underscores or backticks is matched from its first character only: from the middle of a run the
+# match would end where the run's does, and retrying it there made a long run quadratic.
+STRAY = re.compile(r"\*\*+|(?<![\w])__+|(?<!_)__+(?![\w])|`+")
+CODE = re.compile(r"(?<!`)`+([^`]+)`+")
 LEAD = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+(?:\[[ xX-]\]\s+)?|\[[ xX-]\]\s+)")
 _LINK, _PAIRS, _STRAY, _CODE, _LEAD = LINK, PAIRS, STRAY, CODE, LEAD
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
@@ -105,7 +109,8 @@ class _Marks:
         self.out += [(i, self.spans, _POINT) for _, i in chars]
 
 
-def _unwrap(chars: Chars, pattern: re.Pattern[str], marks: _Marks, *, stray: bool = False) -> Chars:
+def _unwrap(chars: Chars, pattern: re.Pattern[str] | LinkPattern | PairPattern, marks: _Marks, *,
+            stray: bool = False) -> Chars:
     """``pattern.sub`` keeping group 1 (or nothing, for ``stray``) on indexed characters."""
     text = "".join(c for c, _ in chars)
     out: Chars = []

@@ -56,3 +56,17 @@ def test_a_dotted_key_of_too_many_parts_is_refused_with_its_line(where):
         load_toml(f"a = 1\n{long}\n", "c.toml")
     # The same text inside a string value is no key.
     assert load_toml(f'a = "{".".join(["1"] * 100)}"\n', "c.toml")["a"].count(".") == 99
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a = 1\n" + "i1" + ". 1" * 40 + " = 2\n", r"^c\.toml:2: error: invalid TOML: a dotted key has more than 32 parts$"),
+    ("x = 1\nz = 2\n" + "y = " + "1" * 4400 + "\n", r"^c\.toml:3: error: invalid TOML: an integer has more than"),
+    ("# pad\n" * (MAX_CONFIG_CHARS // 6 + 1), r"^c\.toml: error: invalid TOML: the file has 1,048,5\d\d characters"),
+])
+def test_the_config_file_loader_applies_every_limit_of_load_toml(text, message):
+    # Found by benchmarks/fuzz.py: ConfigFile (what check, the engine and the app load) called tomllib
+    # itself and skipped these limits; a 2 MB "i1. 1. 1. ..." key kept it busy for 704 s.
+    from orchestrator_gui.engine.config import ConfigFile
+
+    with pytest.raises(FormatError, match=message):
+        ConfigFile("c.toml", text.encode())

@@ -95,3 +95,24 @@ def test_construct_unchecked_equals_model_construct():
     copy = fast.model_copy(update={"marker": "x"})
     assert copy.marker == "x" and fast.marker == " "
     assert fast.model_fields_set == set(TodoItem.model_fields)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="# \tab", max_size=30))
+def test_headings_lose_their_closing_hashes_as_the_commonmark_rule_says(title):
+    import re
+
+    from orchestrator_gui.formats.todo_parse import heading_of
+
+    level, text = heading_of("## " + title) or (None, None)
+    stripped = (title.strip(" \t\r"))
+    expected = "" if stripped.strip("#") == "" else re.sub(r"[ \t]+#+$", "", stripped)
+    assert (level, text) == (2, expected)
+
+
+def test_a_heading_with_a_long_run_of_tabs_inside_scans():
+    # Found by benchmarks/fuzz.py: "## Dev" + 500 000 tabs + "eloper" took 21 minutes (a regex retried
+    # the closing-hashes rule from every tab).
+    doc = TodoDocument("TODO.md", b"## Dev" + b"\t" * 500_000 + b"eloper ##\n- [ ] a\n")
+    assert doc.items[0].text == "a"
+    assert doc.items[0].section.endswith("\teloper")

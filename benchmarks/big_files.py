@@ -40,8 +40,10 @@ Files (``MAX`` = ``orchestrator_gui.formats.fileio.MAX_FILE_BYTES``):
 * ``schedules14mb``: .roo/schedules.json of about 14 MB (about 6,100 schedules):
   ``schedules list``, ``schedules set``, ``check``
 * ``timing200k``: task_timing.tsv with 200,000 rows; ``timinglimit``: rows up to just below MAX;
+  ``timingdamaged``: just below MAX of 3-byte damaged lines (about 7 million), a real row in every 10,000;
   ``timingover``: a log of 1.5 × MAX (an append-only log outgrows the read limit):
   ``timing list``, ``--json timing list``, ``timing list --all``, ``timing add``, ``check``
+  (``timingdamaged``: ``timing list``, ``timing list --all``, ``check``, ``graph build``)
 * ``graph`` (its own group): ``graph build`` on ``memory300k`` and ``memorylimit`` (a fresh
   build), then ``graph build`` again on the same workspace (``graph_build_again_*``: the store
   exists, so the files are synced into it; nothing changes)
@@ -178,6 +180,20 @@ def _timing_row(rng: random.Random, k: int, long: bool) -> str:
     result = "completed" + (f" - {rng.choice(WORDS)} done" if long else "")
     return (f"{_ts(k)}\t{rng.choice(MODES)}\tt{k // 2}\t{_ts(k - 5)}\t{_ts(k)}\t185\t{task}\t{result}\t"
             f"{rng.choice(['schedule', 'todo', ''])}\n")
+
+
+def gen_timing_damaged(budget: int) -> bytes:
+    """A log of short damaged lines (``ab``), one real row in every 10,000: the most lines a file can hold."""
+    rng = random.Random(11)
+    parts, size, k = [_TIMING_HEADER], len(_TIMING_HEADER), 0
+    while True:
+        piece = _timing_row(rng, k, long=False) if k % 10_000 == 0 else "ab\n"
+        if size + len(piece) > budget:
+            break
+        parts.append(piece)
+        size += len(piece)
+        k += 1
+    return "".join(parts).encode("utf-8")
 
 
 def gen_timing(rows: int | None, budget: int, long: bool) -> bytes:
@@ -347,6 +363,13 @@ def bench_timing(b: Bench) -> None:
             b.measure(f"timing_list_all_{suffix}", ws, size, "timing", "list", "--all")
         b.measure(f"timing_add_{suffix}", ws, size, *add, ratio=judged)
         b.measure(f"check_timing_{suffix}", ws, size, "check", ratio=judged)
+    # Millions of damaged lines: every finding, row and run is judged per line.
+    ws, size = b.workspace("timingdamaged", "task_timing.tsv", gen_timing_damaged(MAX_FILE_BYTES - 4096))
+    b.measure("timing_list_damaged", ws, size, "timing", "list")
+    b.measure("timing_list_all_damaged", ws, size, "timing", "list", "--all")
+    b.measure("check_timing_damaged", ws, size, "check")
+    b.measure("graph_build_timing_damaged", ws, size, "graph", "build",
+              before=lambda ws=ws: shutil.rmtree(ws / ".orchestrator", ignore_errors=True))
 
 
 BENCHES: dict[str, Callable[[Bench], None]] = {

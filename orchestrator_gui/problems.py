@@ -43,6 +43,59 @@ class Problem(BaseModel):
         return f"{where}: {self.severity}: {self.message}"
 
 
+#: Findings of one kind listed per file; the rest are counted in one summary finding.
+MAX_FINDINGS_PER_KIND = 100
+
+
+class Findings:
+    """Collects a file's findings, listing at most ``per_kind`` of each kind and counting the rest.
+
+    A damaged append-only log can hold a million rows of the same damage; one
+    :class:`Problem` per row took seconds and hundreds of MB, and nobody reads
+    a million identical lines. Past the cap, each kind ends with one finding
+    that says how many more there are and where the last one is.
+
+    Parameters
+    ----------
+    file : str
+        The file every finding names.
+    per_kind : int
+        Findings listed per kind (at least 1).
+    """
+
+    def __init__(self, file: str, per_kind: int = MAX_FINDINGS_PER_KIND) -> None:
+        self.file = file
+        self.per_kind = max(1, per_kind)
+        self._listed: list[Problem] = []
+        # kind -> [listed, more, first line past the cap, last line, severity, kind text]
+        self._kinds: dict[str, list] = {}
+
+    def add(self, line: int | None, severity: Severity, message: str, kind: str | None = None) -> None:
+        """Record one finding; ``kind`` (the message by default) groups findings for the cap."""
+        key = kind if kind is not None else message
+        state = self._kinds.get(key)
+        if state is None:
+            state = self._kinds[key] = [0, 0, None, None, severity, key]
+        if state[0] < self.per_kind:
+            state[0] += 1
+            self._listed.append(Problem(file=self.file, line=line, severity=severity, message=message))
+            return
+        state[1] += 1
+        if state[2] is None:
+            state[2] = line
+        state[3] = line
+
+    def result(self) -> list[Problem]:
+        """The listed findings in the order added, then one summary per kind over the cap."""
+        out = list(self._listed)
+        for _listed, more, first, last, severity, key in self._kinds.values():
+            if more:
+                where = f" (lines {first:,} to {last:,})" if first is not None and last is not None else ""
+                out.append(Problem(file=self.file, line=first, severity=severity,
+                                   message=f"{more:,} more like the {self.per_kind} above: {key}{where}"))
+        return out
+
+
 class FormatError(Exception):
     """A workspace file cannot be read, parsed or written.
 

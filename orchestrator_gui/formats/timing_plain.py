@@ -14,15 +14,32 @@ Both equal what the row-by-row path gives (tests hold them equal).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 from orchestrator_gui.formats.timing_fields import parse_instant, parse_number
-from orchestrator_gui.formats.timing_read import PRIORITY_WORDS, _classify_tsv, _status_of
-from orchestrator_gui.problems import Problem
+from orchestrator_gui.formats.timing_read import (
+    DIFFERS,
+    LEGACY,
+    NOT_A_NUMBER,
+    PRIORITY_WORDS,
+    UNKNOWN,
+    TimingRow,
+    _classify_tsv,
+    _status_of,
+    make_row,
+)
+from orchestrator_gui.problems import Findings, Problem
 
 #: The values of a row :func:`plain_rows` gives, in order.
 ROW_FIELDS = ("line", "layout", "timestamp", "mode", "task_id", "start_time", "end_time", "duration", "task",
               "result", "status", "priority")
+
+
+#: Distinct lines whose findings are remembered: a log of millions of short damaged lines repeats
+#: them, and judging each one again took 14 s for 10 million (benchmarks/fuzz.py found the kind).
+_MEMO_LINES = 100_000
+_Finding = tuple[str, str, str]
 
 
 def plain_problems(name: str, data: bytes, header_columns: int) -> list[Problem]:
@@ -39,83 +56,116 @@ def plain_problems(name: str, data: bytes, header_columns: int) -> list[Problem]
     """
     if not data:
         return []
+    # One line at a time (a list of ten million short lines took 30 times the file's size).
     text = data.decode("utf-8").removeprefix("\ufeff")  # the reader strips a BOM from the first row only
-    lines = text.split("\n")
-    terminated = len(lines) - 1
-    if lines[-1] == "":  # the piece after a final newline is no row
-        lines.pop()
-    out: list[Problem] = []
-
-    def add(line: int, severity: str, message: str) -> None:
-        out.append(Problem(file=name, line=line, severity=severity, message=message))  # type: ignore[arg-type]
-
-    first_filled = True
-    for k, line in enumerate(lines):
-        content = line[:-1] if k < terminated and line.endswith("\r") else line
-        if not content.strip():
-            continue  # blank
-        if first_filled:
-            first_filled = False
-            if header_columns == 0:
-                add(k + 1, "warning", "no header line (expected 'timestamp<TAB>mode<TAB>task_id…')")
-        fields = content.split("\t")
-        head = fields[0].strip().lower()
-        if (k == 0 and head in ("timestamp", "task_id")) or (head == "timestamp" and len(fields) > 1
-                                                              and fields[1] == "mode"):
-            continue  # a header
-        layout, named = _classify_tsv(fields)
-        if layout == "unknown":
-            add(k + 1, "warning", f"row layout not recognised ({len(fields)} fields); shown raw")
-        elif layout == "legacy":
-            add(k + 1, "info", f"legacy task_id-first row ({len(fields)} fields)")
-        elif layout == "shifted":
-            add(k + 1, "info", "mode column missing; fields read shifted by one column")
-        duration = named.get("duration") or None
-        if duration is None:
-            continue
-        seconds = parse_number(duration)
-        if seconds is None:
-            add(k + 1, "info", f"duration {duration!r} is not a number of seconds")
-            continue
-        start, end = parse_instant(named.get("start_time") or None), parse_instant(named.get("end_time") or None)
-        if start is not None and end is not None:
-            computed = round(end - start, 6)
-            if abs(seconds - computed) > 1:
-                add(k + 1, "info", f"duration {duration} s differs from end - start = {computed:g} s")
-    return out
+    found = Findings(name)
+    add = found.add
+    if header_columns == 0:
+        first = next((k for k, line in enumerate(io.StringIO(text, newline="\n")) if line.strip()), None)
+        if first is not None:
+            add(first + 1, "warning", "no header line (expected 'timestamp<TAB>mode<TAB>task_id…')")
+    memo: dict[str, tuple[_Finding, ...]] = {}
+    for k, line in enumerate(io.StringIO(text, newline="\n")):
+        judged = memo.get(line)
+        if judged is None:
+            # A line's "\r" goes with its "\n"; the last line, when no newline ends it, keeps its "\r".
+            content = line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
+            judged = _line_findings(content, first=k == 0)
+            if k and len(memo) < _MEMO_LINES:
+                memo[line] = judged
+        for severity, message, kind in judged:
+            add(k + 1, severity, message, kind)  # type: ignore[arg-type]
+    return found.result()
 
 
-def _lines(data: bytes) -> tuple[list[str], int]:
-    """The log's lines (BOM and final newline's empty piece removed) and how many end with a newline."""
-    text = data.decode("utf-8").removeprefix("\ufeff")
-    lines = text.split("\n")
-    terminated = len(lines) - 1
-    if lines[-1] == "":
-        lines.pop()
-    return lines, terminated
+def _line_findings(content: str, *, first: bool) -> tuple[_Finding, ...]:
+    """What one line (its terminator removed) is reported for: (severity, message, kind) each."""
+    if not content.strip():
+        return ()  # blank
+    fields = content.split("\t")
+    head = fields[0].strip().lower()
+    if (first and head in ("timestamp", "task_id")) or (head == "timestamp" and len(fields) > 1
+                                                         and fields[1] == "mode"):
+        return ()  # a header
+    out: list[_Finding] = []
+    layout, named = _classify_tsv(fields)
+    if layout == "unknown":
+        out.append(("warning", f"row layout not recognised ({len(fields)} fields); shown raw", UNKNOWN))
+    elif layout == "legacy":
+        out.append(("info", f"legacy task_id-first row ({len(fields)} fields)", LEGACY))
+    elif layout == "shifted":
+        message = "mode column missing; fields read shifted by one column"
+        out.append(("info", message, message))
+    duration = named.get("duration") or None
+    if duration is None:
+        return tuple(out)
+    seconds = parse_number(duration)
+    if seconds is None:
+        out.append(("info", f"duration {duration!r} is not a number of seconds", NOT_A_NUMBER))
+        return tuple(out)
+    start, end = parse_instant(named.get("start_time") or None), parse_instant(named.get("end_time") or None)
+    if start is not None and end is not None:
+        computed = round(end - start, 6)
+        if abs(seconds - computed) > 1:
+            out.append(("info", f"duration {duration} s differs from end - start = {computed:g} s", DIFFERS))
+    return tuple(out)
 
 
-def plain_rows(data: bytes) -> Iterator[tuple]:
-    """The data rows of the plain TSV log ``data`` (neither header nor blank), as :data:`ROW_FIELDS` values.
+def plain_rows(data: bytes) -> Iterator[tuple[int, tuple]]:
+    """The data rows of the plain TSV log ``data`` (neither header nor blank): ``(line, values)`` each.
 
-    The values are those of :meth:`TimingDocument.data_rows` (empty fields
-    are ``None``; ``status`` and ``priority`` as the reader judges them).
+    ``values`` are the :data:`ROW_FIELDS` after ``line``, those of
+    :meth:`TimingDocument.data_rows` (empty fields are ``None``; ``status``
+    and ``priority`` as the reader judges them). Lines with the same text
+    give the same ``values`` object, judged once: a damaged log repeats a
+    few short lines millions of times.
     """
-    if not data:
-        return
-    lines, terminated = _lines(data)
-    for k, line in enumerate(lines):
-        content = line[:-1] if k < terminated and line.endswith("\r") else line
-        if not content.strip():
+    memo: dict[str, object] = {}
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    for k, line in enumerate(io.StringIO(text, newline="\n")):
+        values = memo.get(line, _UNSEEN)
+        if values is _UNSEEN:
+            content = line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
+            values = _row_values(content, first=k == 0)
+            if k and len(memo) < _MEMO_LINES:
+                memo[line] = values
+        if values is not None:
+            yield k + 1, values  # type: ignore[misc]
+
+
+_UNSEEN = object()  # not yet judged (None is judged: no row)
+
+
+def _row_values(content: str, *, first: bool) -> tuple | None:
+    """The values of one line (its terminator removed) after ``line``; ``None`` for a blank or a header."""
+    if not content.strip():
+        return None
+    fields = content.split("\t")
+    head = fields[0].strip().lower()
+    if (first and head in ("timestamp", "task_id")) or (head == "timestamp" and len(fields) > 1
+                                                         and fields[1] == "mode"):
+        return None
+    layout, named = _classify_tsv(fields)
+    g = {key: (v if v else None) for key, v in named.items()}.get
+    priority = g("priority")
+    return (layout, g("timestamp"), g("mode"), g("task_id"), g("start_time"), g("end_time"), g("duration"),
+            g("task"), g("result"), _status_of(g("result"), g("task")) if layout != "unknown" else None,
+            priority if priority in PRIORITY_WORDS else None)
+
+
+def plain_task_rows(data: bytes, columns: list[str]) -> Iterator[TimingRow]:
+    """The rows of the plain TSV log ``data`` that have a task id, as :func:`make_row` makes them, in file order.
+
+    Lines without one (blank, header, damaged) get no row model: a log of
+    millions of damaged lines is read one line at a time in little memory.
+    """
+    memo: dict[bytes, bool] = {}
+    for k, raw in enumerate(io.BytesIO(data)):
+        known = memo.get(raw)
+        if known is False:
             continue
-        fields = content.split("\t")
-        head = fields[0].strip().lower()
-        if (k == 0 and head in ("timestamp", "task_id")) or (head == "timestamp" and len(fields) > 1
-                                                              and fields[1] == "mode"):
-            continue
-        layout, named = _classify_tsv(fields)
-        g = {key: (v if v else None) for key, v in named.items()}.get
-        priority = g("priority")
-        yield (k + 1, layout, g("timestamp"), g("mode"), g("task_id"), g("start_time"), g("end_time"),
-               g("duration"), g("task"), g("result"), _status_of(g("result"), g("task")) if layout != "unknown"
-               else None, priority if priority in PRIORITY_WORDS else None)
+        row, _ = make_row(raw, k + 1, columns, "\t", first=k == 0)
+        if k and known is None and len(memo) < _MEMO_LINES:
+            memo[raw] = bool(row.task_id)
+        if row.task_id:
+            yield row

@@ -25,7 +25,7 @@ import contextlib
 import csv
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -43,7 +43,11 @@ from orchestrator_gui.formats.timing_fields import (
     split_raw_lines,
 )
 from orchestrator_gui.formats.todo_model import construct_unchecked
-from orchestrator_gui.problems import FormatError, Problem
+from orchestrator_gui.problems import Findings, FormatError, Problem
+
+# Kinds of findings, for the cap on how many of each are listed (problems.Findings).
+UNKNOWN, LEGACY = "rows of a layout not recognised", "legacy task_id-first rows"
+NOT_A_NUMBER, DIFFERS = "durations that are not numbers", "durations that differ from end - start"
 
 Layout = Literal["header", "standard", "legacy", "shifted", "blank", "corrupt", "unknown"]
 
@@ -324,10 +328,16 @@ class TimingDocument:
 
     def tasks(self) -> dict[str, list[TimingRow]]:
         """Group rows by ``task_id`` in file order; the last row is usually the current state."""
+        if self.plain:
+            # Imported here: the plain reader uses this module's row rules (a top-level import is circular).
+            from orchestrator_gui.formats.timing_plain import plain_task_rows
+
+            rows: Iterable[TimingRow] = plain_task_rows(self.data, self.columns)
+        else:
+            rows = (r for r in self.rows if r.task_id)
         groups: dict[str, list[TimingRow]] = {}
-        for r in self.rows:
-            if r.task_id:
-                groups.setdefault(r.task_id, []).append(r)
+        for r in rows:
+            groups.setdefault(r.task_id, []).append(r)  # type: ignore[arg-type]
         return groups
 
     def problems(self) -> list[Problem]:
@@ -342,10 +352,8 @@ class TimingDocument:
             from orchestrator_gui.formats.timing_plain import plain_problems
 
             return plain_problems(self.name, self.data, self.header_columns)
-        out: list[Problem] = []
-
-        def add(line: int, severity: str, message: str) -> None:
-            out.append(Problem(file=self.name, line=line, severity=severity, message=message))
+        found = Findings(self.name)
+        add = found.add
 
         if self.rows and self.header_columns == 0:
             first = next((r for r in self.rows if r.layout != "blank"), None)
@@ -355,25 +363,25 @@ class TimingDocument:
             if r.layout == "corrupt":
                 add(r.line, "warning",
                     "UTF-16 text (NUL bytes) inside a UTF-8 file, probably appended by PowerShell "
-                    f"redirection; kept as is, not parsed: {_clip(r.text or '')!r}")
+                    f"redirection; kept as is, not parsed: {_clip(r.text or '')!r}", "UTF-16 rows")
                 continue
             if r.layout in ("header", "blank"):
                 continue
             if r.text is not None and r.text.count("\ufffd") > r.raw.count(b"\xef\xbf\xbd"):
-                add(r.line, "warning", "invalid UTF-8 bytes; shown as U+FFFD, kept as is in the file")
+                add(r.line, "warning", "invalid UTF-8 bytes; shown as U+FFFD, kept as is in the file")  # one kind
             if r.layout == "unknown":
-                add(r.line, "warning", f"row layout not recognised ({len(r.fields)} fields); shown raw")
+                add(r.line, "warning", f"row layout not recognised ({len(r.fields)} fields); shown raw", UNKNOWN)
             elif r.layout == "legacy":
-                add(r.line, "info", f"legacy task_id-first row ({len(r.fields)} fields)")
+                add(r.line, "info", f"legacy task_id-first row ({len(r.fields)} fields)", LEGACY)
             elif r.layout == "shifted":
                 add(r.line, "info", "mode column missing; fields read shifted by one column")
             if r.duration is not None and r.duration_s is None:
-                add(r.line, "info", f"duration {r.duration!r} is not a number of seconds")
+                add(r.line, "info", f"duration {r.duration!r} is not a number of seconds", NOT_A_NUMBER)
             elif r.duration_s is not None and r.computed_duration_s is not None \
                     and abs(r.duration_s - r.computed_duration_s) > 1:
                 add(r.line, "info", f"duration {r.duration} s differs from end - start = "
-                                    f"{r.computed_duration_s:g} s")
-        return out
+                                    f"{r.computed_duration_s:g} s", DIFFERS)
+        return found.result()
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -519,6 +519,9 @@ class TimingPage:
         Number of header columns, 0 when the file has no header.
     size : int
         The file's size in bytes when it was read.
+    clipped : bool
+        The page was asked with ``partial`` and stopped at the read limit, 20 MB
+        back from the end, with fewer rows than asked (older rows exist).
     """
 
     rows: list[TimingRow]
@@ -528,9 +531,10 @@ class TimingPage:
     columns: list[str]
     header_columns: int
     size: int
+    clipped: bool = False
 
 
-def read_timing_page(path: str | Path, *, limit: int = 50, offset: int = 0) -> TimingPage:
+def read_timing_page(path: str | Path, *, limit: int = 50, offset: int = 0, partial: bool = False) -> TimingPage:
     """The newest ``limit`` data rows of a timing file after skipping the ``offset`` newest, reading from the end.
 
     The log is append-only and may outgrow the 20 MB read limit; this reads
@@ -548,6 +552,9 @@ def read_timing_page(path: str | Path, *, limit: int = 50, offset: int = 0) -> T
         Rows in the page, 1 to :data:`MAX_PAGE_ROWS`.
     offset : int
         Newest data rows to skip, 0 to :data:`MAX_PAGE_OFFSET`.
+    partial : bool
+        When the page reaches more than 20 MB back from the end: give the rows
+        found within those 20 MB (``clipped`` true) instead of raising.
 
     Raises
     ------
@@ -555,7 +562,7 @@ def read_timing_page(path: str | Path, *, limit: int = 50, offset: int = 0) -> T
         ``limit`` or ``offset`` out of range.
     FormatError
         Missing file, a folder, permission denied, a file the reader refuses,
-        or a page reaching more than 20 MB back from the end.
+        or a page reaching more than 20 MB back from the end (unless ``partial``).
     """
     if not 1 <= limit <= MAX_PAGE_ROWS:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_ROWS}, not {limit}")
@@ -589,14 +596,17 @@ def read_timing_page(path: str | Path, *, limit: int = 50, offset: int = 0) -> T
                 if len(rows) >= want or start == 0:
                     break
             if start == floor:
+                if partial:
+                    break
                 raise FormatError(name, f"the page reaches more than {MAX_FILE_BYTES / 1e6:.0f} MB back from "
                                         "the end of the file; ask for a smaller offset or limit")
     rows.reverse()
-    more = len(rows) > offset + limit
-    page = rows[len(rows) - offset - limit:len(rows) - offset] if more else rows[:max(len(rows) - offset, 0)]
+    clipped = len(rows) < want and start > 0
+    more = len(rows) > offset + limit or clipped
+    page = rows[max(len(rows) - offset - limit, 0):max(len(rows) - offset, 0)]
     return TimingPage(rows=page, offset=offset, limit=limit, more=more, columns=columns,
                       header_columns=len(columns) if first is not None and first.layout == "header" else 0,
-                      size=size)
+                      size=size, clipped=clipped)
 
 
 def _rows_from_end(buf: bytes, spans: list[tuple[int, int]], base: int, columns: list[str], delimiter: str,

@@ -54,7 +54,7 @@ from orchestrator_gui.formats.todo_style import (
     slot_after,
 )
 from orchestrator_gui.formats.todo_titles import first_same, title_spans
-from orchestrator_gui.problems import FormatError, Problem
+from orchestrator_gui.problems import Findings, FormatError, Problem
 
 __all__ = ["TodoDocument", "TodoHeading", "TodoItem", "TodoItems", "TodoParse", "load_todo", "parse_todo"]
 
@@ -193,8 +193,11 @@ class TodoDocument(TextFile):
             boxes (warning), duplicate titles and details that follow a blank
             line and may belong to another item (info), sorted by line.
         """
-        out = [Problem(file=self.name, line=ln, severity=sev, message=msg)  # type: ignore[arg-type]
-               for ln, sev, msg in self._parse.notes]
+        # At most 100 findings of each kind, then a count (a million duplicate titles gave a
+        # million findings: seconds and hundreds of MB for lines nobody reads).
+        found = Findings(self.name)
+        for ln, sev, msg in self._parse.notes:
+            found.add(ln, sev, msg)  # type: ignore[arg-type]
         cols = self._parse.cols
         odd = {b for b in set(cols.boxes) if "[*]" in b}
         # Only the items with something to say are visited (a big file has a million clean ones).
@@ -206,19 +209,14 @@ class TodoDocument(TextFile):
         for k in flagged.tolist():
             line, boxes = cols.line[k], cols.boxes[k]
             if boxes in odd:
-                out.append(Problem(
-                    file=self.name, line=line, severity="warning",
-                    message=f"non-standard checkbox state in {boxes}; shown as 'other' "
-                            "(GitHub renders it as plain text)"))
+                found.add(line, "warning", f"non-standard checkbox state in {boxes}; shown as 'other' "
+                                           "(GitHub renders it as plain text)", "non-standard checkboxes")
             if start[k] == end[k]:
-                out.append(Problem(file=self.name, line=line, severity="info",
-                                   message="item has no title"))
+                found.add(line, "info", "item has no title")
             elif same[k] >= 0:
-                out.append(Problem(
-                    file=self.name, line=line, severity="info",
-                    message=f"duplicate item title (same as line {cols.line[int(same[k])]}); "
-                            "items are told apart by line number"))
-        return sorted(out, key=lambda p: p.line or 0)
+                found.add(line, "info", f"duplicate item title (same as line {cols.line[int(same[k])]}); "
+                                        "items are told apart by line number", "duplicate item titles")
+        return sorted(found.result(), key=lambda p: p.line or 0)
 
     def item_at(self, line: int) -> TodoItem:
         """Return the item on ``line``; raise :class:`FormatError` if there is none."""

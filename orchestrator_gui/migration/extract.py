@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from orchestrator_gui.formats.fileio import MAX_FILE_BYTES
 from orchestrator_gui.formats.memory import load_memory
 from orchestrator_gui.formats.memory_scan import FORMS, MemoryColumns
 from orchestrator_gui.formats.roomodes import load_modes
 from orchestrator_gui.formats.schedules import load_schedules
-from orchestrator_gui.formats.timing import load_timing, parse_instant
+from orchestrator_gui.formats.timing import TimingRow, load_timing, parse_instant
+from orchestrator_gui.formats.timing_read import MAX_PAGE_ROWS, read_timing_page
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.formats.todo_model import construct_unchecked
 from orchestrator_gui.formats.workspace import Workspace
@@ -369,6 +371,27 @@ def _run_title(rows: list[Any], task_id: str) -> str:
     return task_id
 
 
+def _timing_tasks(path: Path) -> dict[str, list[TimingRow]]:
+    """The log's rows grouped by task id; of a log past the read limit, its newest rows.
+
+    The log is append-only and outgrows the 20 MB read limit after a long run
+    of agents; the graph then holds the runs of its newest
+    :data:`MAX_PAGE_ROWS` rows (those within 20 MB of its end) instead of
+    refusing the whole build.
+    """
+    try:
+        big = os.stat(path).st_size > MAX_FILE_BYTES
+    except OSError:
+        big = False  # load_timing reports it
+    if not big:
+        return load_timing(path).tasks()
+    groups: dict[str, list[TimingRow]] = {}
+    for r in read_timing_page(path, limit=MAX_PAGE_ROWS, partial=True).rows:
+        if r.task_id:
+            groups.setdefault(r.task_id, []).append(r)
+    return groups
+
+
 def timing_items(ws: Workspace, now: float | None) -> list[Item]:
     """One ``run`` node per task id; status and duration from its latest row."""
     path, file = ws.timing, TIMING_FILE
@@ -376,10 +399,9 @@ def timing_items(ws: Workspace, now: float | None) -> list[Item]:
         path, file = ws.timing_csv, TIMING_CSV_FILE
     if not os.path.lexists(path):
         return []
-    doc = load_timing(path)
     fallback = _fallback_time(path, now)
     out: list[Item] = []
-    for task_id, rows in doc.tasks().items():
+    for task_id, rows in _timing_tasks(path).items():
         times = [_row_time(r) for r in rows]
         # Latest by time; rows without a readable time rank first, and file order breaks ties.
         order = sorted(range(len(rows)), key=lambda i: (times[i] is not None, times[i] or 0.0, i))

@@ -116,3 +116,14 @@ def test_a_heading_with_a_long_run_of_tabs_inside_scans():
     doc = TodoDocument("TODO.md", b"## Dev" + b"\t" * 500_000 + b"eloper ##\n- [ ] a\n")
     assert doc.items[0].text == "a"
     assert doc.items[0].section.endswith("\teloper")
+
+
+def test_duplicate_titles_are_listed_a_hundred_times_then_counted():
+    # A million duplicate items gave a million findings (check: 17.6 s and 2.2 GB for 2.6M lines).
+    doc = TodoDocument("TODO.md", b"- [ ] a\n" * 251 + b"- [ ] \n")
+    found = doc.problems()
+    dupes = [p for p in found if p.message.startswith("duplicate item title")]
+    assert len(dupes) == 100 and dupes[0].line == 2 and dupes[-1].line == 101
+    assert [p.format() for p in found if "more like" in p.message] == [
+        "TODO.md:102: info: 150 more like the 100 above: duplicate item titles (lines 102 to 251)"]
+    assert found[-1].format() == "TODO.md:252: info: item has no title"

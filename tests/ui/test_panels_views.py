@@ -105,7 +105,7 @@ def test_memory_table_filters_sorts_and_selects_nodes(window, qtbot):
 
 def test_runs_table_chart_and_cross_selection(window, qtbot):
     panel = window.runs
-    runs = fold_runs(load_timing(window.session.workspace.timing))
+    runs = fold_runs(load_timing(window.session.workspace.timing).rows)
     assert panel.table.model.rowCount() == len(runs) == 22
     assert len(panel.chart.runs) == sum(r.duration_s is not None and r.start is not None for r in runs)
     panel.table.choice.setCurrentText("failed")

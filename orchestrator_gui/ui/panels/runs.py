@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from orchestrator_gui.formats.timing import TimingDocument, parse_instant, parse_timing
+from orchestrator_gui.formats.timing import TimingDocument, TimingRow, parse_instant, parse_timing
+from orchestrator_gui.formats.timing_read import MAX_PAGE_ROWS, read_timing_page
 from orchestrator_gui.formats.workspace import TIMING, TIMING_CSV
 from orchestrator_gui.ui.panels.approvals_box import PendingApprovalsBox
 from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
@@ -50,6 +52,9 @@ DRY_RUN_COLOR = "#9b7fd4"
 #: How often the run records are looked at (one ``stat`` when nothing changed).
 RECORDS_POLL_MS = 1000
 WARNING_MARK = "⚠"
+#: Timing rows read at first, and added by each "Load older runs": the log is append-only and may
+#: outgrow the 20 MB read limit, so the panel reads its newest rows from the end, never the whole file.
+PAGE_ROWS = 2000
 
 
 @dataclass
@@ -69,10 +74,14 @@ class Run:
     machine: str = ""
 
 
-def fold_runs(doc: TimingDocument) -> list[Run]:
-    """One :class:`Run` per task id, in file order (the last row holds the current state)."""
+def fold_runs(rows: Iterable[TimingRow]) -> list[Run]:
+    """One :class:`Run` per task id of ``rows``, in file order (the last row holds the current state)."""
+    groups: dict[str, list[TimingRow]] = {}
+    for r in rows:
+        if r.task_id:
+            groups.setdefault(r.task_id, []).append(r)
     out = []
-    for task_id, rows in doc.tasks().items():
+    for task_id, rows in groups.items():
         first, last = rows[0], rows[-1]
         start_raw = first.start_time or first.timestamp or ""
         duration = next((r.duration_s for r in reversed(rows) if r.duration_s is not None), None)
@@ -244,6 +253,12 @@ class RunsPanel(Panel):
         self.chart.picked.connect(self._on_activated)
         self.status = QLabel()
         self.status.setProperty("role", "muted")
+        self.rows_wanted = PAGE_ROWS  # newest timing rows read; "Load older runs" adds a page
+        self.more = False  # whether the log has rows older than those read
+        self.clipped = False  # whether the read stopped at the read limit, 20 MB back from the end
+        self.older = QPushButton("Load older runs")
+        self.older.clicked.connect(self.load_older)
+        self.older.hide()
         self.approvals = PendingApprovalsBox(ctx.reporter)
         split = self.split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
@@ -255,7 +270,10 @@ class RunsPanel(Panel):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.approvals)
         lay.addWidget(split, 1)
-        lay.addWidget(self.status)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.older)
+        lay.addLayout(bottom)
         for col, width in ((0, 185), (1, 115), (2, 80), (4, 80), (5, 75), (6, 200), (7, 65), (8, 110)):
             self.table.view.setColumnWidth(col, width)
         self.table.view.setColumnHidden(MACHINE_COLUMN, True)
@@ -290,20 +308,20 @@ class RunsPanel(Panel):
         return parse_timing(data or b"", str(path))
 
     def reload(self) -> None:
-        doc = None
+        rows: list[TimingRow] = []
+        self.more = self.clipped = False
         if self.session is not None:
             path = self.session.path(FILE)
             if not path.exists() and self.session.path(TIMING_CSV.as_posix()).exists():
                 path = self.session.path(TIMING_CSV.as_posix())
             if path.exists():
                 try:
-                    from orchestrator_gui.formats.timing import load_timing
-
-                    doc = load_timing(path)
+                    page = read_timing_page(path, limit=min(self.rows_wanted, MAX_PAGE_ROWS), partial=True)
                 except Exception as exc:  # noqa: BLE001 - shown in the status bar; the last good runs stay
                     self.ctx.reporter.report(exc, context="Showing the last readable version")
                     return
-        self.runs = fold_runs(doc) if doc is not None else []
+                rows, self.more, self.clipped = page.rows, page.more, page.clipped
+        self.runs = fold_runs(rows)
         if self.recorded is not None:
             self.recorded.changed()  # what is shown now is up to date
             try:
@@ -330,6 +348,11 @@ class RunsPanel(Panel):
             if tid in self.warnings:
                 self.table.model.item(i, 6).setToolTip(f"Time-limit warning: {self.warnings[tid]}")
         self._on_filtered()
+
+    def load_older(self) -> None:
+        """Read one more page of the log, further back (up to :data:`MAX_PAGE_ROWS` rows in all)."""
+        self.rows_wanted = min(self.rows_wanted + PAGE_ROWS, MAX_PAGE_ROWS)
+        self.reload()
 
     def _add_fleet_runs(self) -> None:
         """In fleet mode: name this machine on its rows and add every other machine's runs (the Machine column)."""
@@ -393,8 +416,16 @@ class RunsPanel(Panel):
         failed = sum(r.status in ("failed", "timeout") for r in runs)
         dry = sum(r.status == DRY_RUN for r in runs)
         of = f" of {len(self.runs)}" if len(runs) < len(self.runs) else ""
-        self.status.setText(f"{len(runs)}{of} runs · {failed} failed" + (f" · {dry} dry" if dry else "")
+        older = f" · from the newest {min(self.rows_wanted, MAX_PAGE_ROWS):,} rows of the log" if self.more else ""
+        self.status.setText(f"{len(runs)}{of} runs · {failed} failed" + (f" · {dry} dry" if dry else "") + older
                             if self.runs else "")
+        self.older.setVisible(self.more)
+        at_cap = self.rows_wanted >= MAX_PAGE_ROWS or self.clipped
+        self.older.setEnabled(not at_cap)
+        self.older.setToolTip(
+            f"The panel reads at most the newest {MAX_PAGE_ROWS:,} rows, within 20 MB of the log's end; "
+            "'orchestrator-gui timing list --offset N' pages further back" if at_cap
+            else f"Read {PAGE_ROWS:,} more rows of the log, further back")
 
     def _on_activated(self, task_id) -> None:
         self.chart.set_selected(task_id)

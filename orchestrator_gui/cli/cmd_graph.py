@@ -9,6 +9,9 @@ a restore, a link and an unlink are each one step that ``graph undo`` undoes.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from orchestrator_gui.cli.output import CliError, emit_json, table, workspace
@@ -89,6 +92,24 @@ def counts(graph: Any) -> dict[str, Any]:
     return graph_read.counts(graph)
 
 
+@contextmanager
+def _nothing_left_on_failure(state: Path) -> Iterator[None]:
+    """Remove what a failed build created in ``.orchestrator/`` (a first build makes the store before
+    reading the files; a bad file must leave the workspace as it was)."""
+    before = {p.name for p in state.iterdir()} if state.is_dir() else None
+    try:
+        yield
+    except BaseException:
+        if before is None or "graph.db" not in before:
+            for p in (state.iterdir() if state.is_dir() else ()):
+                if p.name not in (before or set()) and p.is_file() and not p.is_symlink():
+                    p.unlink(missing_ok=True)
+            if before is None:
+                with suppress(OSError):
+                    state.rmdir()  # only when empty: never a file of someone else's
+        raise
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     import gc
     import sys
@@ -98,7 +119,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     # An empty store gets the fresh build the app gives a workspace on first open: its force-directed
     # layout, recorded as the store's base state (a snapshot). Nothing came before it to undo to, and a
     # 300k-node build journaled as one transaction of 300k edits costs more than the build itself.
-    with Session.open(workspace(args).root, build=True, sync=False) as session:
+    root = workspace(args).root
+    with _nothing_left_on_failure(Path(root) / ".orchestrator"), \
+            Session.open(root, build=True, sync=False) as session:
         # The loaded graph lives until this process ends: frozen, it is no longer walked by each full
         # collection the sync's allocations trigger (2 s of syncing a 300k-entry log).
         gc.freeze()

@@ -43,9 +43,9 @@ HUGE = "1" * 5000
 
 
 def digest(root: Path) -> dict[str, str]:
-    """Every workspace file's hash (the graph store excluded: a build may create an empty one)."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in root.rglob("*") if p.is_file() and "graph.db" not in p.name}
+    """Every file's hash and every folder (a failed first build used to leave an empty graph store)."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in root.rglob("*")}
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -245,3 +245,26 @@ def test_an_overwritten_page_of_the_store_is_a_clean_message_naming_the_way_out(
                 assert m["file"].endswith("graph.db"), err
                 assert "orchestrator-gui graph build" in m["msg"] and "aside" in m["msg"], m["msg"]
     assert all(refused.values()), refused  # every command met a page it cannot read
+
+
+@pytest.mark.parametrize("name, content, line", [
+    ("TODO.md", "# Plan\n" + "- [ ] step\n" * 60, 51),
+    ("persistent-memory.md", "# System Updates & Status\n\n" + "".join(
+        f"[2026-01-01T00:{k // 60:02d}:{k % 60:02d}.000Z] [code] - [t{k}]: entry\n" for k in range(61)), 53),
+])
+def test_a_file_of_more_nodes_than_the_graph_takes_is_refused_with_its_line(tmp_path, monkeypatch, capsys, name,
+                                                                            content, line):
+    # A 20 MB checklist holds 900,000 items: a build of 52 s and 4 GB. The limit (350,000 nodes a file)
+    # is lowered here to 50 to keep the test small; the rule is the same.
+    import orchestrator_gui.migration.extract as extract
+
+    monkeypatch.setattr(extract, "MAX_FILE_NODES", 50)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    before = digest(tmp_path)
+    code, out, err = run(capsys, "graph", "build")
+    assert code == 1 and "Traceback" not in out + err
+    m = first_error(err)
+    assert (m["file"], int(m["line"])) == (name, line), m.group()
+    assert m["msg"] == "61 nodes from one file; the graph takes at most 50 (split the file, or archive old entries)"
+    assert digest(tmp_path) == before  # no .orchestrator/ left behind

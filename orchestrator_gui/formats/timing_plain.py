@@ -39,6 +39,9 @@ ROW_FIELDS = ("line", "layout", "timestamp", "mode", "task_id", "start_time", "e
 #: Distinct lines whose findings are remembered: a log of millions of short damaged lines repeats
 #: them, and judging each one again took 14 s for 10 million (benchmarks/fuzz.py found the kind).
 _MEMO_LINES = 100_000
+#: Only lines this short are remembered: only short lines come by the million (20 MB / 48 bytes is
+#: 440,000 lines), and a real row (two timestamps alone are 48 characters) is never repeated.
+_MEMO_CHARS = 48
 _Finding = tuple[str, str, str]
 
 
@@ -66,12 +69,13 @@ def plain_problems(name: str, data: bytes, header_columns: int) -> list[Problem]
             add(first + 1, "warning", "no header line (expected 'timestamp<TAB>mode<TAB>task_id…')")
     memo: dict[str, tuple[_Finding, ...]] = {}
     for k, line in enumerate(io.StringIO(text, newline="\n")):
-        judged = memo.get(line)
+        short = len(line) <= _MEMO_CHARS
+        judged = memo.get(line) if short else None
         if judged is None:
             # A line's "\r" goes with its "\n"; the last line, when no newline ends it, keeps its "\r".
             content = line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
             judged = _line_findings(content, first=k == 0)
-            if k and len(memo) < _MEMO_LINES:
+            if k and short and len(memo) < _MEMO_LINES:
                 memo[line] = judged
         for severity, message, kind in judged:
             add(k + 1, severity, message, kind)  # type: ignore[arg-type]
@@ -116,21 +120,42 @@ def plain_rows(data: bytes) -> Iterator[tuple[int, tuple]]:
 
     ``values`` are the :data:`ROW_FIELDS` after ``line``, those of
     :meth:`TimingDocument.data_rows` (empty fields are ``None``; ``status``
-    and ``priority`` as the reader judges them). Lines with the same text
-    give the same ``values`` object, judged once: a damaged log repeats a
-    few short lines millions of times.
+    and ``priority`` as the reader judges them). See :func:`plain_row_runs`.
+    """
+    for first, last, values in plain_row_runs(data):
+        for line in range(first, last + 1):
+            yield line, values
+
+
+def plain_row_runs(data: bytes) -> Iterator[tuple[int, int, tuple]]:
+    """The data rows of the plain TSV log ``data`` as runs: ``(first line, last line, values)``.
+
+    Consecutive lines of the same text are one run, judged once; short lines
+    of the same text anywhere share one ``values`` object. A damaged log
+    repeats a few short lines millions of times, and one Python step per line
+    was most of the time of ``timing list --all`` on it.
     """
     memo: dict[str, object] = {}
     text = data.decode("utf-8").removeprefix("\ufeff")
+    values: object = None
+    start = k = 0
+    prev: str | None = None
     for k, line in enumerate(io.StringIO(text, newline="\n")):
-        values = memo.get(line, _UNSEEN)
+        if line == prev:
+            continue  # the run goes on
+        if values is not None:
+            yield start + 1, k, values  # type: ignore[misc]
+        start = k
+        short = len(line) <= _MEMO_CHARS
+        values = memo.get(line, _UNSEEN) if short else _UNSEEN
         if values is _UNSEEN:
             content = line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") else line
             values = _row_values(content, first=k == 0)
-            if k and len(memo) < _MEMO_LINES:
+            if k and short and len(memo) < _MEMO_LINES:
                 memo[line] = values
-        if values is not None:
-            yield k + 1, values  # type: ignore[misc]
+        prev = line if k else None  # the first line is judged as a possible header: never one run with the next
+    if values is not None:
+        yield start + 1, k + 1, values  # type: ignore[misc]
 
 
 _UNSEEN = object()  # not yet judged (None is judged: no row)
@@ -161,11 +186,12 @@ def plain_task_rows(data: bytes, columns: list[str]) -> Iterator[TimingRow]:
     """
     memo: dict[bytes, bool] = {}
     for k, raw in enumerate(io.BytesIO(data)):
-        known = memo.get(raw)
+        short = len(raw) <= _MEMO_CHARS
+        known = memo.get(raw) if short else None
         if known is False:
             continue
         row, _ = make_row(raw, k + 1, columns, "\t", first=k == 0)
-        if k and known is None and len(memo) < _MEMO_LINES:
+        if k and short and known is None and len(memo) < _MEMO_LINES:
             memo[raw] = bool(row.task_id)
         if row.task_id:
             yield row

@@ -43,6 +43,10 @@ MAX_NUMBER_CHARS = 100
 #: Most nodes that YAML aliases may add when expanded (a "billion laughs"
 #: document adds 9**9). Roo's parser refuses excessive aliasing too.
 ALIAS_BUDGET = 10_000
+#: Most lines of a line-based file (``TODO.md``, ``persistent-memory.md``). Each line is a Python
+#: string while the file is open (about 60 bytes and more apiece), so 20 MB of 2-byte lines took 42
+#: times the file's size; real files have thousands of lines, the checklist benchmark a million.
+MAX_LINES = 2_000_000
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A \uD800-\uDBFF escape not followed by a \uDC00-\uDFFF one, or a low one not preceded by a
@@ -260,6 +264,16 @@ def load_json(data: bytes | str, name: str, *, limit: int = MAX_DEPTH) -> Any:
         raise FormatError(name, f"refused: nesting is deeper than {limit} levels") from None
 
 
+def check_line_count(name: str, data: bytes) -> None:
+    """Refuse ``data`` of more than :data:`MAX_LINES` lines, naming the first line past the limit."""
+    if len(data) <= 2 * MAX_LINES:
+        return  # cannot hold that many lines (each has at least a character and its break)
+    lines = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + (not data.endswith((b"\n", b"\r")))
+    if lines > MAX_LINES:
+        raise FormatError(name, f"refused: the file has more than {MAX_LINES:,} lines (real ones have thousands)",
+                          line=MAX_LINES + 1)
+
+
 def _no_constant(text: str) -> float:
     raise ValueError(f"{text} is not JSON (JavaScript's JSON.parse rejects it)")
 
@@ -267,7 +281,9 @@ def _no_constant(text: str) -> float:
 __all__ = [
     "ALIAS_BUDGET",
     "MAX_DEPTH",
+    "MAX_LINES",
     "MAX_NUMBER_CHARS",
+    "check_line_count",
     "has_lone_surrogate",
     "json_limit_error",
     "json_nesting_offset",

@@ -23,6 +23,7 @@ from orchestrator_gui.formats.fileio import (
     dominant_newline,
     read_bytes,
 )
+from orchestrator_gui.formats.limits import check_line_count
 from orchestrator_gui.formats.memory_checks import MAX_LINES, REQUIRED_SECTIONS, section_problems
 from orchestrator_gui.formats.memory_model import MemoryEntries, MemoryEntry, MemorySection
 from orchestrator_gui.formats.memory_scan import MemoryColumns, scan_memory
@@ -77,6 +78,7 @@ class MemoryDocument(TextFile):
     # ------------------------------------------------------------------ parse
 
     def _parse(self) -> None:
+        check_line_count(self.name, self.data)
         text, self._bom = decode_text(self.data, self.name, allow_bom=True)
         self._text = text
         self._lines_cache: list[str] | None = None

@@ -31,6 +31,7 @@ from orchestrator_gui.formats.fileio import (
     decode_text,
     read_bytes,
 )
+from orchestrator_gui.formats.limits import check_line_count
 from orchestrator_gui.formats.todo_items import TodoItems
 from orchestrator_gui.formats.todo_model import TodoHeading, TodoItem, item_state
 from orchestrator_gui.formats.todo_parse import (
@@ -122,6 +123,7 @@ class TodoDocument(TextFile):
 
     def __init__(self, path: str | os.PathLike[str], data: bytes) -> None:
         super().__init__(path, data)
+        check_line_count(self.name, data)
         text, self._bom = decode_text(data, self.name)
         self._final_newline = text == "" or text.endswith("\n")
         self._case: dict[int, str] = {}  # item line -> "x"/"X" it was unchecked from

@@ -89,6 +89,10 @@ CASES = [
        cmd, ".orchestrator/config.toml", 1, "deeper than 128") for cmd in (["check"], ["run", "--once", "--dry-run"])],
     *[(f"timeout-{value}", {".orchestrator/config.toml": f"[timeouts]\ntodo_s = {value}\n"}, ["check"],
        ".orchestrator/config.toml", 2, "timeouts.todo_s") for value in ("9999999", "1e300", "inf")],
+    *[(f"many-lines-{name}-{'-'.join(cmd)}", {name: "a\n" * 2_000_001}, cmd, name, 2_000_001,
+       "more than 2,000,000 lines")
+      for name, listing in (("TODO.md", ["todo", "list"]), ("persistent-memory.md", ["memory", "list"]))
+      for cmd in (["check"], listing, ["graph", "build"])],
 ]
 
 

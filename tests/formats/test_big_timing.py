@@ -102,3 +102,18 @@ def test_a_log_of_many_damaged_lines_lists_each_kind_of_finding_a_hundred_times_
     assert not damaged.plain
     assert [p.format() for p in damaged.problems()][:101] == [p.format() for p in found][:101]
     assert [t for t in doc.tasks()] == ["t1"] and doc.tasks()["t1"][0].line == 252
+
+
+def test_a_damaged_log_of_too_many_lines_is_refused_and_a_smaller_one_read(monkeypatch):
+    # Found by benchmarks/fuzz.py: 6 million blank lines around one NUL byte (not plain text, so a row
+    # model per line) took 58 s and 6 GB. The limit is 250,000 lines; lowered to 100 here.
+    import orchestrator_gui.formats.timing_read as timing_read
+
+    monkeypatch.setattr(timing_read, "MAX_DAMAGED_LINES", 100)
+    row = b"2026-01-01T00:00:00Z\tcode\tt1\t2026-01-01T00:00:00Z\t\t\ttask\tstarted\ttodo\n"
+    damaged = (HEADER + "\n").encode() + row + b"\xff\n" + b"\r\n" * 96
+    assert len(parse_timing(damaged, "t.tsv").rows) == 99
+    with pytest.raises(FormatError) as info:
+        parse_timing(damaged + b"\r\n", "t.tsv")
+    assert info.value.problem.line == 101 and "NUL bytes or invalid UTF-8" in str(info.value)
+    assert parse_timing((HEADER + "\n").encode() + b"\r\n" * 500, "t.tsv").plain  # plain text: no such limit

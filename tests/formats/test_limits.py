@@ -206,3 +206,20 @@ def test_next_runs_past_the_year_9999_are_none_never_an_overflow():
              "lastExecutionTime": f"9999-12-3{rng.randint(0, 1)}T0{rng.randint(0, 9)}:00:00.000Z"}
         got = next_execution_ms(s, end - rng.randint(0, 10**9), ZoneInfo("Europe/London"))
         assert got is None or got <= MAX_MS
+
+
+@pytest.mark.parametrize("name", ["TODO.md", "persistent-memory.md"])
+def test_a_line_based_file_of_more_than_two_million_lines_is_refused_with_the_first_line_past(name):
+    # 20 MB of "a\n" (10 million lines) took 877 MB to check, 42 times the file; each line is a string.
+    from orchestrator_gui.formats.limits import MAX_LINES
+    from orchestrator_gui.formats.memory import MemoryDocument
+    from orchestrator_gui.formats.todo import TodoDocument
+
+    cls = TodoDocument if name == "TODO.md" else MemoryDocument
+    cls(name, b"a\n" * MAX_LINES)  # exactly at the limit: read
+    cls(name, b"a\r\n" * (MAX_LINES - 1) + b"a")
+    for data in (b"a\n" * MAX_LINES + b"a", b"a\r" * (MAX_LINES + 1)):
+        with pytest.raises(FormatError) as info:
+            cls(name, data)
+        assert str(info.value) == f"{name}:2000001: error: refused: the file has more than 2,000,000 lines " \
+                                  "(real ones have thousands)"

@@ -49,7 +49,7 @@ def test_the_panel_shows_the_newest_page_and_loads_older_runs_on_demand(qtbot, t
     assert panel.runs[-1].task_id == f"t{PAGE_ROWS * 2 - 1}" and panel.runs[-1].status == "completed"
     assert panel.runs[0].task_id == f"t{PAGE_ROWS * 2 - PAGE_ROWS // 2}"
     assert panel.older.isVisibleTo(panel) and panel.older.isEnabled()
-    assert f"from the newest {PAGE_ROWS:,} rows of the log" in panel.status.text()
+    assert f"newest {PAGE_ROWS:,} rows of the log" in panel.status.text()
     qtbot.mouseClick(panel.older, Qt.MouseButton.LeftButton)
     assert len(panel.runs) == PAGE_ROWS and panel.runs[0].task_id == f"t{PAGE_ROWS}"
     for _ in range(2):

@@ -253,6 +253,7 @@ class RunsPanel(Panel):
         self.chart.picked.connect(self._on_activated)
         self.status = QLabel()
         self.status.setProperty("role", "muted")
+        self.status.setWordWrap(True)  # in a narrow dock the count and "from the newest N rows" take two lines
         self.rows_wanted = PAGE_ROWS  # newest timing rows read; "Load older runs" adds a page
         self.more = False  # whether the log has rows older than those read
         self.clipped = False  # whether the read stopped at the read limit, 20 MB back from the end
@@ -416,7 +417,7 @@ class RunsPanel(Panel):
         failed = sum(r.status in ("failed", "timeout") for r in runs)
         dry = sum(r.status == DRY_RUN for r in runs)
         of = f" of {len(self.runs)}" if len(runs) < len(self.runs) else ""
-        older = f" · from the newest {min(self.rows_wanted, MAX_PAGE_ROWS):,} rows of the log" if self.more else ""
+        older = f" · newest {min(self.rows_wanted, MAX_PAGE_ROWS):,} rows of the log" if self.more else ""
         self.status.setText(f"{len(runs)}{of} runs · {failed} failed" + (f" · {dry} dry" if dry else "") + older
                             if self.runs else "")
         self.older.setVisible(self.more)

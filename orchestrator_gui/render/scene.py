@@ -58,6 +58,8 @@ SETTLE_S = 0.2
 #: Depth cue strength (0 off): how far the far side of the graph fades towards the background.
 FOG_NODES = 0.5
 FOG_EDGES = 0.6
+#: Longest wait for a graph before the held-back text is drawn anyway (an empty window, a slow open).
+TEXT_FALLBACK_S = 3.0
 
 
 class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
@@ -96,6 +98,11 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
         self.view = canvas.central_widget.add_view()
         self.view.camera = OrbitCamera(on_change=self._on_camera_change)
         self.camera: OrbitCamera = self.view.camera
+        # Labels and shell names wait for the graph's first frame (see _release_text).
+        self.text_held = True
+        self._text_timer = vapp.Timer(interval=0.0, connect=self._release_text, iterations=1, app=canvas.app)
+        self._text_fallback = vapp.Timer(interval=TEXT_FALLBACK_S, connect=self._release_text, iterations=1,
+                                         app=canvas.app)
         self.guides = ShellGuides(self.view.scene)  # drawn first: before the edges
         self.shells, self.shell_labels = self.guides.lines, self.guides.names
         self.edges = Segments(parent=self.view.scene)
@@ -435,7 +442,26 @@ class GraphScene(LayerMixin, LodMixin, MotionMixin, PickingMixin, StyleMixin):
             vals[0::2], vals[1::2] = self._pos[ea.src[seg]], self._pos[ea.dst[seg]]
             self.edges.patch("position", verts, vals)
 
+    def _release_text(self, *_: Any) -> None:
+        """Show labels and shell names: the graph's first frame is on screen (or no graph came in time).
+
+        Their first draw under llvmpipe (glyphs rendered to the atlas, two programs linked) took
+        0.4-0.9 s of the cold start; drawn one frame later, the graph appears that much sooner.
+        """
+        if not self.text_held:
+            return
+        self.text_held = False
+        self._text_fallback.stop()
+        self.guides.release_text()
+        self.label_layer.update(rerank=False)  # the names' boxes are obstacles now
+        self.canvas.update()
+
     def _on_draw(self, event: Any) -> None:
+        if self.text_held:
+            if self.graph is not None and len(self._pos) == len(self.graph):
+                self._text_timer.start()  # runs once this frame, the graph's first, is drawn
+            elif not self._text_fallback.running:
+                self._text_fallback.start()
         # Before the scene draws: the frame's kind (for the detail controller) and its edges.
         self._frame_mode = "moving" if self.moving else "still"
         self._choose_sources()

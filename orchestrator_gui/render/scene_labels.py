@@ -399,7 +399,7 @@ class SceneLabels:
         self.labels.pos = anchors
         if not np.array_equal(colors, self._lbl_colors):
             self.labels.color = self._lbl_colors = colors
-        self.labels.visible = True
+        self.labels.visible = not self.scene.text_held
         self._show_plates(layout.rects)
 
     def _show_plates(self, rects: np.ndarray) -> None:
@@ -407,4 +407,4 @@ class SceneLabels:
         color = np.asarray(self.scene.theme.background, np.float32).copy()
         color[3] = PLATE_ALPHA  # dimmed labels too: their text is fainter, the edges behind it no less busy
         self.label_plates.set_plates(rects, PLATE_PAD, color)
-        self.label_plates.visible = True
+        self.label_plates.visible = not self.scene.text_held

@@ -41,6 +41,11 @@ class ShellGuides:
         names, at = arrays.shell_label_positions()
         self.names.text = names
         self.names.pos = at
+        # Text is held back until the graph's first frame is on screen (GraphScene.text_held): under
+        # software GL its first draw (glyphs rendered, a program linked) takes a few tenths of a second.
+        self.held = True
+        self._on = True
+        self.names.visible = False
 
     def set_theme(self, theme: Theme) -> None:
         """Colour the lines and names for ``theme``."""
@@ -49,4 +54,11 @@ class ShellGuides:
 
     def set_visible(self, on: bool) -> None:
         """Show or hide the spheres and their names."""
-        self.lines.visible = self.names.visible = bool(on)
+        self._on = bool(on)
+        self.lines.visible = self._on
+        self.names.visible = self._on and not self.held
+
+    def release_text(self) -> None:
+        """Show the names from now on (see :attr:`held`)."""
+        self.held = False
+        self.names.visible = self._on

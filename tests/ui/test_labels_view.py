@@ -197,3 +197,47 @@ def test_labels_hold_still_while_nodes_glide_and_follow_them_after(qtbot, view):
     dx, dy = max(x0 - x, 0, x - x1), max(y0 - y, 0, y - y1)
     assert np.hypot(dx, dy) < 40, (x, y, (x0, y0, x1, y1))
     check_layout(view)
+
+
+def test_text_waits_for_the_graphs_first_frame_then_shows(qtbot, tmp_path):
+    # Cold start: the first draw of text under llvmpipe (glyphs, two programs) took 0.4-0.9 s; the
+    # graph's first frame comes without it and the labels and shell names one frame later.
+    import shutil
+
+    from orchestrator_gui.demo import BUNDLED_DEMO
+    from orchestrator_gui.migration import build_graph
+    from orchestrator_gui.ui.graph_view import GraphView
+
+    shutil.copytree(BUNDLED_DEMO, tmp_path / "demo")
+    v = GraphView()
+    qtbot.addWidget(v)
+    v.resize(900, 700)
+    v.show()
+    qtbot.waitExposed(v)
+    scene = v.scene
+    drawn_held: list[bool] = []
+    scene.canvas.events.draw.connect(
+        lambda _: drawn_held.append(scene.text_held and scene.graph is not None and len(scene.graph) > 0))
+    assert scene.text_held and not scene.shell_labels.visible
+    v.set_graph(build_graph(tmp_path / "demo"))
+    qtbot.waitUntil(lambda: not scene.text_held, timeout=5000)
+    assert any(drawn_held)  # the graph was drawn before its text
+    assert scene.shell_labels.visible and scene.labels.visible and scene.label_plates.visible
+    assert len(scene.label_layout().ids) > 10
+    scene.set_visibility(shells=False)
+    assert not scene.shell_labels.visible
+    scene.set_visibility(shells=True)
+    assert scene.shell_labels.visible
+
+
+def test_an_empty_view_shows_its_shell_names_after_a_while(qtbot, monkeypatch):
+    import orchestrator_gui.render.scene as scene_module
+    from orchestrator_gui.ui.graph_view import GraphView
+
+    monkeypatch.setattr(scene_module, "TEXT_FALLBACK_S", 0.2)
+    v = GraphView()
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitExposed(v)
+    qtbot.waitUntil(lambda: v.scene.shell_labels.visible, timeout=5000)
+    assert not v.scene.text_held

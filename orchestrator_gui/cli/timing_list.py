@@ -65,7 +65,7 @@ def _cell(v: str | None, width: int | None = None) -> str:
 class _PerValues:
     """``make(values)`` remembered per ``values`` object, for the few rows repeated by the million.
 
-    :func:`plain_rows` gives rows of the same short text the same ``values`` object. The memo is
+    :func:`plain_row_runs` gives rows of the same short text the same ``values`` object. The memo is
     keyed by identity (a tuple's hash is not cached) and holds the object, so its id cannot be
     reused while the entry lives; it stops growing at :data:`_MEMO_ROWS` entries, so a log of
     unique rows pays one failed lookup a row and no memory.

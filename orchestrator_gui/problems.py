@@ -8,6 +8,7 @@ message already has the ``FILE:LINE: error: message`` shape the CLI prints.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -67,33 +68,44 @@ class Findings:
         self.file = file
         self.per_kind = max(1, per_kind)
         self._listed: list[Problem] = []
-        # kind -> [listed, more, first line past the cap, last line, severity, kind text]
-        self._kinds: dict[str, list] = {}
+        self._kinds: dict[str, _Kind] = {}
 
     def add(self, line: int | None, severity: Severity, message: str, kind: str | None = None) -> None:
         """Record one finding; ``kind`` (the message by default) groups findings for the cap."""
         key = kind if kind is not None else message
         state = self._kinds.get(key)
         if state is None:
-            state = self._kinds[key] = [0, 0, None, None, severity, key]
-        if state[0] < self.per_kind:
-            state[0] += 1
+            state = self._kinds[key] = _Kind(severity)
+        if state.listed < self.per_kind:
+            state.listed += 1
             self._listed.append(Problem(file=self.file, line=line, severity=severity, message=message))
             return
-        state[1] += 1
-        if state[2] is None:
-            state[2] = line
-        state[3] = line
+        state.more += 1
+        if state.first is None:
+            state.first = line
+        state.last = line
 
     def result(self) -> list[Problem]:
         """The listed findings in the order added, then one summary per kind over the cap."""
         out = list(self._listed)
-        for _listed, more, first, last, severity, key in self._kinds.values():
-            if more:
-                where = f" (lines {first:,} to {last:,})" if first is not None and last is not None else ""
-                out.append(Problem(file=self.file, line=first, severity=severity,
-                                   message=f"{more:,} more like the {self.per_kind} above: {key}{where}"))
+        for key, state in self._kinds.items():
+            if state.more:
+                where = f" (lines {state.first:,} to {state.last:,})" \
+                    if state.first is not None and state.last is not None else ""
+                out.append(Problem(file=self.file, line=state.first, severity=state.severity,
+                                   message=f"{state.more:,} more like the {self.per_kind} above: {key}{where}"))
         return out
+
+
+@dataclass
+class _Kind:
+    """How many findings of one kind were listed and counted, and where the counted ones lie."""
+
+    severity: Severity
+    listed: int = 0
+    more: int = 0
+    first: int | None = None
+    last: int | None = None
 
 
 class FormatError(Exception):

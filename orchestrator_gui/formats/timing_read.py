@@ -335,13 +335,8 @@ class TimingDocument:
             # Imported here: the plain reader uses this module's row rules (a top-level import is circular).
             from orchestrator_gui.formats.timing_plain import plain_task_rows
 
-            rows: Iterable[TimingRow] = plain_task_rows(self.data, self.columns)
-        else:
-            rows = (r for r in self.rows if r.task_id)
-        groups: dict[str, list[TimingRow]] = {}
-        for r in rows:
-            groups.setdefault(r.task_id, []).append(r)  # type: ignore[arg-type]
-        return groups
+            return group_by_task(plain_task_rows(self.data, self.columns))
+        return group_by_task(self.rows)
 
     def problems(self) -> list[Problem]:
         """Report damage and irregularities; nothing is ever fixed.
@@ -385,6 +380,15 @@ class TimingDocument:
                 add(r.line, "info", f"duration {r.duration} s differs from end - start = "
                                     f"{r.computed_duration_s:g} s", DIFFERS)
         return found.result()
+
+
+def group_by_task(rows: Iterable[TimingRow]) -> dict[str, list[TimingRow]]:
+    """``rows`` that have a task id, grouped by it in order (what a run is made of)."""
+    groups: dict[str, list[TimingRow]] = {}
+    for r in rows:
+        if r.task_id:
+            groups.setdefault(r.task_id, []).append(r)
+    return groups
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -27,7 +27,7 @@ from orchestrator_gui.formats.memory_scan import FORMS, MemoryColumns
 from orchestrator_gui.formats.roomodes import load_modes
 from orchestrator_gui.formats.schedules import load_schedules
 from orchestrator_gui.formats.timing import TimingRow, load_timing, parse_instant
-from orchestrator_gui.formats.timing_read import MAX_PAGE_ROWS, read_timing_page
+from orchestrator_gui.formats.timing_read import MAX_PAGE_ROWS, group_by_task, read_timing_page
 from orchestrator_gui.formats.todo import load_todo
 from orchestrator_gui.formats.todo_model import construct_unchecked
 from orchestrator_gui.formats.workspace import Workspace
@@ -402,11 +402,7 @@ def _timing_tasks(path: Path) -> dict[str, list[TimingRow]]:
         big = False  # load_timing reports it
     if not big:
         return load_timing(path).tasks()
-    groups: dict[str, list[TimingRow]] = {}
-    for r in read_timing_page(path, limit=MAX_PAGE_ROWS, partial=True).rows:
-        if r.task_id:
-            groups.setdefault(r.task_id, []).append(r)
-    return groups
+    return group_by_task(read_timing_page(path, limit=MAX_PAGE_ROWS, partial=True).rows)
 
 
 def timing_items(ws: Workspace, now: float | None) -> list[Item]:

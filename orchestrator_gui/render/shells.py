@@ -44,7 +44,6 @@ class ShellGuides:
         # Text is held back until the graph's first frame is on screen (GraphScene.text_held): under
         # software GL its first draw (glyphs rendered, a program linked) takes a few tenths of a second.
         self.held = True
-        self._on = True
         self.names.visible = False
 
     def set_theme(self, theme: Theme) -> None:
@@ -54,11 +53,10 @@ class ShellGuides:
 
     def set_visible(self, on: bool) -> None:
         """Show or hide the spheres and their names."""
-        self._on = bool(on)
-        self.lines.visible = self._on
-        self.names.visible = self._on and not self.held
+        self.lines.visible = bool(on)
+        self.names.visible = bool(on) and not self.held
 
     def release_text(self) -> None:
         """Show the names from now on (see :attr:`held`)."""
         self.held = False
-        self.names.visible = self._on
+        self.names.visible = self.lines.visible

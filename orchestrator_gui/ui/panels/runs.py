@@ -32,7 +32,7 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from orchestrator_gui.formats.timing import TimingDocument, TimingRow, parse_instant, parse_timing
-from orchestrator_gui.formats.timing_read import MAX_PAGE_ROWS, read_timing_page
+from orchestrator_gui.formats.timing_read import MAX_PAGE_ROWS, group_by_task, read_timing_page
 from orchestrator_gui.formats.workspace import TIMING, TIMING_CSV
 from orchestrator_gui.ui.panels.approvals_box import PendingApprovalsBox
 from orchestrator_gui.ui.panels.base import FilterTable, Panel, PanelContext
@@ -76,17 +76,14 @@ class Run:
 
 def fold_runs(rows: Iterable[TimingRow]) -> list[Run]:
     """One :class:`Run` per task id of ``rows``, in file order (the last row holds the current state)."""
-    groups: dict[str, list[TimingRow]] = {}
-    for r in rows:
-        if r.task_id:
-            groups.setdefault(r.task_id, []).append(r)
     out = []
-    for task_id, rows in groups.items():
-        first, last = rows[0], rows[-1]
+    for task_id, task_rows in group_by_task(rows).items():
+        first, last = task_rows[0], task_rows[-1]
         start_raw = first.start_time or first.timestamp or ""
-        duration = next((r.duration_s for r in reversed(rows) if r.duration_s is not None), None)
+        duration = next((r.duration_s for r in reversed(task_rows) if r.duration_s is not None), None)
         if duration is None:
-            duration = next((r.computed_duration_s for r in reversed(rows) if r.computed_duration_s is not None), None)
+            duration = next((r.computed_duration_s for r in reversed(task_rows)
+                             if r.computed_duration_s is not None), None)
         out.append(Run(task_id=task_id, start=parse_instant(start_raw), start_raw=start_raw, mode=last.mode or "",
                        task=last.task or first.task or "", duration_s=duration, status=last.status or "",
                        result=last.result or "", priority=last.priority or "", line=first.line))
